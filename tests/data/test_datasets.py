@@ -214,7 +214,7 @@ class BrokenResponse(io.BytesIO):
 @pytest.mark.parametrize(
     ("error", "raised", "message"),
     [(ConnectionResetError("connection reset"), DownloadError, "ConnectionResetError: connection reset"),
-     (KeyboardInterrupt(), KeyboardInterrupt, "")],
+     (KeyboardInterrupt(), KeyboardInterrupt, None)],
     ids=["network", "ctrl-c"],
 )
 def test_interrupted_download_leaves_nothing(env, monkeypatch, error, raised, message):
