@@ -41,7 +41,7 @@ def test_sample_records_distinct_source_indices():
     for split, size in (("train", 60000), ("test", 10000)):
         indices = arrays[f"{split}_indices"]
         assert len(np.unique(indices)) == len(indices) == len(arrays[f"{split}_labels"])
-        assert 0 <= indices.min() and indices.max() < size
+        assert indices.min() >= 0 and indices.max() < size
 
 
 def test_sample_file_is_small():

@@ -24,6 +24,7 @@ import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from tqdm import tqdm
@@ -220,7 +221,7 @@ def _load_full(dataset: str, root: str | os.PathLike | None, download: bool) -> 
             _download_missing(dataset, directory)
         except DownloadError as err:
             raise DownloadError(f"full {dataset} not found in {places} and download failed: {err}") from err
-    arrays = {field: _read_verified(_existing_file(directory, name), CHECKSUMS[dataset][name])
+    arrays = {field: read_verified(find_file(directory, name), CHECKSUMS[dataset][name])
               for field, name in FILE_NAMES.items()}
     _check_consistent(arrays, directory)
     return Dataset(
@@ -233,7 +234,7 @@ def _load_full(dataset: str, root: str | os.PathLike | None, download: bool) -> 
     )
 
 
-def _existing_file(directory: Path, name: str) -> Path | None:
+def find_file(directory: Path, name: str) -> Path | None:
     """The uncompressed or gzipped copy of ``name`` in ``directory`` (uncompressed preferred), or None."""
     for candidate in (directory / name, directory / f"{name}.gz"):
         if candidate.is_file():
@@ -244,7 +245,7 @@ def _existing_file(directory: Path, name: str) -> Path | None:
 def _find_complete_dir(dataset: str, root: str | os.PathLike | None) -> Path | None:
     """The first search directory holding all four files, or None."""
     for directory in search_dirs(dataset, root):
-        if all(_existing_file(directory, name) for name in FILE_NAMES.values()):
+        if all(find_file(directory, name) for name in FILE_NAMES.values()):
             return directory
     return None
 
@@ -256,7 +257,7 @@ def _idx_sha256(array: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def _read_verified(path: Path, expected_sha256: str) -> np.ndarray:
+def read_verified(path: Path, expected_sha256: str) -> np.ndarray:
     """Read an IDX file and check the SHA-256 of its uncompressed content."""
     array = read_idx(path)
     actual = _idx_sha256(array)
@@ -284,7 +285,7 @@ def _download_missing(dataset: str, directory: Path) -> None:
     """Download into ``directory`` each of the four files it does not hold yet."""
     directory.mkdir(parents=True, exist_ok=True)
     for name in FILE_NAMES.values():
-        if _existing_file(directory, name) is None:
+        if find_file(directory, name) is None:
             download_file(name, directory, MIRRORS[dataset], CHECKSUMS[dataset][name])
 
 
@@ -304,14 +305,14 @@ def download_file(name: str, directory: Path, mirrors: list[str], expected_sha25
             with atomic_output(target) as out:
                 _fetch(url, out, target.name)
                 out.flush()
-                _read_verified(Path(out.name), expected_sha256)
+                read_verified(Path(out.name), expected_sha256)
             return target
         except _MIRROR_ERRORS as err:
             failures.append(f"{url}: {type(err).__name__}: {err}")
     raise DownloadError(f"{target.name}: every mirror failed: " + "; ".join(failures))
 
 
-def _fetch(url: str, out, label: str) -> None:
+def _fetch(url: str, out: BinaryIO, label: str) -> None:
     """Stream ``url`` into the open binary file ``out`` with a progress bar."""
     with _urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
         length = getattr(response, "headers", {}).get("Content-Length")

@@ -142,10 +142,10 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, gzip: bool = False) ->
 def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """Yield a binary file that replaces ``path`` only if the ``with`` block succeeds.
 
-    The yielded file's ``name`` is its temporary path. The data goes to a temporary file in the same directory, which is flushed
-    to disk and moved into place with ``os.replace``. If the block raises
-    (any exception, KeyboardInterrupt included) the temporary file is removed
-    and ``path`` is left untouched.
+    The data goes to a temporary file in the same directory (the yielded
+    file's ``name``), which is flushed to disk and moved into place with
+    ``os.replace``. If the block raises (any exception, KeyboardInterrupt
+    included) the temporary file is removed and ``path`` is left untouched.
     """
     target = Path(path)
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")

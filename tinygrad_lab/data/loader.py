@@ -40,7 +40,9 @@ def batches(
     return _iterate(x, y, batch_size, order, drop_last)
 
 
-def _iterate(x, y, batch_size, order, drop_last):
+def _iterate(
+    x: np.ndarray, y: np.ndarray, batch_size: int, order: np.ndarray | None, drop_last: bool
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The generator behind :func:`batches`; ``order`` is a permutation or None for sequential."""
     stop = len(x) - len(x) % batch_size if drop_last else len(x)
     for start in range(0, stop, batch_size):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import CHECKSUMS, FILE_NAMES, Dataset, _existing_file, _read_verified
+from .datasets import CHECKSUMS, FILE_NAMES, Dataset, find_file, read_verified
 from .idx import atomic_output
 
 SAMPLE_FILE = "mnist_sample.npz"
@@ -57,10 +57,10 @@ def build_sample(mnist_dir: str | Path, seed: int = SEED) -> dict[str, np.ndarra
     mnist_dir = Path(mnist_dir)
     real = {}
     for field, name in FILE_NAMES.items():
-        path = _existing_file(mnist_dir, name)
+        path = find_file(mnist_dir, name)
         if path is None:
             raise FileNotFoundError(f"{mnist_dir}: no {name} or {name}.gz")
-        real[field] = _read_verified(path, CHECKSUMS["mnist"][name])
+        real[field] = read_verified(path, CHECKSUMS["mnist"][name])
     rng = np.random.default_rng(seed)
     arrays = {}
     for split, per_class in (("train", TRAIN_PER_CLASS), ("test", TEST_PER_CLASS)):
