@@ -242,6 +242,12 @@ def test_offline_fallback_to_bundled_sample(env, capsys, download):
     assert "using the bundled 5,000/1,000-digit sample" in lines[0]
 
 
+def test_unwritable_cache_still_falls_back(env, capsys):
+    (env / "cache").write_text("a file where the cache directory should be")
+    assert load_mnist().name == "mnist-sample"
+    assert "download failed" in capsys.readouterr().err
+
+
 def test_fashion_mnist_has_no_fallback(env):
     with pytest.raises(DownloadError, match="full fashion-mnist not found"):
         load_fashion_mnist()

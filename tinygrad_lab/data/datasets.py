@@ -40,6 +40,7 @@ __all__ = [
     "load_dataset",
     "normalize",
     "cache_dir",
+    "search_dirs",
 ]
 
 ENV_VAR = "TINYGRAD_LAB_DATA"
@@ -283,7 +284,10 @@ def _check_consistent(arrays: dict[str, np.ndarray], directory: Path) -> None:
 
 def _download_missing(dataset: str, directory: Path) -> None:
     """Download into ``directory`` each of the four files it does not hold yet."""
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DownloadError(f"cannot create the cache directory {directory}: {err}") from err
     for name in FILE_NAMES.values():
         if find_file(directory, name) is None:
             download_file(name, directory, MIRRORS[dataset], CHECKSUMS[dataset][name])
