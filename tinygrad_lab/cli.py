@@ -6,7 +6,12 @@ import importlib
 import sys
 
 #: modules that define ``add_parser(subparsers)``; each sets ``func`` on its parser
-COMMAND_MODULES = ["tinygrad_lab.commands.gradcheck"]
+COMMAND_MODULES = [
+    "tinygrad_lab.commands.train",
+    "tinygrad_lab.commands.evaluate",
+    "tinygrad_lab.commands.predict",
+    "tinygrad_lab.commands.gradcheck",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
