@@ -1,0 +1,16 @@
+"""tinygrad_lab: a from-scratch reverse-mode autograd micro-framework for studying backprop."""
+from tinygrad_lab.tensor import Tensor, _install_methods, is_grad_enabled, no_grad, set_grad_enabled
+
+_install_methods()
+
+from tinygrad_lab import init, nn  # noqa: E402
+from tinygrad_lab.autograd import grad  # noqa: E402
+from tinygrad_lab.losses import cross_entropy, mse_loss  # noqa: E402
+from tinygrad_lab.ops import (  # noqa: E402
+    concatenate, exp, log, log_softmax, matmul, maximum, relu, sigmoid, softmax, sqrt, stack, tanh, where,
+)
+
+__version__ = "0.1.0"
+__all__ = ["Tensor", "concatenate", "cross_entropy", "exp", "grad", "init", "is_grad_enabled", "log",
+           "log_softmax", "matmul", "maximum", "mse_loss", "nn", "no_grad", "relu", "set_grad_enabled",
+           "sigmoid", "softmax", "sqrt", "stack", "tanh", "where"]

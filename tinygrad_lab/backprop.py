@@ -1,0 +1,110 @@
+"""Backpropagation exactly as the homework derives it (seed 003), with no graph at all.
+
+Notation (one sample is a row; a batch stacks rows):
+
+    z(l) = W(l) a(l−1) + b(l),   a(l) = σ(z(l)),   a(0) = x,   y = a(L),   E = ½ Σ (y − t)²
+
+    δ(L) = (a(L) − t) ⊙ σ'(z(L))                       output layer
+    δ(l) = σ'(z(l)) ⊙ W(l+1)ᵀ δ(l+1)                   every hidden layer, from the one above
+    ∂E/∂W(l) = δ(l) a(l−1)ᵀ,   ∂E/∂b(l) = δ(l)         summed over the samples of the batch
+
+For row batches W(l+1)ᵀ δ(l+1) is written ``delta @ W`` and δ(l) a(l−1)ᵀ is ``delta.T @ a_prev``.
+The autograd graph computes the same numbers (``tests/test_backprop.py`` checks them to 1e-12).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinygrad_lab.nn.activation import Activation, Identity
+from tinygrad_lab.nn.linear import Linear
+from tinygrad_lab.nn.module import Sequential
+
+
+@dataclass
+class Layer:
+    """One layer l of the homework: its weights and its activation σ."""
+
+    W: np.ndarray
+    b: np.ndarray
+    sigma: Activation
+
+
+@dataclass
+class ForwardPass:
+    """z(l) and a(l) for l = 1..L (lists indexed from 0 for layer 1), and a(0) = x."""
+
+    x: np.ndarray
+    z: list[np.ndarray]
+    a: list[np.ndarray]
+
+
+@dataclass
+class Gradients:
+    delta: list[np.ndarray]   # δ(l), shape (N, units of layer l)
+    dW: list[np.ndarray]      # ∂E/∂W(l), the shape of W(l)
+    db: list[np.ndarray]      # ∂E/∂b(l), the shape of b(l)
+
+
+def layers_of(model: Sequential) -> list[Layer]:
+    """The (W, b, σ) of each Linear in a Sequential of Linear layers each followed by at most one
+    elementwise activation (a Linear with no activation after it gets σ = identity)."""
+    layers: list[Layer] = []
+    for module in model:
+        if isinstance(module, Linear):
+            if module.bias is None:
+                raise ValueError("homework backprop needs every Linear to have a bias")
+            layers.append(Layer(module.weight.data, module.bias.data, Identity()))
+        elif isinstance(module, Activation) and layers and isinstance(layers[-1].sigma, Identity):
+            layers[-1].sigma = module
+        else:
+            raise ValueError(f"homework backprop handles Linear layers each followed by one activation; "
+                             f"got {type(module).__name__} at this position")
+    return layers
+
+
+def forward(layers: list[Layer], x: np.ndarray) -> ForwardPass:
+    """z(l) = W(l) a(l−1) + b(l) and a(l) = σ(z(l)), layer by layer."""
+    zs, activations = [], []
+    a = x
+    for layer in layers:
+        z = a @ layer.W.T + layer.b
+        a = layer.sigma.forward(z)
+        zs.append(z)
+        activations.append(a)
+    return ForwardPass(x, zs, activations)
+
+
+def backward(layers: list[Layer], fp: ForwardPass, t: np.ndarray) -> Gradients:
+    """The homework's recursion for E = ½ Σ (y − t)²: δ(L), then δ(l) from δ(l+1), then ∂E/∂W, ∂E/∂b."""
+    L = len(layers)
+    delta: list[np.ndarray] = [np.empty(0)] * L
+    sigma_prime = [layer.sigma.derivative(z, a) for layer, z, a in zip(layers, fp.z, fp.a)]
+    delta[L - 1] = (fp.a[L - 1] - t) * sigma_prime[L - 1]                  # δ(L) = (a(L) − t) ⊙ σ'(z(L))
+    for l in range(L - 2, -1, -1):
+        delta[l] = sigma_prime[l] * (delta[l + 1] @ layers[l + 1].W)       # δ(l) = σ'(z(l)) ⊙ W(l+1)ᵀ δ(l+1)
+    a_prev = [fp.x] + fp.a[:-1]
+    dW = [delta[l].T @ a_prev[l] for l in range(L)]                        # ∂E/∂W(l) = δ(l) a(l−1)ᵀ
+    db = [delta[l].sum(axis=0) for l in range(L)]                          # ∂E/∂b(l) = δ(l)
+    return Gradients(delta, dW, db)
+
+
+def input_jacobian(layers: list[Layer], x: np.ndarray) -> np.ndarray:
+    """∂y/∂x per sample (seed 003, question 2): the chain product
+    diag(σ'(z(L))) W(L) ⋯ diag(σ'(z(1))) W(1), shape (N, outputs, inputs)."""
+    fp = forward(layers, x)
+    jac = np.broadcast_to(np.eye(x.shape[1]), (x.shape[0], x.shape[1], x.shape[1]))
+    for layer, z, a in zip(layers, fp.z, fp.a):
+        jac = layer.sigma.derivative(z, a)[:, :, None] * (layer.W @ jac)    # diag(σ'(z(l))) W(l) · (…)
+    return jac
+
+
+def homework_gradients(model: Sequential, x: np.ndarray, t: np.ndarray) -> Gradients:
+    """∂E/∂W(l), ∂E/∂b(l) and δ(l) of ``model`` at (x, t) for E = ½ Σ (y − t)², by the homework's recursion."""
+    layers = layers_of(model)
+    x, t = np.asarray(x, dtype=layers[0].W.dtype), np.asarray(t, dtype=layers[0].W.dtype)
+    fp = forward(layers, x)
+    if t.shape != fp.a[-1].shape:
+        raise ValueError(f"target shape {t.shape} differs from the output shape {fp.a[-1].shape}")
+    return backward(layers, fp, t)

@@ -1,0 +1,1 @@
+"""The sub-commands of ``tinygrad-lab``, one module each (see :mod:`tinygrad_lab.cli`)."""

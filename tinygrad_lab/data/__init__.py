@@ -1,0 +1,38 @@
+"""Datasets for tinygrad_lab: IDX files, (Fashion-)MNIST loading, the bundled sample, mini-batching."""
+
+from .datasets import (
+    ChecksumError,
+    Dataset,
+    DownloadError,
+    load_dataset,
+    load_fashion_mnist,
+    load_mnist,
+    normalize,
+)
+from .idx import IDXError, read_idx, write_idx
+from .loader import DataLoader, batches
+
+__all__ = [
+    "ChecksumError",
+    "DataLoader",
+    "Dataset",
+    "DownloadError",
+    "IDXError",
+    "batches",
+    "load_dataset",
+    "load_fashion_mnist",
+    "load_mnist",
+    "load_sample",
+    "normalize",
+    "read_idx",
+    "write_idx",
+]
+
+
+def __getattr__(name: str):
+    """Import ``load_sample`` on first use, so ``python -m tinygrad_lab.data.sample`` runs the module only once."""
+    if name == "load_sample":
+        from .sample import load_sample
+
+        return load_sample
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,327 @@
+"""Locating, downloading, verifying and loading MNIST and Fashion-MNIST.
+
+Each dataset is four IDX files (gzipped or not). They are looked up in order:
+
+1. the explicit ``root`` argument;
+2. the directory named by ``$TINYGRAD_LAB_DATA``, as ``<dir>/<dataset>/`` and then ``<dir>/``;
+3. the user cache, ``<cache>/tinygrad_lab/<dataset>/`` (see :func:`cache_dir`);
+4. for Fashion-MNIST only, ``/usr/share/datasets/fashion-mnist`` (Debian's
+   ``dataset-fashion-mnist`` package).
+
+The first directory holding all four files is used. Otherwise, if allowed,
+the missing files are downloaded into the cache from a list of mirrors. Every
+file, found or downloaded, is checked against the SHA-256 of its uncompressed
+content, so a corrupted file or a directory holding the other dataset is
+reported instead of silently used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from tqdm import tqdm
+
+from .idx import IDXError, atomic_output, encode_header, read_idx
+
+__all__ = [
+    "Dataset",
+    "DownloadError",
+    "ChecksumError",
+    "load_mnist",
+    "load_fashion_mnist",
+    "load_dataset",
+    "normalize",
+    "cache_dir",
+    "search_dirs",
+]
+
+ENV_VAR = "TINYGRAD_LAB_DATA"
+DOWNLOAD_TIMEOUT_S = 30
+_DOWNLOAD_CHUNK = 1 << 16
+NUM_CLASSES = 10
+IMAGE_SHAPE = (28, 28)
+
+# The four files of a dataset, by the Dataset field they fill.
+FILE_NAMES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+# SHA-256 of the *uncompressed* files. MNIST: from /work/shared/data/mnist/SHA256SUMS.uncompressed.
+# Fashion-MNIST: computed with `zcat FILE | sha256sum` from Debian's dataset-fashion-mnist
+# 0.0~git20200523.55506a9-1 (/usr/share/datasets/fashion-mnist/*.gz).
+CHECKSUMS = {
+    "mnist": {
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    },
+}
+
+# Base URLs tried in order; each serves "<file name>.gz".
+MIRRORS = {
+    "mnist": [
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ],
+    "fashion-mnist": [
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+        "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
+    ],
+}
+
+# Extra read-only places searched after the cache.
+SYSTEM_DIRS = {"mnist": [], "fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")]}
+
+# The URL opener, called as _urlopen(url, timeout=...); tests replace it with a fake.
+_urlopen = urllib.request.urlopen
+
+# What one failing mirror may raise: network and HTTP errors (URLError and timeouts
+# are OSErrors), unknown URL schemes (ValueError), and bad content (IDXError, ChecksumError).
+_MIRROR_ERRORS = (OSError, http.client.HTTPException, ValueError)
+
+
+class DownloadError(RuntimeError):
+    """Every mirror failed to deliver a file; the message names the file and each mirror's failure."""
+
+
+class ChecksumError(ValueError):
+    """A file's uncompressed content does not have the expected SHA-256."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """An image-classification dataset: uint8 images (N, 28, 28) and int64 labels (N,)."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    name: str
+    source: str
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(name={self.name!r}, train={len(self.train_labels)}, "
+            f"test={len(self.test_labels)}, source={self.source!r})"
+        )
+
+
+def normalize(images: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """Scale uint8 images to ``dtype`` values in [0, 1], flattened to (N, pixels per image)."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise TypeError(f"normalize expects uint8 images, got dtype {images.dtype} (already normalized?)")
+    return (images.reshape(len(images), -1) / np.asarray(255, dtype=dtype)).astype(dtype, copy=False)
+
+
+def cache_dir(dataset: str) -> Path:
+    """The per-user cache directory for ``dataset``.
+
+    ``$XDG_CACHE_HOME/tinygrad_lab/<dataset>`` when that variable is set;
+    otherwise ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows and
+    ``~/.cache`` elsewhere, each followed by ``tinygrad_lab/<dataset>``.
+    """
+    if os.environ.get("XDG_CACHE_HOME"):
+        base = Path(os.environ["XDG_CACHE_HOME"])
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    elif sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    else:
+        base = Path.home() / ".cache"
+    return base / "tinygrad_lab" / dataset
+
+
+def search_dirs(dataset: str, root: str | os.PathLike | None = None) -> list[Path]:
+    """The directories searched for ``dataset``, in order (see the module docstring)."""
+    dirs = [Path(root)] if root is not None else []
+    if os.environ.get(ENV_VAR):
+        env_dir = Path(os.environ[ENV_VAR])
+        dirs += [env_dir / dataset, env_dir]
+    dirs.append(cache_dir(dataset))
+    dirs += SYSTEM_DIRS[dataset]
+    return dirs
+
+
+def load_mnist(root: str | os.PathLike | None = None, download: bool = True, fallback: bool = True) -> Dataset:
+    """Load MNIST (60,000 train / 10,000 test digits).
+
+    If the files are neither found (see :func:`search_dirs`) nor downloadable
+    (``download=False`` or every mirror failed) and ``fallback`` is true, print
+    one line to stderr and return the bundled 5,000/1,000-digit sample instead
+    (:func:`tinygrad_lab.data.sample.load_sample`). With ``fallback=False`` the
+    ``FileNotFoundError`` or ``DownloadError`` is raised.
+    """
+    try:
+        return _load_full("mnist", root, download)
+    except (FileNotFoundError, DownloadError):
+        if not fallback:
+            raise
+    # Imported here because sample.py imports Dataset from this module.
+    from .sample import load_sample
+
+    sample = load_sample()
+    places = ", ".join(str(d) for d in search_dirs("mnist", root))
+    reason = "download failed" if download else "download is disabled"
+    print(
+        f"tinygrad_lab: full MNIST not found in {places} and {reason}; using the bundled "
+        f"{len(sample.train_labels):,}/{len(sample.test_labels):,}-digit sample "
+        "(load_mnist(fallback=False) raises the error instead)",
+        file=sys.stderr,
+    )
+    return sample
+
+
+def load_fashion_mnist(root: str | os.PathLike | None = None, download: bool = True) -> Dataset:
+    """Load Fashion-MNIST (60,000 train / 10,000 test clothing images); there is no bundled fallback."""
+    return _load_full("fashion-mnist", root, download)
+
+
+def load_dataset(name: str, root: str | os.PathLike | None = None, download: bool = True) -> Dataset:
+    """Load ``"mnist"``, ``"fashion-mnist"`` or ``"mnist-sample"`` (the last ignores ``root`` and ``download``)."""
+    if name == "mnist":
+        return load_mnist(root, download)
+    if name == "fashion-mnist":
+        return load_fashion_mnist(root, download)
+    if name == "mnist-sample":
+        from .sample import load_sample
+
+        return load_sample()
+    raise ValueError(f"unknown dataset {name!r}; expected 'mnist', 'fashion-mnist' or 'mnist-sample'")
+
+
+def _load_full(dataset: str, root: str | os.PathLike | None, download: bool) -> Dataset:
+    """Find (or download) the four files of ``dataset``, verify and load them."""
+    directory = _find_complete_dir(dataset, root)
+    if directory is None:
+        places = ", ".join(str(d) for d in search_dirs(dataset, root))
+        if not download:
+            raise FileNotFoundError(f"full {dataset} not found in {places} (download disabled)")
+        directory = cache_dir(dataset)
+        try:
+            _download_missing(dataset, directory)
+        except DownloadError as err:
+            raise DownloadError(f"full {dataset} not found in {places} and download failed: {err}") from err
+    arrays = {field: read_verified(find_file(directory, name), CHECKSUMS[dataset][name])
+              for field, name in FILE_NAMES.items()}
+    _check_consistent(arrays, directory)
+    return Dataset(
+        train_images=arrays["train_images"],
+        train_labels=arrays["train_labels"].astype(np.int64),
+        test_images=arrays["test_images"],
+        test_labels=arrays["test_labels"].astype(np.int64),
+        name=dataset,
+        source=str(directory),
+    )
+
+
+def find_file(directory: Path, name: str) -> Path | None:
+    """The uncompressed or gzipped copy of ``name`` in ``directory`` (uncompressed preferred), or None."""
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _find_complete_dir(dataset: str, root: str | os.PathLike | None) -> Path | None:
+    """The first search directory holding all four files, or None."""
+    for directory in search_dirs(dataset, root):
+        if all(find_file(directory, name) for name in FILE_NAMES.values()):
+            return directory
+    return None
+
+
+def _idx_sha256(array: np.ndarray) -> str:
+    """SHA-256 of the uncompressed IDX file that ``array`` was read from."""
+    digest = hashlib.sha256(encode_header(array.shape))
+    digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
+def read_verified(path: Path, expected_sha256: str) -> np.ndarray:
+    """Read an IDX file and check the SHA-256 of its uncompressed content."""
+    array = read_idx(path)
+    actual = _idx_sha256(array)
+    if actual != expected_sha256:
+        raise ChecksumError(
+            f"{path}: SHA-256 of the uncompressed content is {actual}, expected {expected_sha256} "
+            "(corrupted, or a different dataset's file?)"
+        )
+    return array
+
+
+def _check_consistent(arrays: dict[str, np.ndarray], directory: Path) -> None:
+    """Check image shapes, image/label counts and label range of verified files."""
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE or labels.ndim != 1:
+            raise IDXError(f"{directory}: {split} images have shape {images.shape}, labels {labels.shape}")
+        if len(images) != len(labels):
+            raise IDXError(f"{directory}: {len(images)} {split} images but {len(labels)} {split} labels")
+        if labels.size and labels.max() >= NUM_CLASSES:
+            raise IDXError(f"{directory}: {split} label {labels.max()} is outside 0..{NUM_CLASSES - 1}")
+
+
+def _download_missing(dataset: str, directory: Path) -> None:
+    """Download into ``directory`` each of the four files it does not hold yet."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DownloadError(f"cannot create the cache directory {directory}: {err}") from err
+    for name in FILE_NAMES.values():
+        if find_file(directory, name) is None:
+            download_file(name, directory, MIRRORS[dataset], CHECKSUMS[dataset][name])
+
+
+def download_file(name: str, directory: Path, mirrors: list[str], expected_sha256: str) -> Path:
+    """Fetch ``<name>.gz`` from the first mirror that delivers it intact; return its path.
+
+    Each attempt streams into a temporary file in ``directory`` that is moved
+    to ``directory/<name>.gz`` only after the uncompressed content matched
+    ``expected_sha256``; a failed or interrupted attempt leaves nothing behind.
+    Raises ``DownloadError`` listing every mirror's failure.
+    """
+    target = directory / f"{name}.gz"
+    failures = []
+    for base_url in mirrors:
+        url = base_url + target.name
+        try:
+            with atomic_output(target) as out:
+                _fetch(url, out, target.name)
+                out.flush()
+                read_verified(Path(out.name), expected_sha256)
+            return target
+        except _MIRROR_ERRORS as err:
+            failures.append(f"{url}: {type(err).__name__}: {err}")
+    raise DownloadError(f"{target.name}: every mirror failed: " + "; ".join(failures))
+
+
+def _fetch(url: str, out: BinaryIO, label: str) -> None:
+    """Stream ``url`` into the open binary file ``out`` with a progress bar."""
+    with _urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+        length = getattr(response, "headers", {}).get("Content-Length")
+        with tqdm(total=int(length) if length else None, unit="B", unit_scale=True, desc=label,
+                  disable=None, leave=False) as progress:
+            while chunk := response.read(_DOWNLOAD_CHUNK):
+                out.write(chunk)
+                progress.update(len(chunk))

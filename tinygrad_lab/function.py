@@ -1,0 +1,83 @@
+"""Function: one differentiable op, one node of the graph.
+
+A subclass writes two methods, in the homework's terms for one node y = f(x₁, …, xₙ):
+
+* ``forward(*xs) -> y`` on numpy arrays;
+* ``backward(gy, *xs, y) -> (gx₁, …, gxₙ)``: given gy = ∂E/∂y, return gxᵢ = ∂E/∂xᵢ (the
+  vector–Jacobian product), or ``None`` for an input that needs no gradient
+  (``self.needs_grad[i]`` is False).
+
+``backward`` is written once and runs two ways: on numpy arrays for an ordinary backward pass
+(lean, no graph), and on Tensors when ``create_graph=True``, where every operator it uses records a
+graph of its own, so the gradient can be differentiated again.  That works because every op called
+on plain arrays simply returns ``forward``'s array (see :meth:`Function.apply`), and numpy defers
+operators to Tensor.  So a backward rule uses only operators, array methods shared by numpy and
+Tensor, and the ops of :mod:`tinygrad_lab.ops`; constants (masks, indices) come from
+``data(x)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_lab.tensor import Tensor, is_grad_enabled
+
+#: every Function subclass by name; the gradient checks enumerate it
+REGISTRY: dict[str, type["Function"]] = {}
+
+
+def data(x) -> np.ndarray:
+    """The numpy array behind ``x`` (a Tensor or already an array)."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+class Function:
+    """Base class of graph nodes.  Subclasses set attributes in ``__init__`` (axis, shape, …)."""
+
+    needs_grad: tuple[bool, ...] = ()
+    inputs: tuple[Tensor, ...] | None = None
+    freed = False
+
+    def __init_subclass__(cls, register: bool = True, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if register:
+            REGISTRY[cls.__name__] = cls
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def forward(self, *xs: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, gy, *xs, y):
+        raise NotImplementedError
+
+    def apply(self, *inputs):
+        """Run the op.  On plain arrays it returns an array; with a Tensor among the inputs it returns
+        a Tensor and, when some input requires grad and grad mode is on, records this node."""
+        tensors = [x for x in inputs if isinstance(x, Tensor)]
+        if not tensors:
+            return self.forward(*inputs)
+        dtype = tensors[0].dtype
+        for t in tensors[1:]:
+            if t.dtype != dtype:
+                raise TypeError(
+                    f"{self.name}: inputs mix {dtype} and {t.dtype} tensors of shapes "
+                    f"{tensors[0].shape} and {t.shape}; convert one with Tensor(x.data, dtype=...)"
+                )
+        arrays = [x.data if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs]
+        out = Tensor(self.forward(*arrays))
+        if is_grad_enabled() and any(t.requires_grad for t in tensors):
+            self.inputs = tuple(x if isinstance(x, Tensor) else Tensor(a) for x, a in zip(inputs, arrays))
+            self.needs_grad = tuple(t.requires_grad for t in self.inputs)
+            out.requires_grad = True
+            out.creator = self
+        return out
+
+
+def _constant(x, dtype) -> np.ndarray:
+    """A Python number or array operand, in the dtype of the tensors it meets."""
+    array = np.asarray(x)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"cannot use a value of dtype {array.dtype} in a tensor op")
+    return array.astype(dtype, copy=False)

@@ -1,0 +1,140 @@
+"""Gradient checking by central differences: is an op's backward the derivative of its forward?
+
+For a scalar function f, the central difference (f(x + h eᵢ) − f(x − h eᵢ)) / 2h has error O(h²)
+(plus rounding of order ε_machine·|f|/h), so in float64 with h = 1e-6 it agrees with the true
+∂f/∂xᵢ to about 1e-9 — unless f has a kink within h of x (relu at 0, |x| at 0, ties in max), where
+the one-sided slopes differ and the check fails by design.
+
+A non-scalar f is checked through the scalar ⟨u, f(x)⟩ with a fixed random u: its gradient is the
+vector–Jacobian product uᵀJ that backward computes, and a wrong Jacobian entry shows up for almost
+every u.  Inputs are perturbed in place and restored bit for bit; f must not have side effects that
+change its value (run a BatchNorm in eval mode, or build the layer inside f).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Callable, Sequence
+
+import numpy as np
+
+from tinygrad_lab.autograd import grad
+from tinygrad_lab.tensor import Tensor, no_grad
+
+
+class GradcheckError(AssertionError):
+    """The analytic gradient of some input differs from the numerical one beyond the tolerance."""
+
+
+def _as_tensors(inputs) -> list[Tensor]:
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"input {i} is a {type(x).__name__}; gradcheck needs Tensors")
+    return inputs
+
+
+def numerical_grad(f: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6) -> list[np.ndarray]:
+    """∂f/∂x for each input x of a scalar-valued f, by central differences (f(x+h) − f(x−h)) / 2h."""
+    inputs = _as_tensors(inputs)
+    grads = []
+    with no_grad():
+        for x in inputs:
+            g = np.zeros(x.shape, dtype=np.float64)
+            flat = x.data.reshape(-1)  # a view: writes go into x
+            if not np.shares_memory(flat, x.data) and x.size:
+                raise ValueError(f"input of shape {x.shape} is not contiguous; pass a contiguous copy")
+            for i in range(flat.size):
+                original = flat[i]
+                flat[i] = original + eps
+                f_plus = float(np.sum(_value(f(*inputs))))
+                flat[i] = original - eps
+                f_minus = float(np.sum(_value(f(*inputs))))
+                flat[i] = original
+                g.reshape(-1)[i] = (f_plus - f_minus) / (2 * eps)
+            grads.append(g)
+    return grads
+
+
+def _value(y) -> np.ndarray:
+    return y.data if isinstance(y, Tensor) else np.asarray(y)
+
+
+def jacobian(f: Callable[..., Tensor], x: Tensor, eps: float = 1e-6) -> np.ndarray:
+    """The numerical Jacobian ∂f(x)/∂x by central differences, shape f(x).shape + x.shape."""
+    (x,) = _as_tensors([x])
+    with no_grad():
+        out_shape = _value(f(x)).shape
+        jac = np.zeros(out_shape + x.shape)
+        flat = x.data.reshape(-1)
+        for i in range(flat.size):
+            original = flat[i]
+            flat[i] = original + eps
+            plus = _value(f(x)).astype(np.float64)
+            flat[i] = original - eps
+            minus = _value(f(x)).astype(np.float64)
+            flat[i] = original
+            jac.reshape(out_shape + (-1,))[..., i] = (plus - minus) / (2 * eps)
+    return jac
+
+
+def compare(f: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
+            seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(analytic, numerical) gradient of each input, for scalar f or for ⟨u, f⟩ with a fixed random u."""
+    inputs = _as_tensors(inputs)
+    for x in inputs:
+        if x.dtype != np.float64:
+            warnings.warn(f"gradcheck on a {x.dtype} input of shape {x.shape}: central differences "
+                          "need float64 (rounding error ~1e-7/eps in float32)", stacklevel=3)
+    probe = f(*inputs)
+    if probe.size == 1:
+        scalar_f = f
+    else:
+        u = np.random.default_rng(seed).standard_normal(probe.shape).astype(probe.dtype)
+
+        def scalar_f(*xs):
+            return (f(*xs) * u).sum()
+
+    needing = [x for x in inputs if x.requires_grad]
+    analytic = dict(zip(map(id, needing), grad(scalar_f(*inputs), needing, allow_unused=True)))
+    numeric = numerical_grad(scalar_f, inputs, eps)
+    pairs = []
+    for x, n in zip(inputs, numeric):
+        a = analytic.get(id(x))
+        pairs.append((np.zeros(x.shape) if a is None else a.data.astype(np.float64), n))
+    return pairs
+
+
+def gradcheck(f: Callable[..., Tensor], inputs: Sequence[Tensor] | Tensor, eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
+    """True if backward's gradient of every input equals central differences within
+    |analytic − numeric| ≤ atol + rtol·|numeric| elementwise; else raise :class:`GradcheckError`
+    naming the input, the index, and both values of the worst element.
+
+    Inputs that do not require grad are checked to receive no gradient (their numeric one is
+    compared with zero only if they require grad).  Use float64 inputs.
+    """
+    inputs = _as_tensors(inputs)
+    for i, (x, (a, n)) in enumerate(zip(inputs, compare(f, inputs, eps, seed))):
+        if not x.requires_grad:
+            continue
+        excess = np.abs(a - n) - (atol + rtol * np.abs(n))
+        if excess.size and excess.max() > 0 or not np.all(np.isfinite(a)):
+            worst = np.unravel_index(np.nanargmax(np.where(np.isfinite(a), excess, np.inf)), x.shape)
+            label = f"input {i}" + (f" ({x.name})" if x.name else "") + f" of shape {x.shape}"
+            raise GradcheckError(
+                f"gradient mismatch for {label} at index {tuple(int(k) for k in worst)}: "
+                f"analytic {a[worst]:.10g}, numerical {n[worst]:.10g} "
+                f"(|diff| {abs(a[worst] - n[worst]):.3g} > atol {atol} + rtol {rtol}·|numerical|)"
+            )
+    return True
+
+
+def max_errors(f: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6) -> tuple[float, float]:
+    """The largest absolute and relative difference between analytic and numerical gradients."""
+    abs_err = rel_err = 0.0
+    for x, (a, n) in zip(_as_tensors(inputs), compare(f, inputs, eps)):
+        if x.requires_grad and a.size:
+            diff = np.abs(a - n)
+            abs_err = max(abs_err, float(diff.max()))
+            rel_err = max(rel_err, float((diff / np.maximum(np.abs(n), 1e-8)).max()))
+    return abs_err, rel_err

@@ -1,0 +1,130 @@
+"""Weight initializers, in place on a Parameter, each drawing from a seeded numpy Generator.
+
+The seeds' definitions (seed 004) are the defaults, with n_in = fan-in (inputs per unit):
+
+* Xavier:    W ~ N(0, 1/n_in)          (std 1/√n_in: keeps Var(z) = Var(a) for linear/tanh/sigmoid units)
+* He / MSRA: W ~ N(0, 2/n_in)          (std √(2/n_in): ReLU zeroes half the inputs, so twice the variance)
+
+``mode="fan_avg"`` gives Glorot & Bengio's original variant, 2/(n_in + n_out) for Xavier (PyTorch's
+``xavier_normal_``); He's ``fan_avg`` uses 4/(n_in + n_out).  Uniform versions draw from
+U(−a, a) with a = √3 · std, which has the same variance.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+FAN_MODES = ("fan_in", "fan_avg")
+
+
+def _rng(rng: np.random.Generator | None) -> np.random.Generator:
+    if rng is None:
+        return np.random.default_rng()
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    return rng
+
+
+def fans(shape) -> tuple[int, int]:
+    """(n_in, n_out) of a weight: a Linear weight of shape (out, in) has n_in = in, n_out = out."""
+    if len(shape) < 2:
+        raise ValueError(f"fan-in/fan-out need a weight with at least 2 dimensions, got shape {shape}")
+    receptive = int(np.prod(shape[2:]))
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _fill(param, values: np.ndarray):
+    param.data[...] = values
+    return param
+
+
+def constant_(param, value: float, rng: np.random.Generator | None = None):
+    """W = value everywhere (``rng`` is accepted, like every initializer's, and unused)."""
+    param.data[...] = value
+    return param
+
+
+def zeros_(param, rng: np.random.Generator | None = None):
+    """W = 0 (the homework's θ = 0)."""
+    return constant_(param, 0.0)
+
+
+def normal_(param, std: float = 1.0, mean: float = 0.0, rng: np.random.Generator | None = None):
+    """W ~ N(mean, std²): the seeds' "std 1" and "std 0.01" experiments."""
+    if std < 0:
+        raise ValueError(f"normal_: std must be >= 0, got {std}")
+    return _fill(param, _rng(rng).normal(mean, std, param.shape))
+
+
+def uniform_(param, low: float = 0.0, high: float = 1.0, rng: np.random.Generator | None = None):
+    """W ~ U(low, high)."""
+    if not low <= high:
+        raise ValueError(f"uniform_: need low <= high, got low={low}, high={high}")
+    return _fill(param, _rng(rng).uniform(low, high, param.shape))
+
+
+def _std(shape, gain_sq: float, mode: str) -> float:
+    if mode not in FAN_MODES:
+        raise ValueError(f"mode must be one of {FAN_MODES}, got {mode!r}")
+    n_in, n_out = fans(shape)
+    return float(np.sqrt(gain_sq / n_in if mode == "fan_in" else 2 * gain_sq / (n_in + n_out)))
+
+
+def xavier_normal_(param, mode: str = "fan_in", rng: np.random.Generator | None = None):
+    """Xavier: W ~ N(0, 1/n_in) (the seeds'); ``mode="fan_avg"``: N(0, 2/(n_in + n_out))."""
+    return normal_(param, _std(param.shape, 1.0, mode), rng=rng)
+
+
+def xavier_uniform_(param, mode: str = "fan_in", rng: np.random.Generator | None = None):
+    """Xavier, uniform: U(−a, a) with a = √(3/n_in) (``fan_avg``: √(6/(n_in + n_out)))."""
+    a = np.sqrt(3.0) * _std(param.shape, 1.0, mode)
+    return uniform_(param, -a, a, rng=rng)
+
+
+def he_normal_(param, mode: str = "fan_in", rng: np.random.Generator | None = None):
+    """He / MSRA: W ~ N(0, 2/n_in) (the seeds'); ``mode="fan_avg"``: N(0, 4/(n_in + n_out))."""
+    return normal_(param, _std(param.shape, 2.0, mode), rng=rng)
+
+
+def he_uniform_(param, mode: str = "fan_in", rng: np.random.Generator | None = None):
+    """He / MSRA, uniform: U(−a, a) with a = √(6/n_in)."""
+    a = np.sqrt(3.0) * _std(param.shape, 2.0, mode)
+    return uniform_(param, -a, a, rng=rng)
+
+
+msra_normal_ = he_normal_
+msra_uniform_ = he_uniform_
+
+INITIALIZERS: dict[str, Callable] = {
+    "zeros": zeros_,
+    "xavier": xavier_normal_, "xavier_normal": xavier_normal_, "xavier_uniform": xavier_uniform_,
+    "he": he_normal_, "he_normal": he_normal_, "he_uniform": he_uniform_,
+    "msra": he_normal_, "msra_normal": he_normal_, "msra_uniform": he_uniform_,
+}
+
+
+def get_initializer(spec) -> Callable:
+    """An initializer ``f(param, rng=...)`` from a name, ``"normal:STD"``, ``"constant:VALUE"``
+    or a callable.
+
+    Names: zeros, xavier (= xavier_normal), xavier_uniform, he / msra (= he_normal), he_uniform,
+    normal:0.01, constant:0.5.
+    """
+    if callable(spec):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"init must be a name or a callable, got {spec!r}")
+    name, _, arg = spec.partition(":")
+    if name in ("normal", "constant"):
+        try:
+            value = float(arg) if arg else (1.0 if name == "normal" else 0.0)
+        except ValueError:
+            raise ValueError(f"init {spec!r}: {arg!r} is not a number") from None
+        if name == "normal":
+            return lambda p, rng=None: normal_(p, value, rng=rng)
+        return lambda p, rng=None: constant_(p, value)
+    if name not in INITIALIZERS or arg:
+        known = ", ".join(sorted(INITIALIZERS)) + ", normal:STD, constant:VALUE"
+        raise ValueError(f"unknown init {spec!r}; known: {known}")
+    return INITIALIZERS[name]

@@ -1,0 +1,39 @@
+"""The fully connected layer."""
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_lab import ops
+from tinygrad_lab.init import get_initializer
+from tinygrad_lab.nn.module import Module, Parameter
+from tinygrad_lab.tensor import Tensor
+
+
+class Linear(Module):
+    """z = a Wᵀ + b: the homework's z(l) = W(l) a(l−1) + b(l) applied to a batch of rows.
+
+    ``weight`` has shape (out_features, in_features) like W(l) (row i holds the weights w_ij into
+    unit i); ``bias`` has shape (out_features,) and starts at 0.  ``init`` names the weight
+    initializer (see :func:`tinygrad_lab.init.get_initializer`; default Xavier N(0, 1/n_in)).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, init="xavier",
+                 rng: np.random.Generator | None = None, dtype=np.float64):
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear needs positive sizes, got in_features={in_features}, "
+                             f"out_features={out_features}")
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(np.empty((out_features, in_features)), dtype=dtype)
+        get_initializer(init)(self.weight, rng=rng)
+        self.bias = Parameter(np.zeros(out_features), dtype=dtype) if bias else None
+
+    def forward(self, a: Tensor) -> Tensor:
+        if not isinstance(a, Tensor):
+            a = Tensor(a, dtype=self.weight.dtype)
+        if a.dtype != self.weight.dtype:
+            raise TypeError(f"Linear({self.in_features}, {self.out_features}) holds {self.weight.dtype} "
+                            f"weights but got a {a.dtype} input of shape {a.shape}")
+        return ops.affine(a, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"

@@ -1,0 +1,674 @@
+"""The differentiable ops: each a Function with its forward and its vector–Jacobian product.
+
+Notation: y = f(x), gy = ∂E/∂y, and each backward returns gx = ∂E/∂x = gy · ∂y/∂x.
+Every backward is written so it runs on numpy arrays and on Tensors alike (see
+:mod:`tinygrad_lab.function`).  Broadcasting in the forward direction is undone in the backward
+direction by :func:`unbroadcast`: the gradient of a broadcast input is summed over the axes the
+broadcast created or stretched.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_lab.function import Function, data
+from tinygrad_lab.tensor import Tensor
+
+
+def _norm_shape(shape) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def _broadcast_shape(name: str, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {a} and {b} cannot be broadcast "
+                         "together (numpy rules: trailing dimensions must be equal or 1)") from None
+
+
+# ----- broadcasting ----------------------------------------------------------------------------
+class BroadcastTo(Function):
+    """y = x stretched to ``shape`` by numpy's rules; gx = gy summed back to x's shape."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, gy, x, y):
+        return sum_to(gy, x.shape)
+
+
+class SumTo(Function):
+    """y = x summed over the axes that broadcasting to x's shape would add or stretch (inverse of
+    BroadcastTo); gx = gy broadcast back to x's shape."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        lead = x.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(self.shape)
+                                          if n == 1 and x.shape[lead + i] != 1)
+        return x.sum(axis=axes, keepdims=True).reshape(self.shape) if axes else x
+
+    def backward(self, gy, x, y):
+        return broadcast_to(gy, x.shape)
+
+
+def broadcast_to(x, *shape):
+    shape = _norm_shape(shape)
+    return x if np.shape(x) == shape else BroadcastTo(shape).apply(x)
+
+
+def sum_to(x, *shape):
+    shape = _norm_shape(shape)
+    return x if np.shape(x) == shape else SumTo(shape).apply(x)
+
+
+def unbroadcast(g, shape):
+    """The gradient ``g`` of a broadcast result, summed back to the input's ``shape``."""
+    return sum_to(g, shape)
+
+
+# ----- arithmetic ------------------------------------------------------------------------------
+class Add(Function):
+    """y = a + b;  ga = gy,  gb = gy  (each summed back to its input's shape)."""
+
+    def forward(self, a, b):
+        _broadcast_shape("add", a.shape, b.shape)
+        return a + b
+
+    def backward(self, gy, a, b, y):
+        return unbroadcast(gy, a.shape), unbroadcast(gy, b.shape)
+
+
+class Sub(Function):
+    """y = a − b;  ga = gy,  gb = −gy."""
+
+    def forward(self, a, b):
+        _broadcast_shape("sub", a.shape, b.shape)
+        return a - b
+
+    def backward(self, gy, a, b, y):
+        return unbroadcast(gy, a.shape), unbroadcast(-gy, b.shape) if self.needs_grad[1] else None
+
+
+class Mul(Function):
+    """y = a ⊙ b;  ga = gy ⊙ b,  gb = gy ⊙ a."""
+
+    def forward(self, a, b):
+        _broadcast_shape("mul", a.shape, b.shape)
+        return a * b
+
+    def backward(self, gy, a, b, y):
+        ga = unbroadcast(gy * b, a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(gy * a, b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    """y = a / b;  ga = gy / b,  gb = −gy ⊙ a / b²."""
+
+    def forward(self, a, b):
+        _broadcast_shape("div", a.shape, b.shape)
+        return a / b
+
+    def backward(self, gy, a, b, y):
+        ga = unbroadcast(gy / b, a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(-gy * a / (b * b), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = −x;  gx = −gy."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy, x, y):
+        return -gy
+
+
+class PowScalar(Function):
+    """y = xᶜ for a constant c;  gx = gy ⊙ c xᶜ⁻¹."""
+
+    def __init__(self, c: float):
+        self.c = c
+
+    def forward(self, x):
+        return x ** self.c
+
+    def backward(self, gy, x, y):
+        return gy * (self.c * x ** (self.c - 1))
+
+
+class Pow(Function):
+    """y = aᵇ with a tensor exponent;  ga = gy ⊙ b aᵇ⁻¹,  gb = gy ⊙ aᵇ ln a  (defined for a > 0)."""
+
+    def forward(self, a, b):
+        _broadcast_shape("pow", a.shape, b.shape)
+        return a ** b
+
+    def backward(self, gy, a, b, y):
+        ga = unbroadcast(gy * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(gy * y * log(a), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class MatMul(Function):
+    """y = a @ b (2-D, or batched over leading dims);  ga = gy @ bᵀ,  gb = aᵀ @ gy."""
+
+    def forward(self, a, b):
+        if a.ndim < 2 or b.ndim < 2:
+            raise ValueError(f"matmul needs tensors with at least 2 dimensions, got shapes {a.shape} "
+                             f"and {b.shape} (reshape a vector to (1, n) or (n, 1))")
+        if a.shape[-1] != b.shape[-2]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
+                             f"{a.shape[-1]} (last dim of a) != {b.shape[-2]} (second-to-last of b)")
+        _broadcast_shape("matmul (batch dims)", a.shape[:-2], b.shape[:-2])
+        return a @ b
+
+    def backward(self, gy, a, b, y):
+        ga = unbroadcast(gy @ b.swapaxes(-1, -2), a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(a.swapaxes(-1, -2) @ gy, b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+def add(a, b):
+    return Add().apply(a, b)
+
+
+def sub(a, b):
+    return Sub().apply(a, b)
+
+
+def mul(a, b):
+    return Mul().apply(a, b)
+
+
+def div(a, b):
+    return Div().apply(a, b)
+
+
+def neg(x):
+    return Neg().apply(x)
+
+
+def pow(a, b):
+    """aᵇ; a constant number b gives the one-input PowScalar node."""
+    if isinstance(b, (int, float, np.number)):
+        return PowScalar(float(b)).apply(a)
+    return Pow().apply(a, b)
+
+
+def matmul(a, b):
+    return MatMul().apply(a, b)
+
+
+# ----- elementwise functions -------------------------------------------------------------------
+class Exp(Function):
+    """y = eˣ;  gx = gy ⊙ y."""
+
+    def forward(self, x):
+        return np.exp(x)
+
+    def backward(self, gy, x, y):
+        return gy * y
+
+
+class Log(Function):
+    """y = ln x;  gx = gy / x."""
+
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, gy, x, y):
+        return gy / x
+
+
+class Sqrt(Function):
+    """y = √x;  gx = gy / (2y)."""
+
+    def forward(self, x):
+        return np.sqrt(x)
+
+    def backward(self, gy, x, y):
+        return gy / (2 * y)
+
+
+class Abs(Function):
+    """y = |x|;  gx = gy ⊙ sign(x)  (0 at the kink x = 0)."""
+
+    def forward(self, x):
+        return np.abs(x)
+
+    def backward(self, gy, x, y):
+        return gy * np.sign(data(x))
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi);  gx = gy where lo ≤ x ≤ hi, else 0."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        return np.clip(x, self.lo, self.hi)
+
+    def backward(self, gy, x, y):
+        x = data(x)
+        inside = np.ones(x.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= x >= self.lo
+        if self.hi is not None:
+            inside &= x <= self.hi
+        return gy * inside
+
+
+class Where(Function):
+    """y = a where cond else b;  ga = gy ⊙ cond,  gb = gy ⊙ ¬cond."""
+
+    def __init__(self, cond):
+        self.cond = np.asarray(data(cond), dtype=bool)
+
+    def forward(self, a, b):
+        _broadcast_shape("where", a.shape, b.shape)
+        _broadcast_shape("where (condition)", self.cond.shape, np.broadcast_shapes(a.shape, b.shape))
+        return np.where(self.cond, a, b)
+
+    def backward(self, gy, a, b, y):
+        ga = unbroadcast(gy * self.cond, a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(gy * ~self.cond, b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise;  the gradient goes to the larger input, split evenly on ties."""
+
+    def forward(self, a, b):
+        _broadcast_shape("maximum", a.shape, b.shape)
+        return np.maximum(a, b)
+
+    def backward(self, gy, a, b, y):
+        da, db = data(a), data(b)
+        share_a = (da > db) + 0.5 * (da == db)
+        ga = unbroadcast(gy * share_a, a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(gy * (1 - share_a), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+def exp(x):
+    return Exp().apply(x)
+
+
+def log(x):
+    return Log().apply(x)
+
+
+def sqrt(x):
+    return Sqrt().apply(x)
+
+
+def abs(x):
+    return Abs().apply(x)
+
+
+def clip(x, lo=None, hi=None):
+    if lo is None and hi is None:
+        raise ValueError("clip needs at least one of lo and hi")
+    return Clip(lo, hi).apply(x)
+
+
+def where(cond, a, b):
+    return Where(cond).apply(a, b)
+
+
+def maximum(a, b):
+    return Maximum().apply(a, b)
+
+
+# ----- activations -----------------------------------------------------------------------------
+class ReLU(Function):
+    """y = max(x, 0);  σ'(z) = 1 for z > 0, else 0 (the kink at 0 gets 0, as in PyTorch)."""
+
+    def forward(self, x):
+        return np.maximum(x, 0)
+
+    def backward(self, gy, x, y):
+        return gy * (data(x) > 0)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e⁻ˣ), computed as (1 + tanh(x/2)) / 2 (no overflow);  σ'(z) = y(1 − y)."""
+
+    def forward(self, x):
+        return 0.5 * (np.tanh(0.5 * x) + 1)
+
+    def backward(self, gy, x, y):
+        return gy * (y * (1 - y))
+
+
+class Tanh(Function):
+    """y = tanh x;  σ'(z) = 1 − y²."""
+
+    def forward(self, x):
+        return np.tanh(x)
+
+    def backward(self, gy, x, y):
+        return gy * (1 - y * y)
+
+
+class Softmax(Function):
+    """yᵢ = e^{xᵢ} / Σⱼ e^{xⱼ} along ``axis``;  gx = y ⊙ (gy − Σⱼ gyⱼ yⱼ)."""
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def forward(self, x):
+        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
+        return e / e.sum(axis=self.axis, keepdims=True)
+
+    def backward(self, gy, x, y):
+        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """yᵢ = xᵢ − log Σⱼ e^{xⱼ} (shifted by the max: stable);  gx = gy − softmax(x) Σⱼ gyⱼ."""
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def forward(self, x):
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, gy, x, y):
+        return gy - exp(y) * gy.sum(axis=self.axis, keepdims=True)
+
+
+def relu(x):
+    return ReLU().apply(x)
+
+
+def sigmoid(x):
+    return Sigmoid().apply(x)
+
+
+def tanh(x):
+    return Tanh().apply(x)
+
+
+def softmax(x, axis: int = -1):
+    return Softmax(axis).apply(x)
+
+
+def log_softmax(x, axis: int = -1):
+    return LogSoftmax(axis).apply(x)
+
+
+# ----- reductions ------------------------------------------------------------------------------
+def _keepdims_shape(shape, axis) -> tuple[int, ...]:
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _check_axis(name, shape, axis):
+    for a in () if axis is None else (axis,) if isinstance(axis, int) else axis:
+        if not -len(shape) <= a < len(shape):
+            raise ValueError(f"{name}: axis {a} is out of range for a tensor of shape {shape}")
+
+
+class Sum(Function):
+    """y = Σ x over ``axis``;  gx = gy copied back along the summed axes."""
+
+    def __init__(self, axis, keepdims: bool):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        _check_axis("sum", x.shape, self.axis)
+        return np.sum(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy, x, y):
+        return broadcast_to(reshape(gy, _keepdims_shape(x.shape, self.axis)), x.shape)
+
+
+class Max(Function):
+    """y = max x over ``axis``;  the gradient flows to the maximal elements, split evenly on ties."""
+
+    reduce = staticmethod(np.max)
+
+    def __init__(self, axis, keepdims: bool):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        _check_axis(self.name.lower(), x.shape, self.axis)
+        if x.size == 0:
+            raise ValueError(f"{self.name.lower()} of an empty tensor of shape {x.shape}")
+        return self.reduce(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy, x, y):
+        kept = _keepdims_shape(x.shape, self.axis)
+        is_extreme = data(x) == data(y).reshape(kept)
+        share = is_extreme / is_extreme.sum(axis=self.axis, keepdims=True)
+        return broadcast_to(reshape(gy, kept), x.shape) * share
+
+
+class Min(Max):
+    """y = min x over ``axis``;  the gradient flows to the minimal elements, split evenly on ties."""
+
+    reduce = staticmethod(np.min)
+
+
+def sum(x, axis=None, keepdims: bool = False):
+    return Sum(axis, keepdims).apply(x)
+
+
+def max(x, axis=None, keepdims: bool = False):
+    return Max(axis, keepdims).apply(x)
+
+
+def min(x, axis=None, keepdims: bool = False):
+    return Min(axis, keepdims).apply(x)
+
+
+def _count(shape, axis) -> int:
+    kept = _keepdims_shape(shape, axis)
+    return int(np.prod(shape)) // int(np.prod(kept)) if shape else 1
+
+
+def mean(x, axis=None, keepdims: bool = False):
+    """Σ x / n over ``axis`` (a sum node and a scale)."""
+    _check_axis("mean", np.shape(x), axis)
+    return sum(x, axis, keepdims) * (1.0 / _count(np.shape(x), axis))
+
+
+def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
+    """Σ (x − mean)² / (n − ddof) over ``axis``: ddof=0 is the biased (population) variance."""
+    n = _count(np.shape(x), axis)
+    if n - ddof <= 0:
+        raise ValueError(f"var: {n} value(s) along axis {axis} of shape {np.shape(x)} with ddof={ddof}")
+    centred = x - mean(x, axis, keepdims=True)
+    return sum(centred * centred, axis, keepdims) * (1.0 / (n - ddof))
+
+
+# ----- shapes and indexing ---------------------------------------------------------------------
+class Reshape(Function):
+    """y = x with a new shape;  gx = gy reshaped back."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                             f"({x.size} elements) into shape {self.shape}") from None
+
+    def backward(self, gy, x, y):
+        return reshape(gy, x.shape)
+
+
+class Transpose(Function):
+    """y = x with its axes permuted;  gx = gy with the inverse permutation."""
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return np.transpose(x, self.axes)
+
+    def backward(self, gy, x, y):
+        if self.axes is None:
+            return transpose(gy)
+        return transpose(gy, *np.argsort(self.axes))
+
+
+class GetItem(Function):
+    """y = x[index] (slices, integers, integer arrays);  gx = zeros with gy added at ``index``."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, gy, x, y):
+        return ScatterAdd(self.index, x.shape).apply(gy)
+
+
+class ScatterAdd(Function):
+    """y = zeros(shape) with x added at ``index`` (repeated indices accumulate): GetItem's adjoint;
+    gx = gy[index]."""
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, x):
+        out = np.zeros(self.shape, dtype=x.dtype)
+        if _has_array_index(self.index):
+            np.add.at(out, self.index, x)
+        else:
+            out[self.index] = x
+        return out
+
+    def backward(self, gy, x, y):
+        return getitem(gy, self.index)
+
+
+def _has_array_index(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (np.ndarray, list)) for p in parts)
+
+
+class Concatenate(Function):
+    """y = [x₁, x₂, …] joined along ``axis``;  gxᵢ = the slice of gy that xᵢ occupies."""
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def forward(self, *xs):
+        try:
+            return np.concatenate(xs, axis=self.axis)
+        except ValueError as e:
+            raise ValueError(f"concatenate along axis {self.axis}: shapes "
+                             f"{[x.shape for x in xs]}: {e}") from None
+
+    def backward(self, gy, *xs, y):
+        axis = self.axis % y.ndim
+        bounds = np.cumsum([0] + [x.shape[axis] for x in xs])
+        lead = (slice(None),) * axis
+        return tuple(getitem(gy, lead + (slice(int(lo), int(hi)),))
+                     for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+
+class Stack(Function):
+    """y = [x₁, x₂, …] stacked along a new ``axis``;  gxᵢ = gy's i-th entry along it."""
+
+    def __init__(self, axis: int):
+        self.axis = axis
+
+    def forward(self, *xs):
+        try:
+            return np.stack(xs, axis=self.axis)
+        except ValueError as e:
+            raise ValueError(f"stack: shapes {[x.shape for x in xs]}: {e}") from None
+
+    def backward(self, gy, *xs, y):
+        lead = (slice(None),) * (self.axis % y.ndim)
+        return tuple(getitem(gy, lead + (i,)) for i in range(len(xs)))
+
+
+def reshape(x, *shape):
+    shape = _norm_shape(shape)
+    return x if np.shape(x) == shape else Reshape(shape).apply(x)
+
+
+def transpose(x, *axes):
+    """Permute the axes (all reversed by default, so ``x.T`` is the matrix transpose)."""
+    axes = tuple(a % np.ndim(x) for a in _norm_shape(axes)) if axes else None
+    return Transpose(axes).apply(x)
+
+
+def swapaxes(x, a: int, b: int):
+    axes = list(range(np.ndim(x)))
+    axes[a], axes[b] = axes[b], axes[a]
+    return Transpose(tuple(axes)).apply(x)
+
+
+def getitem(x, index):
+    if isinstance(index, Tensor):
+        index = index.data
+    if isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, (np.ndarray, list)):
+        index = np.asarray(index)
+        if index.dtype.kind not in "iub":
+            raise IndexError(f"index arrays must be integers or booleans, got dtype {index.dtype}")
+    return GetItem(index).apply(x)
+
+
+def concatenate(xs, axis: int = 0):
+    return Concatenate(axis).apply(*xs)
+
+
+def stack(xs, axis: int = 0):
+    return Stack(axis).apply(*xs)
+
+
+
+
+# ----- the affine map of a layer ---------------------------------------------------------------
+class Affine(Function):
+    """z = a Wᵀ + b for a batch of rows a (N, in), W (out, in), b (out,): the homework's
+    z(l) = W(l) a(l−1) + b(l), one sample per row.
+
+    Backward with δ = gz = ∂E/∂z:  ga = δ W,  gW = δᵀ a  (= Σₙ δₙ aₙᵀ, the homework's δ(l) a(l−1)ᵀ),
+    gb = Σₙ δₙ.
+    """
+
+    def forward(self, a, w, b=None):
+        if a.ndim != 2 or a.shape[1] != w.shape[1]:
+            raise ValueError(f"linear layer with weight of shape {w.shape} expects input of shape "
+                             f"(N, {w.shape[1]}), got {a.shape}")
+        z = a @ w.T
+        if b is not None:
+            z += b
+        return z
+
+    def backward(self, gz, a, w, b=None, *, y):
+        ga = gz @ w if self.needs_grad[0] else None
+        gw = gz.T @ a if self.needs_grad[1] else None
+        if b is None:
+            return ga, gw
+        return ga, gw, gz.sum(axis=0) if self.needs_grad[2] else None
+
+
+def affine(a, w, b=None):
+    return Affine().apply(a, w) if b is None else Affine().apply(a, w, b)

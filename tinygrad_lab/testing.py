@@ -1,0 +1,78 @@
+"""Hypothesis strategies for testing ops and layers, reusable in your own tests.
+
+Gradient checks fail at kinks by design, so values are *moved away* from kinks (relu at 0, ties in
+max, the poles of log and 1/x) by a deterministic map rather than filtered out: filtering would
+reject most examples.
+
+    from hypothesis import given
+    from tinygrad_lab.testing import arrays, shapes, away_from
+
+    @given(arrays(shapes()))
+    def test_my_op(x):
+        x = away_from(x, [0.0])
+        ...
+"""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+#: values are drawn from [-VALUE_RANGE, VALUE_RANGE]: large enough to exercise sign changes and
+#: saturation, small enough that exp/pow stay well conditioned
+VALUE_RANGE = 2.0
+
+
+def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4):
+    """Array shapes, size-1 dimensions included."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 3, max_side: int = 4):
+    """A tuple of ``num_shapes`` shapes that broadcast together (numpy rules: missing leading dims
+    and size-1 dims stretch)."""
+    return hnp.mutually_broadcastable_shapes(num_shapes=num_shapes, min_dims=min_dims,
+                                             max_dims=max_dims, max_side=max_side).map(lambda r: r.input_shapes)
+
+
+def arrays(shape, dtype=np.float64, low: float = -VALUE_RANGE, high: float = VALUE_RANGE):
+    """Finite float arrays of ``shape`` (a tuple or a strategy of shapes) with values in [low, high]."""
+    width = 32 if np.dtype(dtype) == np.float32 else 64
+    elements = st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False, width=width)
+    return hnp.arrays(dtype, shape, elements=elements)
+
+
+def away_from(x: np.ndarray, points, margin: float = 0.05) -> np.ndarray:
+    """``x`` with every value closer than ``margin`` to one of ``points`` pushed out to that distance
+    (on the side it was on; exact hits go up)."""
+    x = np.array(x, dtype=np.result_type(x, np.float32), copy=True)
+    for p in points:
+        near = np.abs(x - p) < margin
+        x[near] = p + np.where(x[near] >= p, margin, -margin)
+    return x
+
+
+def positive(x: np.ndarray, low: float = 0.5) -> np.ndarray:
+    """|x| + low: a domain for log, sqrt, and the base of a real power."""
+    return np.abs(x) + low
+
+
+def nonzero(x: np.ndarray, low: float = 0.5) -> np.ndarray:
+    """x pushed out of (−low, low), keeping its sign: a domain for divisors."""
+    return np.where(x >= 0, x + low, x - low)
+
+
+def distinct(x: np.ndarray, gap: float = 0.05) -> np.ndarray:
+    """x + gap·rank(x): all values distinct, neighbours at least ``gap`` apart (no ties for max/min)."""
+    flat = np.asarray(x, dtype=np.float64).reshape(-1)
+    ranks = np.empty(flat.size)
+    ranks[np.argsort(flat, kind="stable")] = np.arange(flat.size)
+    return (flat + gap * ranks).reshape(np.shape(x)).astype(np.asarray(x).dtype)
+
+
+@st.composite
+def op_inputs(draw, case):
+    """Inputs (arrays, params) for one :class:`tinygrad_lab.op_catalogue.OpCase`."""
+    shapes_, params = case.build(lambda lo, hi: draw(st.integers(lo, hi)))
+    raw = [draw(arrays(s)) for s in shapes_]
+    return case.prepare(*raw), params
