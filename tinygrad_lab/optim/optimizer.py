@@ -47,8 +47,9 @@ def check_nonnegative(name: str, value: Any) -> None:
 
 def check_unit_interval(name: str, value: Any) -> None:
     """Raise ValueError unless 0 <= ``value`` < 1."""
-    check_nonnegative(name, value)
-    if not value < 1:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not 0 <= value < 1:
         raise ValueError(f"invalid {name}: {value!r} (must be in [0, 1))")
 
 
