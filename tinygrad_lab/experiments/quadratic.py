@@ -196,7 +196,7 @@ def plot_trajectories(problem: Problem, results: list[Result], path: Path) -> No
         ax.plot(*problem.optimum, "*", color="gold", mec="k", ms=14, label="optimum")
         lr = "" if res.lr is None else f", lr={res.lr:g}"
         ax.set_title(f"{res.label}{lr}: {res.steps_text()}"
-                     + (" steps" if res.status == "converged" else ""), fontsize=10)
+                     + (" step(s)" if res.status == "converged" else ""), fontsize=10)
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
         ax.set_xlabel("x")
