@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from tinygrad_lab import init
+from tinygrad_lab.nn import Parameter
+
+
+def _w(shape=(400, 800)):
+    return Parameter(np.empty(shape))
+
+
+@pytest.mark.parametrize("fn, var", [
+    (init.xavier_normal_, 1 / 800), (init.xavier_uniform_, 1 / 800),
+    (init.he_normal_, 2 / 800), (init.he_uniform_, 2 / 800), (init.msra_normal_, 2 / 800),
+])
+def test_seeds_definitions_use_the_fan_in(fn, var):
+    w = fn(_w(), rng=np.random.default_rng(0))
+    assert abs(w.data.var() / var - 1) < 0.02
+    assert abs(w.data.mean()) < 0.01 * np.sqrt(var) * 10
+
+
+def test_fan_avg_is_glorots_variant():
+    w = init.xavier_normal_(_w(), mode="fan_avg", rng=np.random.default_rng(0))
+    assert abs(w.data.var() / (2 / (400 + 800)) - 1) < 0.02
+
+
+def test_uniform_bounds_and_constant():
+    w = init.he_uniform_(_w((10, 6)), rng=np.random.default_rng(1))
+    assert np.abs(w.data).max() <= np.sqrt(6 / 6)
+    assert np.all(init.constant_(_w((2, 2)), 0.5).data == 0.5)
+    assert not np.any(init.zeros_(_w((2, 2))).data)
+
+
+def test_same_generator_seed_gives_the_same_weights():
+    a = init.normal_(_w((3, 3)), 0.01, rng=np.random.default_rng(7))
+    b = init.normal_(_w((3, 3)), 0.01, rng=np.random.default_rng(7))
+    np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_in_place_keeps_the_array():
+    w = _w((3, 3))
+    array = w.data
+    init.he_normal_(w, rng=np.random.default_rng(0))
+    assert w.data is array
+
+
+@pytest.mark.parametrize("spec, std", [("normal:0.01", 0.01), ("normal", 1.0), ("he", np.sqrt(2 / 800)),
+                                       ("xavier", np.sqrt(1 / 800)), ("msra", np.sqrt(2 / 800))])
+def test_get_initializer_by_name(spec, std):
+    w = init.get_initializer(spec)(_w(), rng=np.random.default_rng(0))
+    assert abs(w.data.std() / std - 1) < 0.02
+
+
+def test_bad_specs_and_arguments():
+    with pytest.raises(ValueError, match="unknown init 'lecun'.*he, he_normal"):
+        init.get_initializer("lecun")
+    with pytest.raises(ValueError, match="'abc' is not a number"):
+        init.get_initializer("normal:abc")
+    with pytest.raises(ValueError, match="std must be >= 0, got -1"):
+        init.normal_(_w(), -1)
+    with pytest.raises(ValueError, match=r"at least 2 dimensions, got shape \(5,\)"):
+        init.he_normal_(Parameter(np.empty(5)))
+    with pytest.raises(TypeError, match="numpy.random.Generator"):
+        init.normal_(_w(), 1.0, rng=42)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        init.xavier_normal_(_w(), mode="fan_out")
