@@ -214,12 +214,12 @@ def plot_convergence(problem: Problem, results: list[Result], tol: float, path: 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     for res in results:
-        values = np.clip(res.values, 1e-300, 1e12)
+        values = np.clip(res.values, tol / 1e3, 1e12)  # Newton lands near 1e-20: keep the scale
         ax.semilogy(np.arange(len(values)), values, marker="o" if len(values) < 5 else None,
                     label=f"{res.label} ({res.steps_text()})")
     ax.axhline(tol, color="gray", ls="--", lw=1, label=f"tolerance {tol:g}")
     ax.set_xlabel("step")
-    ax.set_ylabel("f(x, y)  (log scale)")
+    ax.set_ylabel(f"f(x, y)  (log scale, floored at {tol / 1e3:g})")
     ax.set_title(f"{problem.title}: convergence")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
