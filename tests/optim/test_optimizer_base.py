@@ -1,0 +1,199 @@
+"""The shared Optimizer machinery, exercised through every optimizer."""
+
+import numpy as np
+import pytest
+
+from tinygrad_lab.optim import SGD, Adagrad, Adam, AdamW, RMSprop
+
+CONFIGS = [
+    (SGD, {"lr": 0.1}),
+    (SGD, {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-2}),
+    (Adagrad, {"lr": 0.1, "lr_decay": 0.01}),
+    (RMSprop, {"lr": 0.01, "momentum": 0.5, "centered": True}),
+    (Adam, {"lr": 0.01, "weight_decay": 1e-2}),
+    (AdamW, {"lr": 0.01}),
+]
+IDS = [f"{c.__name__}-{i}" for i, (c, _) in enumerate(CONFIGS)]
+
+
+def grads_for(k, shapes):
+    rng = np.random.default_rng(k)
+    return [rng.standard_normal(s) for s in shapes]
+
+
+def run(opt, params, steps, first=0):
+    for k in range(first, first + steps):
+        for p, g in zip(params, grads_for(k, [p.data.shape for p in params])):
+            p.set_grad(g)
+        opt.step()
+
+
+@pytest.mark.parametrize("cls,kw", CONFIGS, ids=IDS)
+def test_state_dict_round_trip_continues_bit_for_bit(cls, kw, make_param, backend):
+    a = [make_param(np.linspace(-1, 1, 6).reshape(2, 3)), make_param([0.5, -0.25])]
+    opt = cls(a, **kw)
+    run(opt, a, 3)
+    saved = opt.state_dict()
+    b = [make_param(p.data) for p in a]
+    run(opt, a, 4, first=3)  # the original continues; saved must be a deep copy
+    opt_b = cls(b, lr=123.0)  # hyperparameters come back from the state dict too
+    opt_b.load_state_dict(saved)
+    assert opt_b.param_groups[0]["lr"] == kw["lr"]
+    run(opt_b, b, 4, first=3)
+    for pa, pb in zip(a, b):
+        np.testing.assert_array_equal(pa.data, pb.data)
+
+
+def test_load_state_dict_mismatches(make_param):
+    p, q = make_param([1.0, 2.0]), make_param([3.0])
+    opt = Adam([p, q])
+    p.set_grad([1.0, 1.0])
+    q.set_grad([1.0])
+    opt.step()
+    sd = opt.state_dict()
+    with pytest.raises(ValueError, match="2 parameters, optimizer has 1"):
+        Adam([p]).load_state_dict(sd)
+    with pytest.raises(ValueError, match="1 parameter groups, optimizer has 2"):
+        Adam([{"params": [p]}, {"params": [q]}]).load_state_dict(sd)
+    with pytest.raises(ValueError, match=r"'exp_avg' of parameter 0 has shape \(2,\).*\(3,\)"):
+        Adam([make_param([1.0, 2.0, 3.0]), make_param([0.0])]).load_state_dict(sd)
+
+
+def test_state_dict_layout(make_param):
+    p = make_param([[1.0, 2.0]])
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    p.set_grad([[1.0, 1.0]])
+    opt.step()
+    sd = opt.state_dict()
+    assert sd["param_groups"][0]["params"] == [0]
+    np.testing.assert_array_equal(sd["state"][0]["momentum_buffer"], [1.0, 1.0])
+    sd["state"][0]["momentum_buffer"][0] = 99.0
+    assert opt.state[id(p)]["momentum_buffer"][0] == 1.0  # a deep copy
+
+
+def test_params_without_grad_are_skipped(make_param, backend):
+    p, q = make_param([1.0]), make_param([2.0])
+    opt = Adam([p, q], lr=0.1)
+    p.set_grad([1.0])
+    opt.step()
+    assert q.data[0] == 2.0 and id(q) not in opt.state
+    np.testing.assert_allclose(p.data, [0.9], rtol=1e-7)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_gradient_raises_and_changes_nothing(make_param, bad):
+    p, q = make_param([1.0, 2.0]), make_param(np.zeros((2, 2)))
+    opt = SGD([{"params": [p]}, {"params": [q], "lr": 0.5}], lr=0.1, momentum=0.9)
+    p.set_grad([1.0, 1.0])
+    q.set_grad([[0.0, bad], [0.0, 0.0]])
+    with pytest.raises(FloatingPointError, match=r"param_groups\[1\] parameter 0 of shape \(2, 2\)"):
+        opt.step()
+    np.testing.assert_array_equal(p.data, [1.0, 2.0])  # checked before any update
+    assert opt.state == {}
+
+
+def test_lr_change_between_steps_and_groups(make_param, backend):
+    p, q = make_param([1.0]), make_param([1.0])
+    opt = SGD([{"params": [p]}, {"params": [q], "lr": 0.5}], lr=0.1)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.5]
+    for x in (p, q):
+        x.set_grad([1.0])
+    opt.step()
+    opt.param_groups[0]["lr"] = 0.2
+    opt.step()
+    np.testing.assert_allclose([p.data[0], q.data[0]], [1 - 0.1 - 0.2, 1 - 0.5 - 0.5])
+
+
+def test_updates_in_place_through_views(make_param, backend):
+    """A later issue backs all parameters by one flat buffer: p.data must never be rebound."""
+    flat = np.arange(6.0)
+    p, q = make_param([0.0]), make_param([0.0])
+    p.data, q.data = flat[:4].reshape(2, 2), flat[4:]
+    before = (p.data, q.data)
+    opt = Adam([p, q], lr=0.5)
+    p.set_grad(np.ones((2, 2)))
+    q.set_grad(np.ones(2))
+    opt.step()
+    assert p.data is before[0] and q.data is before[1]
+    np.testing.assert_allclose(flat, np.arange(6.0) - 0.5, rtol=1e-7)
+
+
+def test_non_contiguous_parameter(make_param, backend):
+    base = np.arange(12.0).reshape(3, 4)
+    p = make_param([0.0])
+    p.data = base[:, ::2]  # a strided view
+    opt = SGD([p], lr=1.0)
+    p.set_grad(np.ones((3, 2)))
+    opt.step()
+    np.testing.assert_array_equal(base[:, ::2], np.arange(12.0).reshape(3, 4)[:, ::2] - 1)
+    np.testing.assert_array_equal(base[:, 1::2], np.arange(12.0).reshape(3, 4)[:, 1::2])
+
+
+def test_float32_parameters_stay_float32(make_param, backend):
+    p = make_param([1.0, 2.0], dtype=np.float32)
+    opt = Adam([p], lr=0.1)
+    p.grad = type("G", (), {"data": np.array([1.0, 1.0])})()  # a float64 grad is cast
+    opt.step()
+    assert p.data.dtype == np.float32
+    assert opt.state[id(p)]["exp_avg"].dtype == np.float32
+    np.testing.assert_allclose(p.data, [0.9, 1.9], rtol=1e-6)
+
+
+def test_zero_grad(make_param):
+    p = make_param([1.0])
+    opt = SGD([p], lr=0.1)
+    p.set_grad([3.0])
+    opt.zero_grad(set_to_none=False)
+    assert p.grad.data[0] == 0.0
+    opt.zero_grad()
+    assert p.grad is None
+
+
+def test_closure_is_called_and_its_value_returned(make_param):
+    p = make_param([1.0])
+    opt = SGD([p], lr=0.1)
+
+    def closure():
+        p.set_grad([2.0])
+        return 42.0
+
+    assert opt.step(closure) == 42.0
+    np.testing.assert_allclose(p.data, [0.8])
+
+
+def test_grad_shape_mismatch(make_param):
+    p = make_param([1.0, 2.0])
+    p.set_grad([1.0])
+    with pytest.raises(ValueError, match=r"grad shape \(1,\) != parameter shape \(2,\)"):
+        SGD([p], lr=0.1).step()
+
+
+@pytest.mark.parametrize("cls", [SGD, Adagrad, RMSprop, Adam, AdamW])
+def test_bad_parameter_lists(cls, make_param):
+    kw = {"lr": 0.1}
+    with pytest.raises(ValueError, match="empty parameter list"):
+        cls([], **kw)
+    with pytest.raises(ValueError, match="empty parameter list"):
+        cls(iter(()), **kw)
+    with pytest.raises(TypeError, match=r"parameter 1 of group 0 is a ndarray, not a Tensor"):
+        cls([make_param([1.0]), np.zeros(3)], **kw)
+    with pytest.raises(TypeError, match="parameter 0 of group 0 is a float"):
+        cls([1.5], **kw)
+    with pytest.raises(TypeError, match="single FakeParam"):
+        cls(make_param([1.0]), **kw)
+    with pytest.raises(ValueError, match="more than once"):
+        p = make_param([1.0])
+        cls([p, p], **kw)
+    with pytest.raises(ValueError, match="invalid lr: -0.1"):
+        cls([make_param([1.0])], lr=-0.1)
+    with pytest.raises(ValueError, match="invalid lr: -1"):
+        cls([{"params": [make_param([1.0])], "lr": -1}], lr=0.1)
+    with pytest.raises(TypeError, match="lr must be a real number"):
+        cls([make_param([1.0])], lr="fast")
+
+
+def test_integer_parameters_rejected(make_param):
+    p = make_param([1.0])
+    p.data = np.array([1, 2])
+    with pytest.raises(TypeError, match="int64"):
+        SGD([p], lr=0.1)

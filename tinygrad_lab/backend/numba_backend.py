@@ -1,0 +1,133 @@
+"""Numba backend: each optimizer update is one serial, jitted loop over the flat buffer.
+
+Same contract and the same arithmetic, in the same order, as :mod:`.numpy_backend` (the
+reference); see its docstring. The Python wrappers check the arguments and compute the per-step
+scalars (shared with the reference via :mod:`._common`), then call the kernel.
+
+Kernels use ``error_model='numpy'`` (division by zero gives inf/nan instead of raising, which lets
+LLVM vectorise loops that divide: ~7x on a fused Adam), ``fastmath=False`` (no reassociation, so
+float64 results match NumPy bit for bit) and ``cache=True`` (compile once per machine). They are
+serial: ``parallel=True`` next to a multithreaded BLAS oversubscribes small machines. In float32
+the scalar hyperparameters are float64, so intermediate products are formed in float64 and
+rounded on store: results are close to, not identical with, NumPy's float32 arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from ._common import adam_scalars, check_flat
+
+NAME = "numba"
+
+_jit = njit(cache=True, error_model="numpy", fastmath=False)
+
+
+@_jit
+def _sgd_kernel(param, grad, buf, lr, momentum, dampening, nesterov, weight_decay, first):
+    keep = 1.0 - dampening
+    for i in range(param.shape[0]):
+        d = grad[i]
+        if weight_decay != 0:
+            d = param[i] * weight_decay + d
+        if momentum != 0:
+            if first:
+                b = d
+            else:
+                b = buf[i] * momentum + d * keep
+            buf[i] = b
+            if nesterov:
+                d = d + b * momentum
+            else:
+                d = b
+        param[i] = param[i] - d * lr
+
+
+@_jit
+def _adagrad_kernel(param, grad, state_sum, clr, eps, weight_decay):
+    for i in range(param.shape[0]):
+        d = grad[i]
+        if weight_decay != 0:
+            d = param[i] * weight_decay + d
+        s = state_sum[i] + d * d
+        state_sum[i] = s
+        param[i] = param[i] - (d * clr) / (math.sqrt(s) + eps)
+
+
+@_jit
+def _rmsprop_kernel(param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay,
+                    momentum, centered):
+    keep = 1.0 - alpha
+    for i in range(param.shape[0]):
+        d = grad[i]
+        if weight_decay != 0:
+            d = param[i] * weight_decay + d
+        sq = square_avg[i] * alpha + (d * keep) * d
+        square_avg[i] = sq
+        if centered:
+            ga = grad_avg[i] * alpha + d * keep
+            grad_avg[i] = ga
+            avg = math.sqrt(sq - ga * ga) + eps
+        else:
+            avg = math.sqrt(sq) + eps
+        if momentum > 0:
+            b = buf[i] * momentum + d / avg
+            buf[i] = b
+            param[i] = param[i] - b * lr
+        else:
+            param[i] = param[i] - (d * lr) / avg
+
+
+@_jit
+def _adam_kernel(param, grad, m, v, step_size, sqrt_bc2, beta1, beta2, eps, weight_decay,
+                 decay_factor, decoupled):
+    keep1 = 1.0 - beta1
+    keep2 = 1.0 - beta2
+    for i in range(param.shape[0]):
+        p = param[i]
+        d = grad[i]
+        if weight_decay != 0:
+            if decoupled:
+                p = p * decay_factor
+            else:
+                d = p * weight_decay + d
+        mi = m[i] * beta1 + d * keep1
+        vi = v[i] * beta2 + (d * keep2) * d
+        m[i] = mi
+        v[i] = vi
+        param[i] = p - (mi * step_size) / (math.sqrt(vi) / sqrt_bc2 + eps)
+
+
+def sgd_update(param, grad, buf, lr, momentum, dampening, nesterov, weight_decay, first):
+    """SGD with momentum/Nesterov/weight decay (see ``numpy_backend.sgd_update``)."""
+    check_flat(param, grad, *((buf,) if momentum != 0 else ()))
+    _sgd_kernel(param, grad, buf, float(lr), float(momentum), float(dampening), bool(nesterov),
+                float(weight_decay), bool(first))
+
+
+def adagrad_update(param, grad, state_sum, clr, eps, weight_decay):
+    """Adagrad (see ``numpy_backend.adagrad_update``)."""
+    check_flat(param, grad, state_sum)
+    _adagrad_kernel(param, grad, state_sum, float(clr), float(eps), float(weight_decay))
+
+
+def rmsprop_update(param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay,
+                   momentum, centered):
+    """RMSprop (see ``numpy_backend.rmsprop_update``)."""
+    check_flat(param, grad, square_avg, *((grad_avg,) if centered else ()),
+               *((buf,) if momentum > 0 else ()))
+    _rmsprop_kernel(param, grad, square_avg, grad_avg, buf, float(lr), float(alpha), float(eps),
+                    float(weight_decay), float(momentum), bool(centered))
+
+
+def adam_update(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled):
+    """Adam / AdamW (see ``numpy_backend.adam_update``)."""
+    check_flat(param, grad, m, v)
+    step_size, sqrt_bc2 = adam_scalars(lr, beta1, beta2, step)
+    _adam_kernel(param, grad, m, v, step_size, sqrt_bc2, float(beta1), float(beta2), float(eps),
+                 float(weight_decay), 1.0 - lr * weight_decay, bool(decoupled))
+
+
+__all__ = ["NAME", "sgd_update", "adagrad_update", "rmsprop_update", "adam_update"]

@@ -1,0 +1,18 @@
+"""Optimizers, learning-rate schedules, gradient clipping and a Newton step.
+
+All optimizers share :class:`Optimizer` (param groups, state, ``step``/``zero_grad``,
+``state_dict``) and follow ``torch.optim``'s update rules exactly; each runs one fused in-place
+kernel per parameter from the active backend (:mod:`tinygrad_lab.backend`).
+"""
+
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .clip import clip_grad_norm_, clip_grad_value_
+from .newton import hessian_fd, newton_step
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler",
+           "clip_grad_norm_", "clip_grad_value_", "hessian_fd", "newton_step"]

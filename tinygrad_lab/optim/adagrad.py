@@ -1,0 +1,45 @@
+"""AdaGrad: per-coordinate step sizes from the running sum of squared gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, check_nonnegative
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    r"""AdaGrad as ``torch.optim.Adagrad``.
+
+    PyTorch's rule (lr γ, lr decay η_d, weight decay λ, step t = 1, 2, ...)::
+
+        g ← g + λθ
+        s ← s + g ⊙ g                       (s starts at initial_accumulator_value)
+        θ ← θ − γ / (1 + (t − 1)η_d) · g / (√s + ε),   ε = 1e-10
+
+    The seeds write the same thing as h ← h + ∂L/∂W ⊙ ∂L/∂W, W ← W − η/√h · ∂L/∂W (seed 001)
+    and ``cache += dx**2; x += -lr * dx / (sqrt(cache) + eps)`` (seed 002). Everything is **per
+    coordinate**: the homework in seed 003 sums all squared coordinates into one scalar
+    (``gt += np.sum(np.square(grad))``), which turns AdaGrad into gradient descent with a single
+    shrinking step size and loses the rescaling of flat directions; see the tests.
+    """
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps))
+
+    def _validate(self, group):
+        super()._validate(group)
+        for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            check_nonnegative(name, group[name])
+
+    def _init_state(self, param, group):
+        return {"step": 0, "sum": np.full_like(param, group["initial_accumulator_value"])}
+
+    def _update(self, backend, param, grad, state, group):
+        state["step"] += 1
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        backend.adagrad_update(param, grad, state["sum"], clr, group["eps"], group["weight_decay"])

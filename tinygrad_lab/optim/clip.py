@@ -1,0 +1,57 @@
+"""Gradient clipping (seed 002: cliffs in the loss surface and exploding gradients)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def _grads(params: Any) -> list[np.ndarray]:
+    """The gradient arrays of ``params`` (one parameter or an iterable), skipping None grads."""
+    if hasattr(params, "grad"):
+        params = [params]
+    return [p.grad.data for p in params if p.grad is not None]
+
+
+def clip_grad_norm_(params: Any | Iterable[Any], max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> float:
+    """Scale all gradients together so their joint norm is at most ``max_norm``; in place.
+
+    As ``torch.nn.utils.clip_grad_norm_``: total = ‖(‖g₁‖ₚ, ‖g₂‖ₚ, ...)‖ₚ over every gradient
+    (``norm_type`` p, ``inf`` for the max-abs norm), coefficient c = min(1, max_norm /
+    (total + 1e-6)), every gradient g ← c·g. Returns the total norm *before* clipping (a float).
+    The direction of the joint gradient is kept; only its length is capped. With
+    ``error_if_nonfinite`` a NaN/inf total raises FloatingPointError instead of scaling.
+    """
+    check = float(max_norm)
+    if not check >= 0:
+        raise ValueError(f"max_norm must be >= 0, got {max_norm!r}")
+    grads = _grads(params)
+    if not grads:
+        return 0.0
+    p = float(norm_type)
+    if p == math.inf:
+        total = float(np.max([np.max(np.abs(g)) if g.size else 0.0 for g in grads]))
+    else:
+        norms = [float(np.linalg.norm(g.reshape(-1), ord=p)) for g in grads]
+        total = float(np.linalg.norm(np.array(norms), ord=p))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise FloatingPointError(f"the total norm of order {p} of the gradients is {total}")
+    coef = min(1.0, check / (total + 1e-6))
+    for g in grads:
+        g *= coef
+    return total
+
+
+def clip_grad_value_(params: Any | Iterable[Any], clip_value: float) -> None:
+    """Clamp every gradient entry to [−clip_value, clip_value], in place (changes direction)."""
+    c = float(clip_value)
+    if not c >= 0:
+        raise ValueError(f"clip_value must be >= 0, got {clip_value!r}")
+    for g in _grads(params):
+        np.clip(g, -c, c, out=g)

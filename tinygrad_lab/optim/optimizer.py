@@ -1,0 +1,267 @@
+"""The one optimizer base class: parameter groups, per-parameter state, the update loop.
+
+Conventions follow ``torch.optim``:
+
+* ``Optimizer(params, defaults)``: ``params`` is an iterable of parameters or of dicts
+  (parameter groups, ``{"params": [...], "lr": ...}``); a group's missing hyperparameters are
+  filled from ``defaults``. ``param_groups[i]["lr"]`` may be changed between steps (that is what
+  the LR schedulers do).
+* ``step()`` walks every group and every parameter, skips parameters whose ``grad`` is None, and
+  hands each remaining one to the subclass's single backend kernel. Subclasses only say how to
+  create their state (:meth:`Optimizer._init_state`) and which kernel to call
+  (:meth:`Optimizer._update`); the loop lives here once.
+* Parameters are updated **in place** (``p.data`` is written through a flat view, never
+  rebound), so parameters that are views into one flat buffer stay views.
+
+A parameter is anything with a floating ``.data`` ``numpy.ndarray`` and a ``.grad`` that is None or
+has a ``.data`` array of the same shape (duck-typed: a ``Tensor`` / ``nn.Parameter``).
+
+Non-finite gradients: before any parameter is touched, ``step()`` checks each gradient with two
+cheap reductions (``min``/``max`` propagate NaN and inf) and raises ``FloatingPointError`` naming
+the group, the parameter's index and its shape. No parameter or state changes in that case, so the
+caller can skip the batch, lower the lr or clip (PyTorch instead lets NaN propagate silently into
+the weights; we prefer the early, precise error).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ..backend import get_backend
+
+__all__ = ["Optimizer", "check_nonnegative", "check_unit_interval", "unused"]
+
+
+def check_nonnegative(name: str, value: Any) -> None:
+    """Raise ValueError unless ``value`` is a real number >= 0 (NaN fails)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not value >= 0:
+        raise ValueError(f"invalid {name}: {value!r} (must be >= 0)")
+
+
+def check_unit_interval(name: str, value: Any) -> None:
+    """Raise ValueError unless 0 <= ``value`` < 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not 0 <= value < 1:
+        raise ValueError(f"invalid {name}: {value!r} (must be in [0, 1))")
+
+
+def _is_param(p: Any) -> bool:
+    data = getattr(p, "data", None)
+    return isinstance(data, np.ndarray) and hasattr(p, "grad")
+
+
+_EMPTY = {np.dtype(t): np.empty(0, dtype=t) for t in (np.float32, np.float64)}
+
+
+def unused(dtype: np.dtype) -> np.ndarray:
+    """A shared empty array of ``dtype``, passed for a kernel buffer the settings leave unused."""
+    return _EMPTY[np.dtype(dtype)]
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` and ``state`` and runs the update loop.
+
+    Subclasses define:
+
+    * ``_validate(group)``: raise ValueError/TypeError for bad hyperparameters;
+    * ``_init_state(param, group) -> dict``: fresh state for one parameter, given its flat view;
+      state arrays are flat too (1-D, C-contiguous, the parameter's size), ready for the kernels;
+    * ``_update(backend, param, grad, state, group)``: call one fused backend kernel on the flat
+      (1-D, C-contiguous) ``param`` and ``grad`` arrays and the state.
+
+    ``state`` maps ``id(param)`` to that parameter's state dict (ids, not the Tensors themselves,
+    because a Tensor with elementwise ``==`` need not be hashable).
+    """
+
+    def __init__(self, params: Iterable[Any] | Iterable[dict], defaults: dict[str, Any]):
+        if _is_param(params) or isinstance(params, np.ndarray):
+            raise TypeError(
+                "params must be an iterable of parameters or of dicts, "
+                f"got a single {type(params).__name__}; wrap it in a list"
+            )
+        if isinstance(params, (set, frozenset)):
+            raise TypeError("params must be an ordered iterable (a set has no stable order)")
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[int, dict[str, Any]] = {}
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ----------------------------------------------------------------------------- groups
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        """Append a parameter group, filling unspecified hyperparameters from the defaults."""
+        if not isinstance(group, dict):
+            raise TypeError(f"a parameter group must be a dict, got {type(group).__name__}")
+        if "params" not in group:
+            raise ValueError("a parameter group needs a 'params' entry")
+        params = group["params"]
+        params = [params] if _is_param(params) else list(params)
+        if not params:
+            raise ValueError(f"parameter group {len(self.param_groups)} is empty")
+        for i, p in enumerate(params):
+            if not _is_param(p):
+                raise TypeError(
+                    f"parameter {i} of group {len(self.param_groups)} is a {type(p).__name__}, "
+                    "not a Tensor (needs a .data ndarray and a .grad)"
+                )
+            if p.data.dtype not in (np.float32, np.float64):
+                raise TypeError(f"parameter {i} has dtype {p.data.dtype}; need float32/float64")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        ids = [id(p) for p in params]
+        if len(set(ids)) != len(ids) or seen.intersection(ids):
+            raise ValueError("a parameter appears more than once in the parameter groups")
+        merged = {**copy.deepcopy(self.defaults), **group, "params": params}
+        self._validate(merged)
+        self.param_groups.append(merged)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        check_nonnegative("lr", group["lr"])
+
+    # ------------------------------------------------------------------------------ steps
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset gradients: ``p.grad = None`` (default, as PyTorch) or fill them with zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; return ``closure()`` if one is given.
+
+        Raises FloatingPointError (before changing anything) if a gradient holds NaN or inf.
+        """
+        loss = closure() if closure is not None else None
+        work = []
+        for gi, group in enumerate(self.param_groups):
+            for pi, p in enumerate(group["params"]):
+                if p.grad is None:
+                    continue
+                grad = np.asarray(p.grad.data)
+                if grad.shape != p.data.shape:
+                    raise ValueError(
+                        f"param_groups[{gi}] parameter {pi}: grad shape {grad.shape} "
+                        f"!= parameter shape {p.data.shape}"
+                    )
+                if grad.size and not (math.isfinite(grad.min()) and math.isfinite(grad.max())):
+                    raise FloatingPointError(
+                        f"non-finite gradient (nan or inf) for param_groups[{gi}] parameter {pi} "
+                        f"of shape {p.data.shape}; no parameter was updated"
+                    )
+                work.append((group, p, grad))
+        backend = get_backend()
+        for group, p, grad in work:
+            data = p.data
+            contiguous = data.flags.c_contiguous
+            flat = (data if contiguous else np.ascontiguousarray(data)).reshape(-1)
+            flat_grad = np.ascontiguousarray(grad, dtype=data.dtype).reshape(-1)
+            state = self.state.get(id(p))
+            if state is None:
+                state = self.state[id(p)] = self._init_state(flat, group)
+            self._update(backend, flat, flat_grad, state, group)
+            if not contiguous:  # the update went to a copy: write it back
+                data[...] = flat.reshape(data.shape)
+        return loss
+
+    def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _update(self, backend, param: np.ndarray, grad: np.ndarray, state: dict[str, Any],
+                group: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _buffer(state: dict[str, Any], key: str, like: np.ndarray) -> np.ndarray:
+        """``state[key]``, created as zeros shaped like the flat ``like`` if missing."""
+        buf = state.get(key)
+        if buf is None:
+            buf = state[key] = np.zeros_like(like)
+        return buf
+
+    # ------------------------------------------------------------------------ (de)serialise
+    def state_dict(self) -> dict[str, Any]:
+        """Deep copy of the state: ``{"state": {index: {...}}, "param_groups": [...]}``.
+
+        Parameters are referred to by their running index over all groups (as PyTorch does).
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            saved = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            saved["params"] = ids
+            groups.append(saved)
+        state = {index[pid]: copy.deepcopy(s) for pid, s in self.state.items() if pid in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore from :meth:`state_dict` output (deep-copied; arrays cast to each param's dtype).
+
+        Raises ValueError if the number of groups, the number of parameters in a group, or the
+        size of a state array does not match this optimizer's parameters.
+        """
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"state dict has {len(saved_groups)} parameter groups, "
+                f"optimizer has {len(self.param_groups)}"
+            )
+        params = []
+        for gi, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"parameter group {gi}: state dict has {len(saved['params'])} parameters, "
+                    f"optimizer has {len(group['params'])}"
+                )
+            params.extend(zip(saved["params"], group["params"]))
+        by_index = dict(params)
+        new_state: dict[int, dict[str, Any]] = {}
+        for idx, saved_state in state_dict["state"].items():
+            if idx not in by_index:
+                raise ValueError(f"state dict has state for unknown parameter index {idx}")
+            p = by_index[idx]
+            restored = {}
+            for key, value in saved_state.items():
+                if isinstance(value, np.ndarray):
+                    if value.size != p.data.size:
+                        raise ValueError(
+                            f"state {key!r} of parameter {idx} has shape {value.shape}, "
+                            f"parameter has shape {p.data.shape}"
+                        )
+                    value = np.array(value, dtype=p.data.dtype, order="C").reshape(-1)
+                else:
+                    value = copy.deepcopy(value)
+                restored[key] = value
+            new_state[id(p)] = restored
+        for saved, group in zip(saved_groups, self.param_groups):
+            group_params = group["params"]
+            group.clear()
+            group.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
+            group["params"] = group_params
+        self.state = new_state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            hyper = ", ".join(f"{k}={v}" for k, v in group.items() if k != "params")
+            lines.append(f"  group {i}: {len(group['params'])} params, {hyper}")
+        return "\n".join(lines + [")"])

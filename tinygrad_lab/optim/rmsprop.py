@@ -1,0 +1,50 @@
+"""RMSprop: AdaGrad with an exponentially decaying average of squared gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, check_nonnegative, check_unit_interval, unused
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop as ``torch.optim.RMSprop`` (optional momentum and centering).
+
+    PyTorch's rule (lr γ, smoothing α, weight decay λ, momentum μ)::
+
+        g ← g + λθ
+        v ← αv + (1 − α)g²                         (v starts at 0)
+        centered:  ḡ ← αḡ + (1 − α)g,  a = √(v − ḡ²) + ε     else  a = √v + ε
+        μ > 0:     b ← μb + g / a,  θ ← θ − γb               else  θ ← θ − γ g / a
+
+    ε = 1e-8 sits **outside** the square root, α = 0.99 by default. Seed 004 writes
+    E[g²] ← 0.9·E[g²] + 0.1·g², w ← w − η/√(E[g²] + ε) ⊙ g: decay α = 0.9 (pass ``alpha=0.9``)
+    and ε inside the root; the two placements differ only while √v is comparable to ε. Seed 002
+    (cs231n) has ε outside, like PyTorch. The homework in seed 003 is wrong twice: it averages a
+    single scalar over all coordinates and *assigns* ``x = lr*grad/...`` instead of subtracting.
+    """
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered))
+
+    def _validate(self, group):
+        super()._validate(group)
+        check_unit_interval("alpha", group["alpha"])
+        for name in ("eps", "weight_decay", "momentum"):
+            check_nonnegative(name, group[name])
+
+    def _init_state(self, param, group):
+        return {"step": 0, "square_avg": np.zeros_like(param)}
+
+    def _update(self, backend, param, grad, state, group):
+        state["step"] += 1
+        empty = unused(param.dtype)
+        grad_avg = self._buffer(state, "grad_avg", param) if group["centered"] else empty
+        buf = self._buffer(state, "momentum_buffer", param) if group["momentum"] > 0 else empty
+        backend.rmsprop_update(param, grad, state["square_avg"], grad_avg, buf, group["lr"],
+                               group["alpha"], group["eps"], group["weight_decay"],
+                               group["momentum"], group["centered"])

@@ -1,0 +1,66 @@
+"""Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, check_nonnegative, unused
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""SGD as ``torch.optim.SGD`` (plain gradient descent when the batch is the whole data set).
+
+    PyTorch's rule, with lr γ, momentum μ, dampening τ, weight decay λ, gradient g::
+
+        g ← g + λθ
+        if μ ≠ 0:  b ← g at the first step, else b ← μb + (1 − τ)g
+                   g ← g + μb   (nesterov)   or   g ← b
+        θ ← θ − γg
+
+    The seeds (001, 004; Deep Learning from Scratch) write momentum as a velocity that carries
+    the learning rate inside it::
+
+        v ← αv − η∇L,   w ← w + v          (seed 001; seed 004: m ← μm + η∇L, w ← w − m)
+
+    With τ = 0 and a constant lr these are the same trajectory (v = −γb). They differ as soon as
+    the lr changes: PyTorch rescales the whole accumulated step by the new γ at once, the seeds'
+    velocity keeps the old η inside v and forgets it only at rate α. Seed 004's Nesterov
+    (gradient taken at the look-ahead point w − μm) is the same algorithm as PyTorch's
+    ``g + μb`` form after a change of variables; PyTorch's first momentum step also differs from
+    the zero-initialised velocity (b₁ = g₁, not (1 − τ)g₁).
+
+    Raises ValueError for lr, momentum, dampening or weight_decay < 0 and for Nesterov without
+    momentum (or with dampening).
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      nesterov=nesterov, weight_decay=weight_decay))
+
+    def _validate(self, group):
+        super()._validate(group)
+        for name in ("momentum", "dampening", "weight_decay"):
+            check_nonnegative(name, group[name])
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                "Nesterov momentum requires momentum > 0 and dampening = 0, got "
+                f"momentum={group['momentum']!r}, dampening={group['dampening']!r}"
+            )
+
+    def _init_state(self, param, group):
+        return {"momentum_buffer": None}
+
+    def _update(self, backend, param, grad, state, group):
+        first = False
+        if group["momentum"] != 0:
+            buf = state["momentum_buffer"]
+            if buf is None:
+                buf = state["momentum_buffer"] = np.empty_like(param)
+                first = True
+        else:
+            buf = unused(param.dtype)
+        backend.sgd_update(param, grad, buf, group["lr"], group["momentum"], group["dampening"],
+                           group["nesterov"], group["weight_decay"], first)
