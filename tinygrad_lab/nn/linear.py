@@ -23,9 +23,9 @@ class Linear(Module):
             raise ValueError(f"Linear needs positive sizes, got in_features={in_features}, "
                              f"out_features={out_features}")
         self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(np.empty((out_features, in_features)), dtype=dtype)
+        self.weight = Parameter(np.zeros((out_features, in_features), dtype=dtype))
         get_initializer(init)(self.weight, rng=rng)
-        self.bias = Parameter(np.zeros(out_features), dtype=dtype) if bias else None
+        self.bias = Parameter(np.zeros(out_features, dtype=dtype)) if bias else None
 
     def forward(self, a: Tensor) -> Tensor:
         if not isinstance(a, Tensor):
