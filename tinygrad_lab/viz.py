@@ -131,6 +131,14 @@ def _compact(array: np.ndarray) -> str:
     return np.array2string(np.asarray(array), precision=4, separator=", ", suppress_small=True)
 
 
+def file_format(path) -> str:
+    """The format ``draw`` writes for ``path``, from its suffix: svg, png, pdf, dot or gv."""
+    fmt = Path(path).suffix.lstrip(".").lower()
+    if fmt not in RENDER_FORMATS + ("dot", "gv"):
+        raise ValueError(f"cannot draw to {Path(path).name!r}; use a .svg, .png, .pdf or .dot file name")
+    return fmt
+
+
 def draw(tensor: Tensor, path, **kwargs) -> Path:
     """Write the graph of ``tensor`` next to ``path`` as .dot, and render ``path`` (.svg/.png/.pdf)
     with Graphviz's ``dot`` when it is installed; ``kwargs`` go to :func:`to_dot`.
@@ -139,9 +147,7 @@ def draw(tensor: Tensor, path, **kwargs) -> Path:
     stderr saying how to install Graphviz).  A ``.dot``/``.gv`` ``path`` is written, not rendered.
     """
     path = Path(path)
-    fmt = path.suffix.lstrip(".").lower()
-    if fmt not in RENDER_FORMATS + ("dot", "gv"):
-        raise ValueError(f"draw: cannot write {path.name!r}; use a .svg, .png, .pdf or .dot file name")
+    fmt = file_format(path)
     text = to_dot(tensor, **kwargs)
     dot_path = path if fmt in ("dot", "gv") else path.with_suffix(".dot")
     dot_path.write_text(text, encoding="utf-8")
