@@ -39,9 +39,9 @@ def test_same_seed_same_text_other_seed_other_text(default):
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(loss="cross-entropy"),
-    dict(sizes="3-5-4-2", activation="tanh"),
-    dict(sizes=[4, 16, 3], activation="relu", loss="cross-entropy", seed=3),
+    {"loss": "cross-entropy"},
+    {"sizes": "3-5-4-2", "activation": "tanh"},
+    {"sizes": [4, 16, 3], "activation": "relu", "loss": "cross-entropy", "seed": 3},
 ])
 def test_other_nets_and_losses_agree_and_fit(kwargs):
     e = explain(**kwargs)
@@ -86,10 +86,10 @@ def test_parse_sizes():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(activation="swish"), "unknown activation 'swish'"),
-    (dict(loss="hinge"), "unknown loss 'hinge'"),
-    (dict(sizes=[2, 1], loss="cross-entropy"), "at least 2 output classes"),
-    (dict(sizes=[2, 0, 2]), "at least one unit"),
+    ({"activation": "swish"}, "unknown activation 'swish'"),
+    ({"loss": "hinge"}, "unknown loss 'hinge'"),
+    ({"sizes": [2, 1], "loss": "cross-entropy"}, "at least 2 output classes"),
+    ({"sizes": [2, 0, 2]}, "at least one unit"),
 ])
 def test_explain_rejects_bad_options(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -40,7 +40,7 @@ def small_graph():
 
 
 def test_known_expression_has_one_node_per_op_and_tensor():
-    a, b, c = small_graph()
+    _, _, c = small_graph()
     nodes, edges = parse_dot(viz.to_dot(c))
     # tensors a, b, a*b, c and ops Mul, Sum; edges a→Mul, b→Mul, Mul→a*b, a*b→Sum, Sum→c
     assert len(nodes) == 6 and len(edges) == 5
@@ -67,7 +67,7 @@ def test_mlp_graph_counts_constants_and_parameter_names():
 
 
 def test_values_and_grads_only_for_tiny_tensors():
-    a, b, c = small_graph()
+    _, _, c = small_graph()
     big = Tensor(np.arange(7.0), requires_grad=True, name="big")
     d = c + big.sum()
     d.backward(retain_graph=True)
@@ -129,7 +129,7 @@ def test_draw_dot_suffix_writes_only_dot(tmp_path):
                     reason="Graphviz `dot` is not installed (apt-get install graphviz)")
 @pytest.mark.parametrize("suffix, magic", [(".svg", b"<svg"), (".png", b"\x89PNG")])
 def test_draw_renders_with_dot(tmp_path, suffix, magic):
-    a, b, c = small_graph()
+    _, _, c = small_graph()
     c.backward(retain_graph=True)
     written = viz.draw(c, tmp_path / f"graph{suffix}", show_values=True, show_grads=True)
     assert written == tmp_path / f"graph{suffix}"

@@ -99,9 +99,10 @@ class Explanation:
             loss = ("Loss: E = −log softmax(z(L))[t], the softmax cross-entropy.  The output layer "
                     "has no σ: y = a(L) = z(L), the logits, so δ(L) = softmax(z(L)) − onehot(t) "
                     "and σ'(z(L)) does not appear.")
-        paragraphs = [f"Backprop, step by step, for one sample of a {sizes} MLP with σ = "
-                      f"{self.activation} on {where}.  The homework's notation (seed 003); float64, "
-                      f"seed {self.seed}; vectors are printed as rows, with 4 significant digits.", loss]
+        intro = (f"Backprop, step by step, for one sample of a {sizes} MLP with σ = {self.activation} "
+                 f"on {where}.  The homework's notation (seed 003); float64, seed {self.seed}; "
+                 "vectors are printed as rows, with 4 significant digits.")
+        paragraphs = [intro, loss]
         return [line for text in paragraphs for line in textwrap.wrap(text, width) + [""]]
 
     def _forward_lines(self, width: int) -> list[str]:

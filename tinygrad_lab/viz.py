@@ -19,8 +19,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
@@ -160,7 +160,7 @@ def draw(tensor: Tensor, path, **kwargs) -> Path:
               file=sys.stderr)
         return dot_path
     result = subprocess.run([program, f"-T{fmt}", str(dot_path), "-o", str(path)],
-                            capture_output=True, text=True)
+                            check=False, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"draw: `dot -T{fmt}` failed on {dot_path}: {result.stderr.strip()}")
     return path
