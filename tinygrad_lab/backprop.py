@@ -78,10 +78,20 @@ def forward(layers: list[Layer], x: np.ndarray) -> ForwardPass:
 
 def backward(layers: list[Layer], fp: ForwardPass, t: np.ndarray) -> Gradients:
     """The homework's recursion for E = ½ Σ (y − t)²: δ(L), then δ(l) from δ(l+1), then ∂E/∂W, ∂E/∂b."""
+    sigma_prime_L = layers[-1].sigma.derivative(fp.z[-1], fp.a[-1])
+    return backpropagate(layers, fp, (fp.a[-1] - t) * sigma_prime_L)   # δ(L) = (a(L) − t) ⊙ σ'(z(L))
+
+
+def backpropagate(layers: list[Layer], fp: ForwardPass, output_delta: np.ndarray) -> Gradients:
+    """The recursion from a given δ(L) = ∂E/∂z(L), so any loss fits: δ(l) from δ(l+1), ∂E/∂W, ∂E/∂b.
+
+    For the softmax cross-entropy E = −log softmax(z(L))[t] (no σ on the output layer),
+    δ(L) = softmax(z(L)) − onehot(t).
+    """
     L = len(layers)
     delta: list[np.ndarray] = [np.empty(0)] * L
-    sigma_prime = [layer.sigma.derivative(z, a) for layer, z, a in zip(layers, fp.z, fp.a)]
-    delta[L - 1] = (fp.a[L - 1] - t) * sigma_prime[L - 1]                  # δ(L) = (a(L) − t) ⊙ σ'(z(L))
+    sigma_prime = [layer.sigma.derivative(z, a) for layer, z, a in zip(layers[:-1], fp.z, fp.a)]
+    delta[L - 1] = output_delta
     for l in range(L - 2, -1, -1):
         delta[l] = sigma_prime[l] * (delta[l + 1] @ layers[l + 1].W)       # δ(l) = σ'(z(l)) ⊙ W(l+1)ᵀ δ(l+1)
     a_prev = [fp.x] + fp.a[:-1]

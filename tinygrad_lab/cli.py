@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "tinygrad_lab.commands.evaluate",
     "tinygrad_lab.commands.predict",
     "tinygrad_lab.commands.gradcheck",
+    "tinygrad_lab.commands.explain",
 ]
 
 
