@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ._common import adam_scalars, check_flat
@@ -130,4 +131,102 @@ def adam_update(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step, de
                  float(weight_decay), 1.0 - lr * weight_decay, bool(decoupled))
 
 
-__all__ = ["NAME", "sgd_update", "adagrad_update", "rmsprop_update", "adam_update"]
+# ----- layer kernels (see numpy_backend for the contracts) -----------------------------------------
+ACT_CODES = {"identity": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+
+
+@_jit
+def _bias_act_kernel(z, b, has_bias, act):
+    n, m = z.shape
+    for i in range(n):
+        row = z[i]
+        for j in range(m):
+            v = row[j] + b[j] if has_bias else row[j]
+            if act == 1:
+                if v < 0:
+                    v = 0
+            elif act == 2:
+                v = (math.tanh(v * 0.5) + 1) * 0.5
+            elif act == 3:
+                v = math.tanh(v)
+            row[j] = v
+
+
+@_jit
+def _act_backward_bias_kernel(gy, y, act, gz, gb, has_bias):
+    n, m = gy.shape
+    if has_bias:
+        for j in range(m):
+            gb[j] = 0
+    for i in range(n):
+        for j in range(m):
+            g = gy[i, j]
+            a = y[i, j]
+            if act == 1:
+                g = g if a > 0 else g * 0
+            elif act == 2:
+                g = (1 - a) * a * g
+            elif act == 3:
+                g = (1 - a * a) * g
+            gz[i, j] = g
+            if has_bias:
+                gb[j] += g
+
+
+@_jit
+def _softmax_xent_kernel(logits, targets, probs):
+    n, m = logits.shape
+    total = 0.0
+    for i in range(n):
+        top = logits[i, 0]
+        for j in range(1, m):
+            if logits[i, j] > top:
+                top = logits[i, j]
+        s = 0.0
+        for j in range(m):
+            e = math.exp(logits[i, j] - top)
+            probs[i, j] = e
+            s += e
+        for j in range(m):
+            probs[i, j] = probs[i, j] / s
+        total += math.log(s) - (logits[i, targets[i]] - top)
+    return total
+
+
+@_jit
+def _xent_grad_kernel(probs, targets, scale, out):
+    n, m = probs.shape
+    for i in range(n):
+        for j in range(m):
+            out[i, j] = probs[i, j] * scale
+        out[i, targets[i]] -= scale
+
+
+_EMPTY = {np.dtype(np.float32): np.zeros(1, np.float32), np.dtype(np.float64): np.zeros(1, np.float64)}
+
+
+def bias_act_(z, b, act):
+    """In place: z ← σ(z + b) in one pass (see ``numpy_backend.bias_act_``)."""
+    _bias_act_kernel(z, _EMPTY[z.dtype] if b is None else b, b is not None, ACT_CODES[act])
+    return z
+
+
+def act_backward_bias(gy, y, act, gz, gb):
+    """gz ← gy ⊙ σ'(z) and gb ← Σ_rows gz in one pass (see ``numpy_backend.act_backward_bias``)."""
+    _act_backward_bias_kernel(gy, y, ACT_CODES[act], gz, _EMPTY[gz.dtype] if gb is None else gb, gb is not None)
+    return gz
+
+
+def softmax_xent(logits, targets, probs):
+    """probs ← softmax(logits); returns Σₙ −log probs[n, tₙ] (see ``numpy_backend.softmax_xent``)."""
+    return float(_softmax_xent_kernel(logits, targets, probs))
+
+
+def xent_grad(probs, targets, scale, out):
+    """out ← (probs − onehot) · scale (see ``numpy_backend.xent_grad``)."""
+    _xent_grad_kernel(probs, targets, probs.dtype.type(scale), out)
+    return out
+
+
+__all__ = ["NAME", "sgd_update", "adagrad_update", "rmsprop_update", "adam_update", "bias_act_",
+           "act_backward_bias", "softmax_xent", "xent_grad"]

@@ -127,3 +127,60 @@ def adam_update(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step, de
     upd = np.multiply(m, step_size)
     upd /= denom
     param -= upd
+
+
+# ----- layer kernels ----------------------------------------------------------------------------
+# Activations are named "identity", "relu", "sigmoid", "tanh". Row batches: z and gy are (N, M)
+# C-contiguous, b and gb are (M,).
+
+
+def bias_act_(z, b, act):
+    """In place: z ← σ(z + b), the Linear layer's epilogue after the GEMM z = a Wᵀ (b may be None)."""
+    if b is not None:
+        z += b
+    if act == "relu":
+        np.maximum(z, 0, out=z)
+    elif act == "sigmoid":
+        z *= 0.5
+        np.tanh(z, out=z)
+        z += 1
+        z *= 0.5
+    elif act == "tanh":
+        np.tanh(z, out=z)
+    return z
+
+
+def act_backward_bias(gy, y, act, gz, gb):
+    """gz ← gy ⊙ σ'(z) with σ' written through y = σ(z), and gb ← Σ_rows gz (gb may be None)."""
+    if act == "relu":
+        np.multiply(gy, y > 0, out=gz)
+    elif act == "sigmoid":
+        np.subtract(1, y, out=gz)
+        gz *= y
+        gz *= gy
+    elif act == "tanh":
+        np.multiply(y, y, out=gz)
+        np.subtract(1, gz, out=gz)
+        gz *= gy
+    else:
+        gz[...] = gy
+    if gb is not None:
+        np.sum(gz, axis=0, out=gb)
+    return gz
+
+
+def softmax_xent(logits, targets, probs):
+    """probs ← softmax(logits) per row; returns Σₙ −log probs[n, tₙ] (through log-sum-exp)."""
+    np.subtract(logits, logits.max(axis=1, keepdims=True), out=probs)
+    picked = probs[np.arange(len(targets)), targets]
+    np.exp(probs, out=probs)
+    sums = probs.sum(axis=1, keepdims=True)
+    probs /= sums
+    return float(np.sum(np.log(sums[:, 0]) - picked))
+
+
+def xent_grad(probs, targets, scale, out):
+    """out ← (probs − onehot(targets)) · scale: the gradient of the summed cross-entropy times scale."""
+    np.multiply(probs, scale, out=out)
+    out[np.arange(len(targets)), targets] -= scale
+    return out
