@@ -6,7 +6,7 @@ import importlib
 import sys
 
 #: modules that define ``add_parser(subparsers)``; each sets ``func`` on its parser
-COMMAND_MODULES = ["tinygrad_lab.commands.gradcheck"]
+COMMAND_MODULES = ["tinygrad_lab.commands.gradcheck", "tinygrad_lab.commands.experiment"]
 
 
 def build_parser() -> argparse.ArgumentParser:
