@@ -312,24 +312,36 @@ def plot_layer_curves(runs: list[Run], path: Path, title: str) -> Path:
     return _save(fig, path)
 
 
-def _histogram_panel(ax, values: np.ndarray, setting: Setting, layer: int) -> None:
-    """Histogram of a(l), 30 bins, with its mean and std (over all entries) in a box.  ReLU: the
-    exact zeros are counted in the box, not drawn, so that the positive part stays visible."""
+def row_range(run: Run) -> tuple[float, float] | None:
+    """The histogram range of one row: the activation's own range for sigmoid/tanh, else the range
+    of all of the run's a(l), shared by its layers so that shrinking and growing stay visible."""
+    fixed = VALUE_RANGES[run.setting.activation]
+    if fixed is not None:
+        return fixed
+    low, high = min(a.min() for a in run.outputs), max(a.max() for a in run.outputs)
+    return (float(low), float(high)) if high > low else None
+
+
+def _histogram_panel(ax, values: np.ndarray, setting: Setting, layer: int,
+                     value_range: tuple[float, float] | None) -> None:
+    """Histogram of a(l), 30 bins over ``value_range``, with its mean and std (over all entries) in
+    a box.  ReLU: the exact zeros are counted in the box, not drawn, so the positive part shows
+    (unless the layer is all zeros)."""
     values = values.ravel()
     if values.min() == values.max():
-        notes = [f"all {values.size} values", f"= {values[0]:g}"]
+        notes, drawn = [f"all {values.size} values", f"= {values[0]:g}"], values
     else:
-        notes = [f"mean {values.mean():.3g}", f"std {values.std():.3g}"]
-    drawn = values
-    if setting.activation == "relu":
-        notes.append(f"{np.mean(values == 0):.0%} exactly 0 (not drawn)")
-        drawn = values[values > 0]
-    if drawn.size:
-        ax.hist(drawn, bins=30, range=VALUE_RANGES[setting.activation], color="tab:blue")
-    ax.set_title(f"{setting.init_label}\nlayer {layer}", fontsize=9)
+        notes, drawn = [f"mean {values.mean():.3g}", f"std {values.std():.3g}"], values
+        if setting.activation == "relu":
+            notes.append(f"{np.mean(values == 0):.0%} exactly 0 (not drawn)")
+            drawn = values[values > 0]
+    counts, _, _ = ax.hist(drawn, bins=30, range=value_range, color="tab:blue")
+    ax.set_ylim(0, 1.45 * counts.max())  # headroom for the box
+    ax.set_title(f"{setting.label}\nlayer {layer}", fontsize=9)
     ax.text(0.97, 0.95, "\n".join(notes), transform=ax.transAxes, ha="right", va="top", fontsize=7.5,
             bbox=dict(boxstyle="round", facecolor="white", alpha=0.8, linewidth=0.5))
-    ax.ticklabel_format(axis="both", style="sci", scilimits=(-3, 4))
+    ax.xaxis.set_major_formatter(_pyplot().FuncFormatter(lambda v, _: f"{v:.3g}"))
+    ax.ticklabel_format(axis="y", style="plain")
     ax.locator_params(axis="x", nbins=4)
     ax.tick_params(labelsize=7.5)
 
@@ -338,11 +350,15 @@ def plot_histograms(runs: list[Run], path: Path, title: str) -> Path:
     """A grid of histograms: one row per setting, one column per layer."""
     plt = _pyplot()
     rows, cols = len(runs), len(runs[0].outputs)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 2.5 * rows + 0.6), squeeze=False,
-                             constrained_layout=True)
+    height = 2.6 * rows + 0.7
+    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, height), squeeze=False)
+    # fixed margins in inches (constrained_layout would double the drawing time)
+    fig.subplots_adjust(left=0.8 / (3.1 * cols), right=0.99, bottom=0.5 / height, top=1 - 1.0 / height,
+                        wspace=0.3, hspace=0.55)
     for row, run in zip(axes, runs):
+        value_range = row_range(run)
         for layer, (ax, values) in enumerate(zip(row, run.outputs), start=1):
-            _histogram_panel(ax, values, run.setting, layer)
+            _histogram_panel(ax, values, run.setting, layer, value_range)
             ax.set_xlabel(f"a({layer}) = {run.setting.activation}(z({layer}))", fontsize=8)
         row[0].set_ylabel("count", fontsize=8)
     fig.suptitle(title)
@@ -355,13 +371,13 @@ def plot_gradients(groups: dict[str, list[Run]], path: Path) -> Path:
     plt = _pyplot()
     cols = 3
     rows = math.ceil(len(groups) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False,
+    fig, axes = plt.subplots(rows, cols, figsize=(5.6 * cols, 5.2 * rows), squeeze=False,
                              constrained_layout=True)
     for ax, (name, runs) in zip(axes.flat, groups.items()):
         for run in runs:
             grads = [s.mean_abs_grad for s in run.layers]
             zero = [s.layer for s in run.layers if s.mean_abs_grad == 0]
-            label = run.setting.init_label + (f" (0 at l = {', '.join(map(str, zero))})" if zero else "")
+            label = run.setting.label + (f" (exactly 0 at l = {', '.join(map(str, zero))})" if zero else "")
             ax.plot([s.layer for s in run.layers], _positive_or_nan(grads), marker="o", label=label)
         ax.set_yscale("log")
         ax.set_title(name, fontsize=10)
@@ -369,7 +385,7 @@ def plot_gradients(groups: dict[str, list[Run]], path: Path) -> Path:
         ax.set_ylabel("mean |∂E/∂W(l)|")
         ax.set_xticks([s.layer for s in runs[0].layers])
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7.5)
+        ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     for ax in list(axes.flat)[len(groups):]:
         ax.set_visible(False)
     fig.suptitle(f"Gradients after one backward pass of {LOSS_TEXT}")
@@ -437,12 +453,13 @@ def run(args) -> int:
     for act, runs in runs001.items():
         files.append(plot_histograms(runs, out / f"seed001_{act}_histograms.png",
                                      f"Seed 001 (DLFS ch. 6): {act} activations a(l) of {HISTOGRAM_DEPTH} "
-                                     f"layers × {width} units, no bias, {shape}; rows: weight init"))
+                                     f"layers × {width} units, no bias, {shape}; rows: weight init"
+                                     + ("; x-axis shared along each row" if act == "relu" else "")))
     files.append(write_csv(out / "seed001_stats.csv", "seed001", [r for rs in runs001.values() for r in rs]))
 
     runs003 = run_settings(seed003_settings(), n, width, HISTOGRAM_DEPTH, seed, part=2)
     title003 = (f"Seed 003, question 4: outputs a(l) of {HISTOGRAM_DEPTH} layers × {width} units, {shape}, "
-                "θ = weights and biases")
+                "θ = weights and biases; ReLU: x-axis shared along each row")
     files += [plot_histograms([r], out / f"seed003_{r.setting.slug}.png", f"{title003}\n{r.setting.label}")
               for r in runs003]
     files += [plot_histograms(runs003, out / "seed003_overview.png", title003),
