@@ -131,6 +131,7 @@ def test_seed003_theta_zero_is_reported_as_it_is():
     assert all(np.all(a == 0.5) for a in runs["sigmoid_zeros"].outputs)
     assert all(np.all(a == 0) for a in runs["relu_zeros"].outputs)
     assert [s.mean_abs_grad > 0 for s in runs["sigmoid_zeros"].layers] == [False] * 4 + [True]
+    assert all(s.mean_abs_grad == 0 for s in runs["relu_zeros"].layers)
     findings = "\n".join(theta_zero_findings(list(runs.values())))
     assert "sigmoid, θ = 0: every layer's output a(1) … a(5) is exactly 0.5" in findings
     assert "relu, θ = 0: every layer's output a(1) … a(5) is exactly 0 " in findings

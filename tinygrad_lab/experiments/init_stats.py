@@ -238,8 +238,9 @@ def theta_zero_findings(runs: list[Run]) -> list[str]:
                     f"{' / '.join(f'{v:g}' for v in values)} in all entries")
         else:
             what = f"constant layers: {constant or 'none'}"
-        nonzero = [s.layer for s in run.layers if s.mean_abs_grad > 0]
-        lines.append(f"{run.setting.label}: {what}; ∂E/∂W(l) is nonzero only for l in {nonzero or 'none'}")
+        nonzero = [str(s.layer) for s in run.layers if s.mean_abs_grad > 0]
+        grads = f"∂E/∂W(l) ≠ 0 only for l = {', '.join(nonzero)}" if nonzero else "∂E/∂W(l) = 0 for every l"
+        lines.append(f"{run.setting.label}: {what}; {grads}")
     return lines
 
 
@@ -299,7 +300,9 @@ def plot_layer_curves(runs: list[Run], path: Path, title: str) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True)
     for ax, field in zip(axes, ("mean", "std")):
         for run in runs:
-            ax.plot([s.layer for s in run.stats], _positive_or_nan([getattr(s, field) for s in run.stats]),
+            # the input's mean ≈ 0 has no place on a log axis: means start at layer 1
+            stats = run.stats if field == "std" else run.layers
+            ax.plot([s.layer for s in stats], _positive_or_nan([getattr(s, field) for s in stats]),
                     marker="o", label=run.setting.init_label)
         ax.set_yscale("log")
         ax.set_xlabel("layer l (0 = input x)")
@@ -464,7 +467,10 @@ def run(args) -> int:
               for r in runs003]
     files += [plot_histograms(runs003, out / "seed003_overview.png", title003),
               write_csv(out / "seed003_stats.csv", "seed003", runs003)]
-    lines += ["", "== Seed 003, question 4: θ = 0 (weights and biases) ==", *theta_zero_findings(runs003)]
+    lines += ["", "== Seed 003, question 4: θ = 0 (weights and biases) ==", *theta_zero_findings(runs003),
+              "(z(l) = 0·a(l−1) + 0 = 0 in every layer, so a(l) = σ(0): the homework's all-zero outputs hold "
+              "for ReLU only, sigmoid gives 0.5; with W = 0, δ(l) = W(l+1)ᵀ δ(l+1) ⊙ σ'(z(l)) vanishes below "
+              "the last layer, and ReLU's σ'(0) = 0 leaves no gradient at all)"]
 
     groups = {f"seed 000: {SEED000_DEPTH} × ReLU": runs000,
               **{f"seed 001: {act}": runs for act, runs in runs001.items()},
