@@ -9,8 +9,19 @@ import pytest
 from tinygrad_lab.cli import build_parser, main
 from tinygrad_lab.experiments import EXPERIMENT_MODULES
 from tinygrad_lab.experiments.init_stats import (
-    HISTOGRAM_DEPTH, SEED000_DEPTH, SEED000_INITS, Setting, build_net, measure, run_settings,
-    seed000_settings, seed001_settings, seed003_settings, seed_table, theta_zero_findings)
+    HISTOGRAM_DEPTH,
+    SEED000_DEPTH,
+    SEED000_INITS,
+    Setting,
+    build_net,
+    measure,
+    run_settings,
+    seed000_settings,
+    seed001_settings,
+    seed003_settings,
+    seed_table,
+    theta_zero_findings,
+)
 
 ACTIVATIONS = {"relu": lambda z: np.maximum(z, 0), "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
                "tanh": np.tanh}

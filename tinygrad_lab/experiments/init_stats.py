@@ -104,7 +104,7 @@ class LayerStats:
     mean_abs_grad: float
 
     @classmethod
-    def of(cls, layer: int, values: np.ndarray, grad: np.ndarray | None = None) -> "LayerStats":
+    def of(cls, layer: int, values: np.ndarray, grad: np.ndarray | None = None) -> LayerStats:
         return cls(layer, float(values.mean()), float(values.std()), float(values.min()),
                    float(values.max()), float(np.mean(values == 0)),
                    float(np.abs(grad).mean()) if grad is not None else math.nan)
@@ -252,8 +252,9 @@ def width_note(runs: list[Run], width: int) -> str:
         return ""
     last = std1.layers[-1]
     return (f"note: with N(0, 1) each ReLU layer multiplies the std by about √(n/2) = {math.sqrt(width / 2):.3g} "
-            f"at width n = {width}, so layer {last.layer} reaches std {last.std:.3g}; the seed's table "
-            "(layer 9 std 8.8e10, layer 1 mean 11.3 ≈ 0.399·√800) fits width ≈ 800 (try --width 800)")
+            f"at width n = {width}, so layer {last.layer} reaches std {last.std:.3g}; the seed's N(0, 1) table "
+            "(layer 1 mean 11.3, layer 9 std 8.8e10) fits width ≈ 800, where the ReLU mean of N(0, n), "
+            "0.399·√n, is 11.3 (--width 800 reproduces it)")
 
 
 # ----- files ------------------------------------------------------------------------------------
@@ -342,7 +343,7 @@ def _histogram_panel(ax, values: np.ndarray, setting: Setting, layer: int,
     ax.set_ylim(0, 1.45 * counts.max())  # headroom for the box
     ax.set_title(f"{setting.label}\nlayer {layer}", fontsize=9)
     ax.text(0.97, 0.95, "\n".join(notes), transform=ax.transAxes, ha="right", va="top", fontsize=7.5,
-            bbox=dict(boxstyle="round", facecolor="white", alpha=0.8, linewidth=0.5))
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8, "linewidth": 0.5})
     ax.xaxis.set_major_formatter(_pyplot().FuncFormatter(lambda v, _: f"{v:.3g}"))
     ax.ticklabel_format(axis="y", style="plain")
     ax.locator_params(axis="x", nbins=4)
@@ -440,10 +441,11 @@ def run(args) -> int:
     files, lines = [], []
 
     runs000 = run_settings(seed000_settings(args.init or SEED000_INITS), n, width, SEED000_DEPTH, seed, part=0)
-    lines += [f"== Seed 000, part 2: {SEED000_DEPTH} × [Linear({width}, {width}, no bias) → ReLU], {shape}, "
-              f"seed {seed} ==",
-              f"mean and std over all {n} × {width} entries of the input x and of each layer's output "
-              "a(l) = ReLU(z(l)) (after the activation, as the seed prints); values below 1e-3 in e-notation", ""]
+    lines += [(f"== Seed 000, part 2: {SEED000_DEPTH} × [Linear({width}, {width}, no bias) → ReLU], {shape}, "
+               f"seed {seed} =="),
+              (f"mean and std over all {n} × {width} entries of the input x and of each layer's output "
+               "a(l) = ReLU(z(l)) (after the activation, as the seed prints); values below 1e-3 in e-notation"),
+              ""]
     for r in runs000:
         lines += [f"-- {r.setting.init_label} --", *seed_table(r), ""]
     lines += [note for note in [width_note(runs000, width)] if note]
@@ -468,9 +470,9 @@ def run(args) -> int:
     files += [plot_histograms(runs003, out / "seed003_overview.png", title003),
               write_csv(out / "seed003_stats.csv", "seed003", runs003)]
     lines += ["", "== Seed 003, question 4: θ = 0 (weights and biases) ==", *theta_zero_findings(runs003),
-              "(z(l) = 0·a(l−1) + 0 = 0 in every layer, so a(l) = σ(0): the homework's all-zero outputs hold "
-              "for ReLU only, sigmoid gives 0.5; with W = 0, δ(l) = W(l+1)ᵀ δ(l+1) ⊙ σ'(z(l)) vanishes below "
-              "the last layer, and ReLU's σ'(0) = 0 leaves no gradient at all)"]
+              ("(z(l) = 0·a(l−1) + 0 = 0 in every layer, so a(l) = σ(0): the homework's all-zero outputs hold "
+               "for ReLU only, sigmoid gives 0.5; with W = 0, δ(l) = W(l+1)ᵀ δ(l+1) ⊙ σ'(z(l)) vanishes below "
+               "the last layer, and ReLU's σ'(0) = 0 leaves no gradient at all)")]
 
     groups = {f"seed 000: {SEED000_DEPTH} × ReLU": runs000,
               **{f"seed 001: {act}": runs for act, runs in runs001.items()},
