@@ -73,11 +73,17 @@ class Setting:
     theta_bias: bool = False
 
     @property
+    def constant_init(self) -> bool:
+        return self.init.startswith(("zeros", "constant"))
+
+    @property
     def init_label(self) -> str:
-        if self.theta_bias:
-            label = describe_init(self.init)
-            return f"θ = {label}" if self.init in ("zeros", "constant:0") else f"θ ~ {label}"
-        return describe_init(self.init) + (" + BN" if self.batchnorm else "")
+        symbol = "θ" if self.theta_bias else "W"
+        if self.constant_init:
+            label = f"{symbol} = {describe_init(self.init)}"
+        else:
+            label = f"θ ~ {describe_init(self.init)}" if self.theta_bias else describe_init(self.init)
+        return label + (" + BN" if self.batchnorm else "")
 
     @property
     def label(self) -> str:
@@ -229,7 +235,7 @@ def theta_zero_findings(runs: list[Run]) -> list[str]:
     """What θ = 0 really gives, read off the runs (not assumed)."""
     lines = []
     for run in runs:
-        if not run.setting.init.startswith(("zeros", "constant")):
+        if not run.setting.constant_init:
             continue
         constant = constant_layers(run)
         if len(constant) == len(run.layers):
