@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "tinygrad_lab.commands.predict",
     "tinygrad_lab.commands.gradcheck",
     "tinygrad_lab.commands.explain",
+    "tinygrad_lab.commands.experiment",
 ]
 
 
