@@ -54,7 +54,9 @@ def test_jacobian_modes_agree_with_central_differences(x):
 
 
 def test_known_derivatives_of_a_cubic():
-    f = lambda x: (x ** 3).sum()  # noqa: E731  ∇f = 3x², H = diag(6x)
+    def f(x):  # ∇f = 3x², H = diag(6x)
+        return (x ** 3).sum()
+
     x = Tensor([1.0, -2.0])
     y, g = vjp(f, x)
     assert y.item() == -7.0
@@ -65,7 +67,9 @@ def test_known_derivatives_of_a_cubic():
 
 
 def test_tuple_inputs_give_blocks():
-    f = lambda a, b: (a * a * b).sum()  # noqa: E731
+    def f(a, b):
+        return (a * a * b).sum()
+
     a, b = Tensor([1.0, 2.0]), Tensor([3.0, 4.0])
     (Haa, Hab), (Hba, Hbb) = hessian(f, (a, b))
     np.testing.assert_allclose(Haa.data, np.diag([6.0, 8.0]))

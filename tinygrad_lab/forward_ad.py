@@ -16,7 +16,7 @@ Forward mode is independent of the reverse-mode graph: it works under ``no_grad(
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

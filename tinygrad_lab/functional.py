@@ -20,7 +20,7 @@ the graph they need even when called under ``no_grad()``.
 from __future__ import annotations
 
 import functools
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
