@@ -117,7 +117,9 @@ def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool) -> None:
     elif leaf.grad is None:
         leaf.grad = Tensor(np.array(g, dtype=leaf.dtype, copy=True))  # a copy: g may be shared
     else:
-        leaf.grad.data += g
+        # out of place: a .grad left by backward(create_graph=True) is a graph tensor that the user
+        # may hold, other leaves may share, or whose data may be a read-only broadcast view
+        leaf.grad = Tensor(leaf.grad.data + g)
 
 
 def backward(outputs: Sequence[Tensor], grads=None, retain_graph: bool = False,

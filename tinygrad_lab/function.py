@@ -14,6 +14,13 @@ on plain arrays simply returns ``forward``'s array (see :meth:`Function.apply`),
 operators to Tensor.  So a backward rule uses only operators, array methods shared by numpy and
 Tensor, and the ops of :mod:`tinygrad_lab.ops`; constants (masks, indices) come from
 ``data(x)``.
+
+Forward mode (:mod:`tinygrad_lab.forward_ad`) adds a third, optional method:
+
+* ``jvp(*dxs, xs, y) -> dy``: given tangents dxᵢ of the inputs, return the tangent of the output,
+  dy = Σᵢ ∂y/∂xᵢ · dxᵢ (the Jacobian–vector product), on numpy arrays.  An input without a tangent
+  gets zeros.  A linear op (y = f(x₁, …, xₙ) linear in all its inputs) sets ``jvp = linear_jvp``:
+  its tangent rule is f itself.
 """
 from __future__ import annotations
 
@@ -23,6 +30,13 @@ from tinygrad_lab.tensor import Tensor, is_grad_enabled
 
 #: every Function subclass by name; the gradient checks enumerate it
 REGISTRY: dict[str, type["Function"]] = {}
+
+
+class ForwardMode:
+    """While :func:`tinygrad_lab.forward_ad.dual_level` is open, ``tangents`` maps id(tensor) to
+    (tensor, tangent) for every dual tensor; ``None`` otherwise (the one check on the normal path)."""
+
+    tangents: dict[int, tuple[Tensor, np.ndarray]] | None = None
 
 
 def data(x) -> np.ndarray:
@@ -52,6 +66,9 @@ class Function:
     def backward(self, gy, *xs, y):
         raise NotImplementedError
 
+    def jvp(self, *dxs, xs, y):
+        raise NotImplementedError(f"{self.name} has no forward-mode (jvp) rule")
+
     def apply(self, *inputs):
         """Run the op.  On plain arrays it returns an array; with a Tensor among the inputs it returns
         a Tensor and, when some input requires grad and grad mode is on, records this node."""
@@ -67,12 +84,33 @@ class Function:
                 )
         arrays = [x.data if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs]
         out = Tensor(self.forward(*arrays))
+        if ForwardMode.tangents is not None:
+            self._push_tangent(inputs, arrays, out)
         if is_grad_enabled() and any(t.requires_grad for t in tensors):
             self.inputs = tuple(x if isinstance(x, Tensor) else Tensor(a) for x, a in zip(inputs, arrays))
             self.needs_grad = tuple(t.requires_grad for t in self.inputs)
             out.requires_grad = True
             out.creator = self
         return out
+
+    def _push_tangent(self, inputs, arrays, out: Tensor) -> None:
+        """Forward mode: if an input is dual, give ``out`` the tangent dy = Σᵢ ∂y/∂xᵢ dxᵢ."""
+        tangents = ForwardMode.tangents
+        entries = [tangents.get(id(x)) for x in inputs]
+        dual = [e is not None and e[0] is x for e, x in zip(entries, inputs)]
+        if not any(dual):
+            return
+        dxs = [e[1] if d else np.zeros_like(a) for e, d, a in zip(entries, dual, arrays)]
+        dy = np.asarray(self.jvp(*dxs, xs=arrays, y=out.data), dtype=out.dtype)
+        if dy.shape != out.shape:
+            raise AssertionError(f"{self.name}.jvp gave a tangent of shape {dy.shape} for an output "
+                                 f"of shape {out.shape}")
+        tangents[id(out)] = (out, dy)
+
+
+def linear_jvp(self: Function, *dxs, xs, y):
+    """The tangent rule of a linear op y = f(x₁, …, xₙ): dy = f(dx₁, …, dxₙ)."""
+    return self.forward(*dxs)
 
 
 def _constant(x, dtype) -> np.ndarray:

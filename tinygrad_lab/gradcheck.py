@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from tinygrad_lab.autograd import grad
-from tinygrad_lab.tensor import Tensor, no_grad
+from tinygrad_lab.tensor import Tensor, no_grad, set_grad_enabled
 
 
 class GradcheckError(AssertionError):
@@ -127,6 +127,44 @@ def gradcheck(f: Callable[..., Tensor], inputs: Sequence[Tensor] | Tensor, eps: 
                 f"(|diff| {abs(a[worst] - n[worst]):.3g} > atol {atol} + rtol {rtol}·|numerical|)"
             )
     return True
+
+
+def gradient_dot(f: Callable[..., Tensor], inputs: Sequence[Tensor], seed: int = 0) -> tuple[Callable[..., Tensor], Tensor]:
+    """φ(x₁, …, xₙ, u) = Σᵢ ⟨∇ₓᵢ ⟨u, f(x)⟩, vᵢ⟩ with fixed random vᵢ, and a random u to pass as its
+    last input.
+
+    The gradient is computed by backward with ``create_graph=True``, so ∇φ is the double backward
+    (a Hessian-vector product Hv for scalar f): checking φ by :func:`gradcheck` checks second
+    derivatives.  φ is linear in u (the upstream gradient ∂E/∂y), which is also an input, as in
+    PyTorch's gradgradcheck: so φ depends on its inputs even when f is linear and ∇f constant.
+    """
+    inputs = _as_tensors(inputs)
+    rng = np.random.default_rng(seed)
+    with no_grad():
+        out_shape = f(*inputs).shape
+    vs = [rng.standard_normal(x.shape).astype(x.dtype) for x in inputs]
+    u = Tensor(rng.standard_normal(out_shape), dtype=inputs[0].dtype, requires_grad=True, name="u = ∂E/∂y")
+
+    def phi(*xs_and_u):
+        *xs, u = xs_and_u
+        with set_grad_enabled(True):  # central differences call φ under no_grad; φ needs a graph
+            needing = [x for x in xs if x.requires_grad]
+            grads = grad(f(*xs), needing, grad_outputs=u, create_graph=True, allow_unused=True)
+            by_id = dict(zip(map(id, needing), grads))
+            terms = [(by_id[id(x)] * v).sum() for x, v in zip(xs, vs) if by_id.get(id(x)) is not None]
+            return sum(terms[1:], terms[0])
+
+    return phi, u
+
+
+def gradgradcheck(f: Callable[..., Tensor], inputs: Sequence[Tensor] | Tensor, eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
+    """Second derivatives by :func:`gradcheck` of φ(x, u) = ⟨∇ₓ⟨u, f(x)⟩, v⟩ (see
+    :func:`gradient_dot`): the double-backward gradient of φ against central differences of φ,
+    whose value is itself a first-order backward.  Raises :class:`GradcheckError` on a mismatch."""
+    inputs = _as_tensors(inputs)
+    phi, u = gradient_dot(f, inputs, seed)
+    return gradcheck(phi, inputs + [u], eps, atol, rtol, seed)
 
 
 def max_errors(f: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6) -> tuple[float, float]:

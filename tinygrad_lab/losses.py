@@ -48,12 +48,22 @@ class CrossEntropy(Function):
         loss = -picked.sum()
         return loss / len(x) if self.reduction == "mean" else loss
 
+    def _onehot(self, shape, dtype) -> np.ndarray:
+        onehot = np.zeros(shape, dtype=dtype)
+        onehot[np.arange(shape[0]), self.targets] = 1
+        return onehot
+
+    def _scale(self, g, n: int):
+        return g / n if self.reduction == "mean" else g
+
     def backward(self, gy, x, y):
         probs = ops.exp(ops.log_softmax(x, axis=1)) if isinstance(x, Tensor) else self.probs
-        onehot = np.zeros(x.shape, dtype=np.asarray(self.probs).dtype)
-        onehot[np.arange(x.shape[0]), self.targets] = 1
-        scale = gy / x.shape[0] if self.reduction == "mean" else gy
-        return (probs - onehot) * scale
+        return (probs - self._onehot(x.shape, self.probs.dtype)) * self._scale(gy, x.shape[0])
+
+    def jvp(self, dx, *, xs, y):
+        """dE = Σ (softmax(x) − onehot(t)) ⊙ dx (÷ N for the mean)."""
+        x = xs[0]
+        return self._scale(((self.probs - self._onehot(x.shape, x.dtype)) * dx).sum(), x.shape[0])
 
 
 def cross_entropy(logits, targets, reduction: str = "mean"):

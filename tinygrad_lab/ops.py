@@ -1,6 +1,7 @@
 """The differentiable ops: each a Function with its forward and its vector–Jacobian product.
 
-Notation: y = f(x), gy = ∂E/∂y, and each backward returns gx = ∂E/∂x = gy · ∂y/∂x.
+Notation: y = f(x), gy = ∂E/∂y, and each backward returns gx = ∂E/∂x = gy · ∂y/∂x; each jvp
+returns the forward-mode tangent dy = ∂y/∂x · dx (linear ops: ``jvp = linear_jvp``, dy = f(dx)).
 Every backward is written so it runs on numpy arrays and on Tensors alike (see
 :mod:`tinygrad_lab.function`).  Broadcasting in the forward direction is undone in the backward
 direction by :func:`unbroadcast`: the gradient of a broadcast input is summed over the axes the
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_lab.function import Function, data
+from tinygrad_lab.function import Function, data, linear_jvp
 from tinygrad_lab.tensor import Tensor
 
 
@@ -32,6 +33,8 @@ def _broadcast_shape(name: str, a: tuple[int, ...], b: tuple[int, ...]) -> tuple
 class BroadcastTo(Function):
     """y = x stretched to ``shape`` by numpy's rules; gx = gy summed back to x's shape."""
 
+    jvp = linear_jvp
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -45,6 +48,8 @@ class BroadcastTo(Function):
 class SumTo(Function):
     """y = x summed over the axes that broadcasting to x's shape would add or stretch (inverse of
     BroadcastTo); gx = gy broadcast back to x's shape."""
+
+    jvp = linear_jvp
 
     def __init__(self, shape):
         self.shape = shape
@@ -78,6 +83,8 @@ def unbroadcast(g, shape):
 class Add(Function):
     """y = a + b;  ga = gy,  gb = gy  (each summed back to its input's shape)."""
 
+    jvp = linear_jvp
+
     def forward(self, a, b):
         _broadcast_shape("add", a.shape, b.shape)
         return a + b
@@ -88,6 +95,8 @@ class Add(Function):
 
 class Sub(Function):
     """y = a − b;  ga = gy,  gb = −gy."""
+
+    jvp = linear_jvp
 
     def forward(self, a, b):
         _broadcast_shape("sub", a.shape, b.shape)
@@ -109,6 +118,10 @@ class Mul(Function):
         gb = unbroadcast(gy * a, b.shape) if self.needs_grad[1] else None
         return ga, gb
 
+    def jvp(self, da, db, *, xs, y):
+        a, b = xs
+        return da * b + a * db
+
 
 class Div(Function):
     """y = a / b;  ga = gy / b,  gb = −gy ⊙ a / b²."""
@@ -122,9 +135,14 @@ class Div(Function):
         gb = unbroadcast(-gy * a / (b * b), b.shape) if self.needs_grad[1] else None
         return ga, gb
 
+    def jvp(self, da, db, *, xs, y):
+        return (da - y * db) / xs[1]
+
 
 class Neg(Function):
     """y = −x;  gx = −gy."""
+
+    jvp = linear_jvp
 
     def forward(self, x):
         return -x
@@ -145,6 +163,9 @@ class PowScalar(Function):
     def backward(self, gy, x, y):
         return gy * (self.c * x ** (self.c - 1))
 
+    def jvp(self, dx, *, xs, y):
+        return self.c * xs[0] ** (self.c - 1) * dx
+
 
 class Pow(Function):
     """y = aᵇ with a tensor exponent;  ga = gy ⊙ b aᵇ⁻¹,  gb = gy ⊙ aᵇ ln a  (defined for a > 0)."""
@@ -157,6 +178,11 @@ class Pow(Function):
         ga = unbroadcast(gy * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
         gb = unbroadcast(gy * y * log(a), b.shape) if self.needs_grad[1] else None
         return ga, gb
+
+    def jvp(self, da, db, *, xs, y):
+        a, b = xs
+        dy = b * a ** (b - 1) * da
+        return dy + y * np.log(a) * db if np.any(db) else dy  # ln a only where b varies (a > 0)
 
 
 class MatMul(Function):
@@ -176,6 +202,10 @@ class MatMul(Function):
         ga = unbroadcast(gy @ b.swapaxes(-1, -2), a.shape) if self.needs_grad[0] else None
         gb = unbroadcast(a.swapaxes(-1, -2) @ gy, b.shape) if self.needs_grad[1] else None
         return ga, gb
+
+    def jvp(self, da, db, *, xs, y):
+        a, b = xs
+        return da @ b + a @ db
 
 
 def add(a, b):
@@ -219,6 +249,9 @@ class Exp(Function):
     def backward(self, gy, x, y):
         return gy * y
 
+    def jvp(self, dx, *, xs, y):
+        return y * dx
+
 
 class Log(Function):
     """y = ln x;  gx = gy / x."""
@@ -228,6 +261,9 @@ class Log(Function):
 
     def backward(self, gy, x, y):
         return gy / x
+
+    def jvp(self, dx, *, xs, y):
+        return dx / xs[0]
 
 
 class Sqrt(Function):
@@ -239,6 +275,9 @@ class Sqrt(Function):
     def backward(self, gy, x, y):
         return gy / (2 * y)
 
+    def jvp(self, dx, *, xs, y):
+        return dx / (2 * y)
+
 
 class Abs(Function):
     """y = |x|;  gx = gy ⊙ sign(x)  (0 at the kink x = 0)."""
@@ -248,6 +287,9 @@ class Abs(Function):
 
     def backward(self, gy, x, y):
         return gy * np.sign(data(x))
+
+    def jvp(self, dx, *, xs, y):
+        return np.sign(xs[0]) * dx
 
 
 class Clip(Function):
@@ -259,18 +301,26 @@ class Clip(Function):
     def forward(self, x):
         return np.clip(x, self.lo, self.hi)
 
-    def backward(self, gy, x, y):
-        x = data(x)
+    def _inside(self, x: np.ndarray) -> np.ndarray:
+        """The mask lo ≤ x ≤ hi where y = x (slope 1); elsewhere y is constant (slope 0)."""
         inside = np.ones(x.shape, dtype=bool)
         if self.lo is not None:
             inside &= x >= self.lo
         if self.hi is not None:
             inside &= x <= self.hi
-        return gy * inside
+        return inside
+
+    def backward(self, gy, x, y):
+        return gy * self._inside(data(x))
+
+    def jvp(self, dx, *, xs, y):
+        return self._inside(xs[0]) * dx
 
 
 class Where(Function):
     """y = a where cond else b;  ga = gy ⊙ cond,  gb = gy ⊙ ¬cond."""
+
+    jvp = linear_jvp
 
     def __init__(self, cond):
         self.cond = np.asarray(data(cond), dtype=bool)
@@ -293,12 +343,20 @@ class Maximum(Function):
         _broadcast_shape("maximum", a.shape, b.shape)
         return np.maximum(a, b)
 
+    @staticmethod
+    def _share_a(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """∂y/∂a: 1 where a > b, ½ on ties, 0 where a < b (and ∂y/∂b = 1 − ∂y/∂a)."""
+        return (a > b) + 0.5 * (a == b)
+
     def backward(self, gy, a, b, y):
-        da, db = data(a), data(b)
-        share_a = (da > db) + 0.5 * (da == db)
+        share_a = self._share_a(data(a), data(b))
         ga = unbroadcast(gy * share_a, a.shape) if self.needs_grad[0] else None
         gb = unbroadcast(gy * (1 - share_a), b.shape) if self.needs_grad[1] else None
         return ga, gb
+
+    def jvp(self, da, db, *, xs, y):
+        share_a = self._share_a(*xs)
+        return share_a * da + (1 - share_a) * db
 
 
 def exp(x):
@@ -341,6 +399,9 @@ class ReLU(Function):
     def backward(self, gy, x, y):
         return gy * (data(x) > 0)
 
+    def jvp(self, dx, *, xs, y):
+        return (xs[0] > 0) * dx
+
 
 class Sigmoid(Function):
     """y = 1 / (1 + e⁻ˣ), computed as (1 + tanh(x/2)) / 2 (no overflow);  σ'(z) = y(1 − y)."""
@@ -351,6 +412,9 @@ class Sigmoid(Function):
     def backward(self, gy, x, y):
         return gy * (y * (1 - y))
 
+    def jvp(self, dx, *, xs, y):
+        return y * (1 - y) * dx
+
 
 class Tanh(Function):
     """y = tanh x;  σ'(z) = 1 − y²."""
@@ -360,6 +424,9 @@ class Tanh(Function):
 
     def backward(self, gy, x, y):
         return gy * (1 - y * y)
+
+    def jvp(self, dx, *, xs, y):
+        return (1 - y * y) * dx
 
 
 class Softmax(Function):
@@ -375,6 +442,9 @@ class Softmax(Function):
     def backward(self, gy, x, y):
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
+    def jvp(self, dx, *, xs, y):
+        return y * (dx - (dx * y).sum(axis=self.axis, keepdims=True))
+
 
 class LogSoftmax(Function):
     """yᵢ = xᵢ − log Σⱼ e^{xⱼ} (shifted by the max: stable);  gx = gy − softmax(x) Σⱼ gyⱼ."""
@@ -388,6 +458,9 @@ class LogSoftmax(Function):
 
     def backward(self, gy, x, y):
         return gy - exp(y) * gy.sum(axis=self.axis, keepdims=True)
+
+    def jvp(self, dx, *, xs, y):
+        return dx - (np.exp(y) * dx).sum(axis=self.axis, keepdims=True)
 
 
 def relu(x):
@@ -427,6 +500,8 @@ def _check_axis(name, shape, axis):
 class Sum(Function):
     """y = Σ x over ``axis``;  gx = gy copied back along the summed axes."""
 
+    jvp = linear_jvp
+
     def __init__(self, axis, keepdims: bool):
         self.axis, self.keepdims = axis, keepdims
 
@@ -452,11 +527,17 @@ class Max(Function):
             raise ValueError(f"{self.name.lower()} of an empty tensor of shape {x.shape}")
         return self.reduce(x, axis=self.axis, keepdims=self.keepdims)
 
+    def _share(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """∂y/∂x: 1 at the extreme element, split evenly on ties, 0 elsewhere (keepdims layout)."""
+        is_extreme = x == y.reshape(_keepdims_shape(x.shape, self.axis))
+        return is_extreme / is_extreme.sum(axis=self.axis, keepdims=True)
+
     def backward(self, gy, x, y):
         kept = _keepdims_shape(x.shape, self.axis)
-        is_extreme = data(x) == data(y).reshape(kept)
-        share = is_extreme / is_extreme.sum(axis=self.axis, keepdims=True)
-        return broadcast_to(reshape(gy, kept), x.shape) * share
+        return broadcast_to(reshape(gy, kept), x.shape) * self._share(data(x), data(y))
+
+    def jvp(self, dx, *, xs, y):
+        return (self._share(xs[0], y) * dx).sum(axis=self.axis, keepdims=self.keepdims)
 
 
 class Min(Max):
@@ -501,6 +582,8 @@ def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
 class Reshape(Function):
     """y = x with a new shape;  gx = gy reshaped back."""
 
+    jvp = linear_jvp
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -518,6 +601,8 @@ class Reshape(Function):
 class Transpose(Function):
     """y = x with its axes permuted;  gx = gy with the inverse permutation."""
 
+    jvp = linear_jvp
+
     def __init__(self, axes):
         self.axes = axes
 
@@ -533,6 +618,8 @@ class Transpose(Function):
 class GetItem(Function):
     """y = x[index] (slices, integers, integer arrays);  gx = zeros with gy added at ``index``."""
 
+    jvp = linear_jvp
+
     def __init__(self, index):
         self.index = index
 
@@ -546,6 +633,8 @@ class GetItem(Function):
 class ScatterAdd(Function):
     """y = zeros(shape) with x added at ``index`` (repeated indices accumulate): GetItem's adjoint;
     gx = gy[index]."""
+
+    jvp = linear_jvp
 
     def __init__(self, index, shape):
         self.index, self.shape = index, shape
@@ -570,6 +659,8 @@ def _has_array_index(index) -> bool:
 class Concatenate(Function):
     """y = [x₁, x₂, …] joined along ``axis``;  gxᵢ = the slice of gy that xᵢ occupies."""
 
+    jvp = linear_jvp
+
     def __init__(self, axis: int):
         self.axis = axis
 
@@ -590,6 +681,8 @@ class Concatenate(Function):
 
 class Stack(Function):
     """y = [x₁, x₂, …] stacked along a new ``axis``;  gxᵢ = gy's i-th entry along it."""
+
+    jvp = linear_jvp
 
     def __init__(self, axis: int):
         self.axis = axis
@@ -668,6 +761,11 @@ class Affine(Function):
         if b is None:
             return ga, gw
         return ga, gw, gz.sum(axis=0) if self.needs_grad[2] else None
+
+    def jvp(self, da, dw, db=None, *, xs, y):
+        a, w = xs[:2]
+        dz = da @ w.T + a @ dw.T
+        return dz if db is None else dz + db
 
 
 def affine(a, w, b=None):
