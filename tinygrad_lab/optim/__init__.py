@@ -9,10 +9,10 @@ from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .clip import clip_grad_norm_, clip_grad_value_
-from .newton import hessian_fd, newton_step
+from .newton import newton_step
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler",
-           "clip_grad_norm_", "clip_grad_value_", "hessian_fd", "newton_step"]
+           "clip_grad_norm_", "clip_grad_value_", "newton_step"]
