@@ -56,11 +56,12 @@ def test_mlp_graph_counts_constants_and_parameter_names():
     x = Tensor(np.ones((4, 2)), name="x")
     E = mse_loss(model(x), Tensor(np.zeros((4, 1)), name="t"))
     nodes, edges = parse_dot(viz.to_dot(E, model=model, names={"W(2)": model[2].weight}))
-    # ops: Affine, Sigmoid, Affine, Sub, Mul, Sum, Mul(½) = 7
-    # tensors: x, W1, b1, z1, a1, W2, b2, y, t, y−t, (y−t)², Σ, ½, E = 14
-    assert len(nodes) == 21
-    # Affine 3 in + 1 out (×2), Sigmoid 2, Sub 3, Mul 3 (same input twice), Sum 2, Mul 3
-    assert len(edges) == 8 + 2 + 3 + 3 + 2 + 3
+    assert sorted(label for label, attrs in nodes.values() if "shape=box" in attrs)[:2] == ["Affine", "Affine+sigmoid"]
+    # ops: Affine+sigmoid (Linear and Sigmoid fused by Sequential), Affine, Sub, Mul, Sum, Mul(½) = 6
+    # tensors: x, W1, b1, a1, W2, b2, y, t, y−t, (y−t)², Σ, ½, E = 13
+    assert len(nodes) == 19
+    # Affine 3 in + 1 out (×2), Sub 3, Mul 3 (same input twice), Sum 2, Mul 3
+    assert len(edges) == 8 + 3 + 3 + 2 + 3
     names = {label.split("\n")[0] for label, _ in nodes.values()}
     assert {"x", "t", "0.weight", "0.bias", "W(2)", "2.bias"} <= names
     assert "2.weight" not in names  # the names mapping wins over the model's name
@@ -135,3 +136,11 @@ def test_draw_renders_with_dot(tmp_path, suffix, magic):
     assert written == tmp_path / f"graph{suffix}"
     assert magic in written.read_bytes()[:400]
     assert (tmp_path / "graph.dot").exists()
+
+
+def test_unfused_mlp_shows_z_and_a_as_separate_tensors():
+    model = nn.MLP([2, 3, 1], activation="sigmoid", seed=0, fuse=False)
+    E = mse_loss(model(Tensor(np.ones((4, 2)), name="x")), Tensor(np.zeros((4, 1)), name="t"))
+    nodes, edges = parse_dot(viz.to_dot(E, model=model))
+    assert "Sigmoid" in {label for label, attrs in nodes.values() if "shape=box" in attrs}
+    assert len(nodes) == 21 and len(edges) == 21

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_lab import ops
+from tinygrad_lab.backend import get_backend
 from tinygrad_lab.function import Function
 from tinygrad_lab.tensor import Tensor
 
@@ -42,11 +43,9 @@ class CrossEntropy(Function):
         self.targets, self.reduction = targets, reduction
 
     def forward(self, x):
-        logp = ops.LogSoftmax(axis=1).forward(x)
-        self.probs = np.exp(logp)
-        picked = logp[np.arange(len(x)), self.targets]
-        loss = -picked.sum()
-        return loss / len(x) if self.reduction == "mean" else loss
+        self.probs = np.empty_like(x)
+        loss = get_backend().softmax_xent(x, self.targets, self.probs)   # one fused pass
+        return np.asarray(self._scale(loss, len(x)), dtype=x.dtype)
 
     def _onehot(self, shape, dtype) -> np.ndarray:
         onehot = np.zeros(shape, dtype=dtype)
@@ -57,8 +56,11 @@ class CrossEntropy(Function):
         return g / n if self.reduction == "mean" else g
 
     def backward(self, gy, x, y):
-        probs = ops.exp(ops.log_softmax(x, axis=1)) if isinstance(x, Tensor) else self.probs
-        return (probs - self._onehot(x.shape, self.probs.dtype)) * self._scale(gy, x.shape[0])
+        if isinstance(x, Tensor):  # differentiable form, for create_graph
+            probs = ops.exp(ops.log_softmax(x, axis=1))
+            return (probs - self._onehot(x.shape, self.probs.dtype)) * self._scale(gy, x.shape[0])
+        scale = self._scale(float(gy), x.shape[0])
+        return get_backend().xent_grad(self.probs, self.targets, scale, np.empty_like(self.probs))
 
     def jvp(self, dx, *, xs, y):
         """dE = Σ (softmax(x) − onehot(t)) ⊙ dx (÷ N for the mean)."""
@@ -84,4 +86,4 @@ def cross_entropy(logits, targets, reduction: str = "mean"):
     if t.size and (t.min() < 0 or t.max() >= shape[1]):
         bad = t[(t < 0) | (t >= shape[1])][0]
         raise ValueError(f"cross_entropy: target {bad} is outside [0, {shape[1]}) for {shape[1]} classes")
-    return CrossEntropy(t, reduction).apply(logits)
+    return CrossEntropy(np.ascontiguousarray(t, dtype=np.int64), reduction).apply(logits)

@@ -156,6 +156,17 @@ def _affine_build(d):
     return [(n, i), (o, i), (o,)], {}
 
 
+def _affine_row_build(d):
+    i, o = d(1, 4), d(1, 4)
+    return [(1, i), (o, i), (o,)], {}
+
+
+def _affine_away_from_kink(a, w, b):
+    """One row: shift each bias so that z = a Wᵀ + b keeps 0.05 away from relu's kink."""
+    z = a @ w.T + b
+    return [a, w, b + (away_from(z, [0.0]) - z)[0]]
+
+
 def _batchnorm_build(d):
     n, c = d(2, 6), d(1, 4)
     return [(n, c), (c,), (c,)], {}
@@ -237,6 +248,9 @@ CASES: list[OpCase] = [
     OpCase("broadcast_to", _broadcast_build, lambda x, shape: ops.broadcast_to(x, shape)),
     OpCase("sum_to", _sum_to_build, lambda x, shape: ops.sum_to(x, shape)),
     OpCase("affine", _affine_build, ops.affine),
+    OpCase("affine_sigmoid", _affine_build, lambda a, w, b: ops.affine(a, w, b, "sigmoid")),
+    OpCase("affine_tanh", _affine_build, lambda a, w, b: ops.affine(a, w, b, "tanh")),
+    OpCase("affine_relu", _affine_row_build, lambda a, w, b: ops.affine(a, w, b, "relu"), _affine_away_from_kink),
     OpCase("mse_loss_half_sum", same_shape(2), lambda y, t: losses.mse_loss(y, t)),
     OpCase("mse_loss_mean", same_shape(2), lambda y, t: losses.mse_loss(y, t, reduction="mean")),
     OpCase("cross_entropy", _ce_build, losses.cross_entropy),

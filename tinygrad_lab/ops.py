@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_lab.backend import get_backend
 from tinygrad_lab.function import Function, data, linear_jvp
 from tinygrad_lab.tensor import Tensor
 
@@ -738,35 +739,69 @@ def stack(xs, axis: int = 0):
 
 
 # ----- the affine map of a layer ---------------------------------------------------------------
-class Affine(Function):
-    """z = a Wᵀ + b for a batch of rows a (N, in), W (out, in), b (out,): the homework's
-    z(l) = W(l) a(l−1) + b(l), one sample per row.
+ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh")
 
-    Backward with δ = gz = ∂E/∂z:  ga = δ W,  gW = δᵀ a  (= Σₙ δₙ aₙᵀ, the homework's δ(l) a(l−1)ᵀ),
-    gb = Σₙ δₙ.
+
+def activation_grad(gy, y, act: str):
+    """gz = gy ⊙ σ'(z), with σ' written through the output y = σ(z) (works on arrays and Tensors)."""
+    if act == "relu":
+        return gy * (data(y) > 0)
+    if act == "sigmoid":
+        return gy * (y * (1 - y))
+    if act == "tanh":
+        return gy * (1 - y * y)
+    return gy
+
+
+class Affine(Function):
+    """y = σ(z), z = a Wᵀ + b for a batch of rows a (N, in), W (out, in), b (out,): the homework's
+    z(l) = W(l) a(l−1) + b(l) and a(l) = σ(z(l)), one sample per row, as ONE graph node.
+
+    ``act`` is identity (then y = z), relu, sigmoid or tanh.  Backward, with δ = ∂E/∂z:
+    δ = gy ⊙ σ'(z),  ga = δ W,  gW = δᵀ a  (= Σₙ δₙ aₙᵀ, the homework's δ(l) a(l−1)ᵀ),  gb = Σₙ δₙ.
+    The GEMMs run on BLAS; the epilogues (z + b then σ, and δ with gb) are one pass each in the
+    backend (:mod:`tinygrad_lab.backend`).
     """
+
+    def __init__(self, act: str = "identity"):
+        if act not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {act!r}; known: {', '.join(ACTIVATIONS)}")
+        self.act = act
+
+    @property
+    def name(self) -> str:
+        return "Affine" if self.act == "identity" else f"Affine+{self.act}"
 
     def forward(self, a, w, b=None):
         if a.ndim != 2 or a.shape[1] != w.shape[1]:
             raise ValueError(f"linear layer with weight of shape {w.shape} expects input of shape "
                              f"(N, {w.shape[1]}), got {a.shape}")
-        z = a @ w.T
-        if b is not None:
-            z += b
-        return z
+        return get_backend().bias_act_(a @ w.T, b, self.act)
 
-    def backward(self, gz, a, w, b=None, *, y):
-        ga = gz @ w if self.needs_grad[0] else None
-        gw = gz.T @ a if self.needs_grad[1] else None
-        if b is None:
-            return ga, gw
-        return ga, gw, gz.sum(axis=0) if self.needs_grad[2] else None
+    def _delta(self, gy, y, with_bias: bool):
+        """(δ, gb) for the plain array path: one fused pass in the backend."""
+        if self.act == "identity":
+            return gy, gy.sum(axis=0) if with_bias else None
+        gb = np.empty(gy.shape[1], dtype=gy.dtype) if with_bias else None
+        return get_backend().act_backward_bias(gy, y, self.act, np.empty_like(gy), gb), gb
+
+    def backward(self, gy, a, w, b=None, *, y):
+        with_bias = b is not None and self.needs_grad[2]
+        if isinstance(gy, Tensor):
+            delta = activation_grad(gy, y, self.act)
+            gb = delta.sum(axis=0) if with_bias else None
+        else:
+            delta, gb = self._delta(gy, y, with_bias)
+        ga = delta @ w if self.needs_grad[0] else None
+        gw = delta.T @ a if self.needs_grad[1] else None
+        return (ga, gw) if b is None else (ga, gw, gb)
 
     def jvp(self, da, dw, db=None, *, xs, y):
         a, w = xs[:2]
         dz = da @ w.T + a @ dw.T
-        return dz if db is None else dz + db
+        return activation_grad(dz if db is None else dz + db, y, self.act)
 
 
-def affine(a, w, b=None):
-    return Affine().apply(a, w) if b is None else Affine().apply(a, w, b)
+def affine(a, w, b=None, act: str = "identity"):
+    """σ(a Wᵀ + b) as one node (see :class:`Affine`)."""
+    return Affine(act).apply(a, w) if b is None else Affine(act).apply(a, w, b)

@@ -9,7 +9,10 @@ from tinygrad_lab.nn.module import Module
 
 class Activation(Module):
     """a = σ(z) elementwise.  ``derivative(z, a)`` gives σ'(z) as an array (a = σ(z) is passed
-    because σ' is cheapest in terms of it for sigmoid and tanh)."""
+    because σ' is cheapest in terms of it for sigmoid and tanh).  ``name`` is the activation's name
+    in :data:`ACTIVATIONS` and in the fused Linear node (:class:`~tinygrad_lab.ops.Affine`)."""
+
+    name = ""
 
     def forward(self, z):
         raise NotImplementedError
@@ -22,6 +25,8 @@ class Activation(Module):
 class ReLU(Activation):
     """σ(z) = max(z, 0);  σ'(z) = 1 if z > 0 else 0."""
 
+    name = "relu"
+
     def forward(self, z):
         return ops.relu(z)
 
@@ -32,6 +37,8 @@ class ReLU(Activation):
 
 class Sigmoid(Activation):
     """σ(z) = 1 / (1 + e⁻ᶻ);  σ'(z) = σ(z)(1 − σ(z))."""
+
+    name = "sigmoid"
 
     def forward(self, z):
         return ops.sigmoid(z)
@@ -44,6 +51,8 @@ class Sigmoid(Activation):
 class Tanh(Activation):
     """σ(z) = tanh z;  σ'(z) = 1 − tanh² z."""
 
+    name = "tanh"
+
     def forward(self, z):
         return ops.tanh(z)
 
@@ -54,6 +63,8 @@ class Tanh(Activation):
 
 class Identity(Activation):
     """σ(z) = z;  σ'(z) = 1 (a linear output layer)."""
+
+    name = "identity"
 
     def forward(self, z):
         return z
@@ -74,3 +85,6 @@ def get_activation(name: str) -> Activation:
         return ACTIVATIONS[name]()
     except (KeyError, TypeError):
         raise ValueError(f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}") from None
+
+#: activations a Linear layer can absorb into its graph node (see Sequential)
+FUSABLE = (ReLU, Sigmoid, Tanh)

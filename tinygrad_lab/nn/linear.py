@@ -27,13 +27,16 @@ class Linear(Module):
         get_initializer(init)(self.weight, rng=rng)
         self.bias = Parameter(np.zeros(out_features, dtype=dtype)) if bias else None
 
-    def forward(self, a: Tensor) -> Tensor:
+    def forward(self, a: Tensor, act: str = "identity") -> Tensor:
+        """z = a Wᵀ + b, or σ(z) for ``act`` in relu/sigmoid/tanh: one graph node either way
+        (:class:`~tinygrad_lab.ops.Affine`).  :class:`~tinygrad_lab.nn.Sequential` passes the
+        activation that follows the layer, so Linear + ReLU costs one node, not two."""
         if not isinstance(a, Tensor):
             a = Tensor(a, dtype=self.weight.dtype)
         if a.dtype != self.weight.dtype:
             raise TypeError(f"Linear({self.in_features}, {self.out_features}) holds {self.weight.dtype} "
                             f"weights but got a {a.dtype} input of shape {a.shape}")
-        return ops.affine(a, self.weight, self.bias)
+        return ops.affine(a, self.weight, self.bias, act)
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"

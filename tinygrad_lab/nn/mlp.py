@@ -16,12 +16,13 @@ class MLP(Sequential):
     then a Linear output layer followed by ``output_activation`` (none by default: logits).
 
     ``init`` defaults to He for ReLU and Xavier for sigmoid/tanh (the seeds' advice); all weights are
-    drawn from one Generator, ``rng`` or ``numpy.random.default_rng(seed)``.
+    drawn from one Generator, ``rng`` or ``numpy.random.default_rng(seed)``.  ``fuse`` as in
+    :class:`~tinygrad_lab.nn.Sequential`.
     """
 
     def __init__(self, sizes, activation: str = "relu", batchnorm: bool = False, init=None,
                  output_activation: str | None = None, seed: int | None = None,
-                 rng: np.random.Generator | None = None, dtype=np.float64):
+                 rng: np.random.Generator | None = None, dtype=np.float64, fuse: bool = True):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"MLP needs at least an input and an output size, all >= 1, got {sizes}")
@@ -37,5 +38,5 @@ class MLP(Sequential):
                 layers.append(get_activation(activation))
         if output_activation is not None:
             layers.append(get_activation(output_activation))
-        super().__init__(*layers)
+        super().__init__(*layers, fuse=fuse)
         self.sizes, self.activation = sizes, activation

@@ -118,13 +118,19 @@ class Module:
 
 
 class Sequential(Module):
-    """Modules applied one after the other: ``Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))``."""
+    """Modules applied one after the other: ``Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))``.
 
-    def __init__(self, *layers: Module):
+    With ``fuse=True`` (the default) a Linear followed by a ReLU, Sigmoid or Tanh runs as one graph
+    node computing σ(a Wᵀ + b) (same numbers, fewer nodes, one pass for bias + activation);
+    ``fuse=False`` keeps z(l) and a(l) as separate tensors of the graph, as the homework writes them.
+    """
+
+    def __init__(self, *layers: Module, fuse: bool = True):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential: item {i} is a {type(layer).__name__}, not a Module")
         self.layers = list(layers)
+        self.fuse = fuse
 
     def named_children(self):
         return ((str(i), m) for i, m in enumerate(self.layers))
@@ -139,6 +145,17 @@ class Sequential(Module):
         return self.layers[i]
 
     def forward(self, x):
-        for layer in self.layers:
-            x = layer(x)
+        from tinygrad_lab.nn.activation import FUSABLE
+        from tinygrad_lab.nn.linear import Linear
+
+        layers, i = self.layers, 0
+        while i < len(layers):
+            layer = layers[i]
+            following = layers[i + 1] if i + 1 < len(layers) else None
+            if self.fuse and type(layer) is Linear and type(following) in FUSABLE:
+                x = layer(x, act=following.name)
+                i += 2
+            else:
+                x = layer(x)
+                i += 1
         return x
