@@ -42,6 +42,7 @@ def test_story(quick):
         assert rows[scale, "yes"]["diverged_at_step"] == ""
         assert rows[scale, "yes"]["test_accuracy"] > rows[scale, "no"]["test_accuracy"]
     assert rows[1.0, "no"]["diverged_at_step"] != ""  # std 1 without BatchNorm blows up
-    assert rows[0.01, "no"]["test_accuracy"] < 0.15 < 0.5 < rows[0.01, "yes"]["test_accuracy"]
+    assert rows[0.01, "no"]["test_accuracy"] < 0.15  # vanishing signal: chance level
+    assert rows[0.01, "yes"]["test_accuracy"] > 0.5
     assert summary["conclusion"].startswith(f"BatchNorm ends with the higher test accuracy at "
                                             f"{len(batchnorm.QUICK_SCALES)} of {len(batchnorm.QUICK_SCALES)}")

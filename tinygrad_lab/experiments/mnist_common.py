@@ -23,7 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_lab.train import DATASETS, NonFiniteLoss, TrainConfig, Trainer, evaluate, load_data
+from tinygrad_lab.train import (
+    DATASETS,
+    NonFiniteLoss,
+    TrainConfig,
+    Trainer,
+    evaluate,
+    load_data,
+)
 
 #: the 5-layer, 100-unit MLP of Deep Learning from Scratch ch. 6 (seed 001)
 DLFS_SIZES = [784, 100, 100, 100, 100, 10]
@@ -176,12 +183,18 @@ def write_table(path: Path, rows: Sequence[dict]) -> Path:
     return path
 
 
+#: table columns holding settings, printed in their shortest form (0.01, not 0.0100)
+SETTING_COLUMNS = ("lr", "std")
+
+
 def format_table(rows: Sequence[dict]) -> str:
-    """The rows as aligned text; floats with 4 significant decimals, accuracies in percent."""
+    """The rows as aligned text: accuracies in percent, settings as given, other floats with 4 decimals."""
     def cell(key, value):
-        if isinstance(value, float):
-            return f"{100 * value:.2f}%" if "accuracy" in key else f"{value:.4f}"
-        return str(value)
+        if not isinstance(value, float):
+            return str(value)
+        if "accuracy" in key:
+            return f"{100 * value:.2f}%"
+        return f"{value:g}" if key in SETTING_COLUMNS else f"{value:.4f}"
 
     cells = [[cell(k, v) for k, v in row.items()] for row in rows]
     header = list(rows[0])

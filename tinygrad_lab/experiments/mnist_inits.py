@@ -86,7 +86,7 @@ def plot(runs: dict[str, Run], window: int, title: str, path: Path) -> None:
     colors = {"normal:0.01": "C3", "xavier": "C0", "he": "C2"}
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [3, 2]})
     for label, run in runs.items():
-        style = dict(linestyle=styles[run.config.activation], color=colors[run.config.init], label=label)
+        style = {"linestyle": styles[run.config.activation], "color": colors[run.config.init], "label": label}
         ax_loss.plot(*mnist_common.smooth(run.step_losses, window), **style)
         ax_acc.plot([r["epoch"] for r in run.epochs], [100 * r["test_accuracy"] for r in run.epochs], marker="o",
                     **style)
