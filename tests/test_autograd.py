@@ -49,3 +49,32 @@ def test_grad_unused_input_is_an_error_unless_allowed():
     with pytest.raises(RuntimeError, match=r"input 1 \(shape \(1,\)\) was not used"):
         grad((x * 2).sum(), [x, unused])
     assert grad((x * 2).sum(), [x, unused], allow_unused=True)[1] is None
+
+
+def test_training_steps_keep_no_graph_objects_alive():
+    """Thousands of steps: the number of live Tensors and graph nodes does not grow."""
+    import gc
+
+    from tinygrad_lab import cross_entropy, nn, optim
+    from tinygrad_lab.function import Function
+
+    model = nn.MLP([6, 8, 3], batchnorm=True, seed=0)
+    opt = optim.Adam(model.parameters(), lr=1e-2)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 6)), rng.integers(0, 3, 16)
+
+    def live():
+        gc.collect()
+        return sum(isinstance(o, (Tensor, Function)) for o in gc.get_objects())
+
+    def steps(n):
+        for _ in range(n):
+            loss = cross_entropy(model(Tensor(x)), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    steps(50)
+    before = live()
+    steps(3000)
+    assert live() <= before

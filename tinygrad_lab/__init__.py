@@ -3,14 +3,18 @@ from tinygrad_lab.tensor import Tensor, _install_methods, is_grad_enabled, no_gr
 
 _install_methods()
 
-from tinygrad_lab import init, nn  # noqa: E402
+from tinygrad_lab import init, nn, optim  # noqa: E402
+from tinygrad_lab.anomaly import AnomalyError, detect_anomaly  # noqa: E402
 from tinygrad_lab.autograd import grad  # noqa: E402
+from tinygrad_lab.backend import get_backend, set_backend  # noqa: E402
 from tinygrad_lab.losses import cross_entropy, mse_loss  # noqa: E402
 from tinygrad_lab.ops import (  # noqa: E402
     concatenate, exp, log, log_softmax, matmul, maximum, relu, sigmoid, softmax, sqrt, stack, tanh, where,
 )
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "concatenate", "cross_entropy", "exp", "grad", "init", "is_grad_enabled", "log",
-           "log_softmax", "matmul", "maximum", "mse_loss", "nn", "no_grad", "relu", "set_grad_enabled",
-           "sigmoid", "softmax", "sqrt", "stack", "tanh", "where"]
+__all__ = [
+    "AnomalyError", "Tensor", "concatenate", "cross_entropy", "detect_anomaly", "exp", "get_backend", "grad",
+    "init", "is_grad_enabled", "log", "log_softmax", "matmul", "maximum", "mse_loss", "nn", "no_grad", "optim",
+    "relu", "set_backend", "set_grad_enabled", "sigmoid", "softmax", "sqrt", "stack", "tanh", "where",
+]

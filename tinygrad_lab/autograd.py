@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from tinygrad_lab.anomaly import AnomalyMode, check_backward
 from tinygrad_lab.tensor import Tensor, as_float_array, set_grad_enabled
 
 
@@ -77,6 +78,7 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
         if not create_graph and isinstance(g, Tensor):
             g = g.data
         pending[id(output)] = pending[id(output)] + g if id(output) in pending else g
+    handed = {id(g) for g in pending.values()}  # the caller's seed arrays never become a .grad
     order = topological_order(outputs)
     captured: dict[int, np.ndarray | Tensor] = {}
     with set_grad_enabled(create_graph):
@@ -88,14 +90,18 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
             if capture is not None and id(tensor) in capture:
                 captured[id(tensor)] = g
             elif node is None and capture is None:
-                _accumulate_into_leaf(tensor, g, create_graph)
+                _accumulate_into_leaf(tensor, g, create_graph, handed)
             if node is None:
                 continue
+            if node.versions:
+                node.check_versions()
             xs = node.inputs if create_graph else [x.data for x in node.inputs]
             y = tensor if create_graph else tensor.data
             gxs = node.backward(g, *xs, y=y)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
+            if AnomalyMode.enabled:
+                check_backward(node, gxs, tensor.shape)
             for x, gx, needed in zip(node.inputs, gxs, node.needs_grad):
                 if not needed or gx is None:
                     continue
@@ -111,11 +117,17 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
     return captured
 
 
-def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool) -> None:
+def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool, handed: set[int]) -> None:
+    """leaf.grad ← g, or leaf.grad + g.  A fresh array that no other leaf holds becomes the grad
+    as it is; a view, or an array already handed to a leaf (Add gives one gy to both inputs), is
+    copied first, so that no two gradients share memory (``clip_grad_norm_`` scales them in place)."""
     if create_graph:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
-        leaf.grad = Tensor(np.array(g, dtype=leaf.dtype, copy=True))  # a copy: g may be shared
+        if g.base is not None or id(g) in handed or not g.flags.writeable:
+            g = np.array(g, copy=True)
+        handed.add(id(g))
+        leaf.grad = Tensor(g)
     else:
         # out of place: a .grad left by backward(create_graph=True) is a graph tensor that the user
         # may hold, other leaves may share, or whose data may be a read-only broadcast view

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_lab.anomaly import AnomalyMode, check_forward
 from tinygrad_lab.tensor import Tensor, is_grad_enabled
 
 #: every Function subclass by name; the gradient checks enumerate it
@@ -50,6 +51,10 @@ class Function:
     needs_grad: tuple[bool, ...] = ()
     inputs: tuple[Tensor, ...] | None = None
     freed = False
+    #: False for ops whose backward does not read its inputs' values (Add, Reshape, ...): changing
+    #: those inputs in place after the forward pass is harmless, so it is not checked
+    saves_inputs = True
+    versions: tuple[int, ...] = ()
 
     def __init_subclass__(cls, register: bool = True, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -84,11 +89,15 @@ class Function:
                 )
         arrays = [x.data if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs]
         out = Tensor(self.forward(*arrays))
+        if AnomalyMode.enabled:
+            check_forward(self, arrays, out.data)
         if ForwardMode.tangents is not None:
             self._push_tangent(inputs, arrays, out)
         if is_grad_enabled() and any(t.requires_grad for t in tensors):
             self.inputs = tuple(x if isinstance(x, Tensor) else Tensor(a) for x, a in zip(inputs, arrays))
             self.needs_grad = tuple(t.requires_grad for t in self.inputs)
+            if self.saves_inputs:
+                self.versions = tuple(t.version for t in self.inputs)
             out.requires_grad = True
             out.creator = self
         return out
@@ -106,6 +115,16 @@ class Function:
             raise AssertionError(f"{self.name}.jvp gave a tangent of shape {dy.shape} for an output "
                                  f"of shape {out.shape}")
         tangents[id(out)] = (out, dy)
+
+
+    def check_versions(self) -> None:
+        """Raise if an input this node's backward reads was changed in place since the forward pass."""
+        for i, (x, seen) in enumerate(zip(self.inputs, self.versions)):
+            if x.version != seen:
+                raise RuntimeError(
+                    f"{self.name}: input {i} of shape {x.shape} was modified in place after the forward "
+                    f"pass (version {seen} -> {x.version}), but the backward pass needs its old value. "
+                    "Update parameters after backward(), or compute the graph again")
 
 
 def linear_jvp(self: Function, *dxs, xs, y):

@@ -34,6 +34,8 @@ def _broadcast_shape(name: str, a: tuple[int, ...], b: tuple[int, ...]) -> tuple
 class BroadcastTo(Function):
     """y = x stretched to ``shape`` by numpy's rules; gx = gy summed back to x's shape."""
 
+    saves_inputs = False
+
     jvp = linear_jvp
 
     def __init__(self, shape):
@@ -49,6 +51,8 @@ class BroadcastTo(Function):
 class SumTo(Function):
     """y = x summed over the axes that broadcasting to x's shape would add or stretch (inverse of
     BroadcastTo); gx = gy broadcast back to x's shape."""
+
+    saves_inputs = False
 
     jvp = linear_jvp
 
@@ -84,6 +88,8 @@ def unbroadcast(g, shape):
 class Add(Function):
     """y = a + b;  ga = gy,  gb = gy  (each summed back to its input's shape)."""
 
+    saves_inputs = False
+
     jvp = linear_jvp
 
     def forward(self, a, b):
@@ -96,6 +102,8 @@ class Add(Function):
 
 class Sub(Function):
     """y = a − b;  ga = gy,  gb = −gy."""
+
+    saves_inputs = False
 
     jvp = linear_jvp
 
@@ -142,6 +150,8 @@ class Div(Function):
 
 class Neg(Function):
     """y = −x;  gx = −gy."""
+
+    saves_inputs = False
 
     jvp = linear_jvp
 
@@ -501,6 +511,8 @@ def _check_axis(name, shape, axis):
 class Sum(Function):
     """y = Σ x over ``axis``;  gx = gy copied back along the summed axes."""
 
+    saves_inputs = False
+
     jvp = linear_jvp
 
     def __init__(self, axis, keepdims: bool):
@@ -583,6 +595,8 @@ def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
 class Reshape(Function):
     """y = x with a new shape;  gx = gy reshaped back."""
 
+    saves_inputs = False
+
     jvp = linear_jvp
 
     def __init__(self, shape):
@@ -602,6 +616,8 @@ class Reshape(Function):
 class Transpose(Function):
     """y = x with its axes permuted;  gx = gy with the inverse permutation."""
 
+    saves_inputs = False
+
     jvp = linear_jvp
 
     def __init__(self, axes):
@@ -619,6 +635,8 @@ class Transpose(Function):
 class GetItem(Function):
     """y = x[index] (slices, integers, integer arrays);  gx = zeros with gy added at ``index``."""
 
+    saves_inputs = False
+
     jvp = linear_jvp
 
     def __init__(self, index):
@@ -634,6 +652,8 @@ class GetItem(Function):
 class ScatterAdd(Function):
     """y = zeros(shape) with x added at ``index`` (repeated indices accumulate): GetItem's adjoint;
     gx = gy[index]."""
+
+    saves_inputs = False
 
     jvp = linear_jvp
 
@@ -660,6 +680,8 @@ def _has_array_index(index) -> bool:
 class Concatenate(Function):
     """y = [x₁, x₂, …] joined along ``axis``;  gxᵢ = the slice of gy that xᵢ occupies."""
 
+    saves_inputs = False
+
     jvp = linear_jvp
 
     def __init__(self, axis: int):
@@ -682,6 +704,8 @@ class Concatenate(Function):
 
 class Stack(Function):
     """y = [x₁, x₂, …] stacked along a new ``axis``;  gxᵢ = gy's i-th entry along it."""
+
+    saves_inputs = False
 
     jvp = linear_jvp
 

@@ -66,17 +66,33 @@ class Tensor:
     silent up- or down-cast); Python numbers and plain arrays take the tensor's dtype.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "creator", "name", "__weakref__")
+    __slots__ = ("_data", "version", "grad", "requires_grad", "creator", "name", "__weakref__")
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ndarray * Tensor -> Tensor
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
-        self.data: np.ndarray = as_float_array(data, dtype)
+        self._data: np.ndarray = as_float_array(data, dtype)
+        self.version = 0  # counts in-place changes; the graph checks it before using saved inputs
         self.grad: Tensor | None = None
         self.requires_grad = bool(requires_grad)
         self.creator = None  # the Function that produced this tensor; None for leaves
         self.name = name
 
     # ----- plain properties -------------------------------------------------------------------
+    @property
+    def data(self) -> np.ndarray:
+        """The numpy array.  Assigning it (``t.data = …``, ``t.data -= …``) counts as an in-place
+        change; after writing into it through a view (``t.data[...] = …``) call :meth:`mark_modified`."""
+        return self._data
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = as_float_array(value, self._data.dtype)
+        self.version += 1
+
+    def mark_modified(self) -> None:
+        """Record an in-place change of ``data`` (optimizers call this after their update)."""
+        self.version += 1
+
     shape = property(lambda self: self.data.shape)
     ndim = property(lambda self: self.data.ndim)
     size = property(lambda self: self.data.size)

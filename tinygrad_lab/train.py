@@ -188,6 +188,11 @@ class Trainer:
             "history": self.history,
         }
 
+    def last_checkpoint_note(self) -> str:
+        """Where the last good checkpoint is, for the message that stops a diverged run."""
+        path = self.out / "checkpoint.npz"
+        return f"the last good checkpoint is {path}" if path.exists() else "no checkpoint was written yet"
+
     def save(self, name: str = "checkpoint.npz") -> Path:
         return save_checkpoint(self.out / name, self.state())
 
@@ -216,9 +221,8 @@ class Trainer:
         value = loss.item()
         if not np.isfinite(value):
             raise NonFiniteLoss(
-                f"the training loss became {value} at step {self.step} (epoch {self.epoch + 1}); the last "
-                f"good checkpoint is {self.out / 'checkpoint.npz'}. Lower --lr, add --clip-norm, or run "
-                "with --detect-anomaly to find the op that produced it")
+                f"the training loss became {value} at step {self.step} (epoch {self.epoch + 1}). Lower "
+                "--lr, add --clip-norm, or run with --detect-anomaly to find the op that produced it")
         self.optimizer.zero_grad()
         loss.backward()
         if self.cfg.clip_norm is not None:

@@ -7,9 +7,10 @@ scalars (shared with the reference via :mod:`._common`), then call the kernel.
 Kernels use ``error_model='numpy'`` (division by zero gives inf/nan instead of raising, which lets
 LLVM vectorise loops that divide: ~7x on a fused Adam), ``fastmath=False`` (no reassociation, so
 float64 results match NumPy bit for bit) and ``cache=True`` (compile once per machine). They are
-serial: ``parallel=True`` next to a multithreaded BLAS oversubscribes small machines. In float32
-the scalar hyperparameters are float64, so intermediate products are formed in float64 and
-rounded on store: results are close to, not identical with, NumPy's float32 arithmetic.
+serial: ``parallel=True`` next to a multithreaded BLAS oversubscribes small machines. Scalar
+hyperparameters are cast to the parameter's dtype, so float32 parameters update in float32
+arithmetic like NumPy's (and vectorise twice as wide); decisions such as "momentum != 0" are made
+on the uncast values.
 """
 
 from __future__ import annotations
@@ -27,13 +28,12 @@ _jit = njit(cache=True, error_model="numpy", fastmath=False)
 
 
 @_jit
-def _sgd_kernel(param, grad, buf, lr, momentum, dampening, nesterov, weight_decay, first):
-    keep = 1.0 - dampening
+def _sgd_kernel(param, grad, buf, lr, momentum, keep, nesterov, weight_decay, first, has_momentum):
     for i in range(param.shape[0]):
         d = grad[i]
         if weight_decay != 0:
             d = param[i] * weight_decay + d
-        if momentum != 0:
+        if has_momentum:
             if first:
                 b = d
             else:
@@ -58,9 +58,8 @@ def _adagrad_kernel(param, grad, state_sum, clr, eps, weight_decay):
 
 
 @_jit
-def _rmsprop_kernel(param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay,
-                    momentum, centered):
-    keep = 1.0 - alpha
+def _rmsprop_kernel(param, grad, square_avg, grad_avg, buf, lr, alpha, keep, eps, weight_decay,
+                    momentum, centered, has_momentum):
     for i in range(param.shape[0]):
         d = grad[i]
         if weight_decay != 0:
@@ -73,7 +72,7 @@ def _rmsprop_kernel(param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weig
             avg = math.sqrt(sq - ga * ga) + eps
         else:
             avg = math.sqrt(sq) + eps
-        if momentum > 0:
+        if has_momentum:
             b = buf[i] * momentum + d / avg
             buf[i] = b
             param[i] = param[i] - b * lr
@@ -82,10 +81,8 @@ def _rmsprop_kernel(param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weig
 
 
 @_jit
-def _adam_kernel(param, grad, m, v, step_size, sqrt_bc2, beta1, beta2, eps, weight_decay,
-                 decay_factor, decoupled):
-    keep1 = 1.0 - beta1
-    keep2 = 1.0 - beta2
+def _adam_kernel(param, grad, m, v, step_size, sqrt_bc2, beta1, beta2, keep1, keep2, eps,
+                 weight_decay, decay_factor, decoupled):
     for i in range(param.shape[0]):
         p = param[i]
         d = grad[i]
@@ -101,17 +98,24 @@ def _adam_kernel(param, grad, m, v, step_size, sqrt_bc2, beta1, beta2, eps, weig
         param[i] = p - (mi * step_size) / (math.sqrt(vi) / sqrt_bc2 + eps)
 
 
+def _scalars(param, *values):
+    """The hyperparameters in the parameter's dtype: float32 parameters then update in float32
+    arithmetic, as NumPy does, which LLVM vectorises twice as wide (Adam over 535k float32
+    parameters: 306 µs instead of 1140 µs with float64 scalars)."""
+    return tuple(param.dtype.type(v) for v in values)
+
+
 def sgd_update(param, grad, buf, lr, momentum, dampening, nesterov, weight_decay, first):
     """SGD with momentum/Nesterov/weight decay (see ``numpy_backend.sgd_update``)."""
     check_flat(param, grad, *((buf,) if momentum != 0 else ()))
-    _sgd_kernel(param, grad, buf, float(lr), float(momentum), float(dampening), bool(nesterov),
-                float(weight_decay), bool(first))
+    _sgd_kernel(param, grad, buf, *_scalars(param, lr, momentum, 1.0 - dampening), bool(nesterov),
+                *_scalars(param, weight_decay), bool(first), momentum != 0)
 
 
 def adagrad_update(param, grad, state_sum, clr, eps, weight_decay):
     """Adagrad (see ``numpy_backend.adagrad_update``)."""
     check_flat(param, grad, state_sum)
-    _adagrad_kernel(param, grad, state_sum, float(clr), float(eps), float(weight_decay))
+    _adagrad_kernel(param, grad, state_sum, *_scalars(param, clr, eps, weight_decay))
 
 
 def rmsprop_update(param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay,
@@ -119,16 +123,18 @@ def rmsprop_update(param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weigh
     """RMSprop (see ``numpy_backend.rmsprop_update``)."""
     check_flat(param, grad, square_avg, *((grad_avg,) if centered else ()),
                *((buf,) if momentum > 0 else ()))
-    _rmsprop_kernel(param, grad, square_avg, grad_avg, buf, float(lr), float(alpha), float(eps),
-                    float(weight_decay), float(momentum), bool(centered))
+    _rmsprop_kernel(param, grad, square_avg, grad_avg, buf,
+                    *_scalars(param, lr, alpha, 1.0 - alpha, eps, weight_decay, momentum), bool(centered),
+                    momentum > 0)
 
 
 def adam_update(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled):
     """Adam / AdamW (see ``numpy_backend.adam_update``)."""
     check_flat(param, grad, m, v)
     step_size, sqrt_bc2 = adam_scalars(lr, beta1, beta2, step)
-    _adam_kernel(param, grad, m, v, step_size, sqrt_bc2, float(beta1), float(beta2), float(eps),
-                 float(weight_decay), 1.0 - lr * weight_decay, bool(decoupled))
+    _adam_kernel(param, grad, m, v, *_scalars(param, step_size, sqrt_bc2, beta1, beta2, 1.0 - beta1,
+                                              1.0 - beta2, eps, weight_decay, 1.0 - lr * weight_decay),
+                 bool(decoupled))
 
 
 # ----- layer kernels (see numpy_backend for the contracts) -----------------------------------------
@@ -136,7 +142,7 @@ ACT_CODES = {"identity": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
 
 
 @_jit
-def _bias_act_kernel(z, b, has_bias, act):
+def _bias_act_kernel(z, b, has_bias, act, half, one):
     n, m = z.shape
     for i in range(n):
         row = z[i]
@@ -146,14 +152,14 @@ def _bias_act_kernel(z, b, has_bias, act):
                 if v < 0:
                     v = 0
             elif act == 2:
-                v = (math.tanh(v * 0.5) + 1) * 0.5
+                v = (math.tanh(v * half) + one) * half
             elif act == 3:
                 v = math.tanh(v)
             row[j] = v
 
 
 @_jit
-def _act_backward_bias_kernel(gy, y, act, gz, gb, has_bias):
+def _act_backward_bias_kernel(gy, y, act, gz, gb, has_bias, one):
     n, m = gy.shape
     if has_bias:
         for j in range(m):
@@ -165,9 +171,9 @@ def _act_backward_bias_kernel(gy, y, act, gz, gb, has_bias):
             if act == 1:
                 g = g if a > 0 else g * 0
             elif act == 2:
-                g = (1 - a) * a * g
+                g = (one - a) * a * g
             elif act == 3:
-                g = (1 - a * a) * g
+                g = (one - a * a) * g
             gz[i, j] = g
             if has_bias:
                 gb[j] += g
@@ -207,13 +213,15 @@ _EMPTY = {np.dtype(np.float32): np.zeros(1, np.float32), np.dtype(np.float64): n
 
 def bias_act_(z, b, act):
     """In place: z ← σ(z + b) in one pass (see ``numpy_backend.bias_act_``)."""
-    _bias_act_kernel(z, _EMPTY[z.dtype] if b is None else b, b is not None, ACT_CODES[act])
+    _bias_act_kernel(z, _EMPTY[z.dtype] if b is None else b, b is not None, ACT_CODES[act],
+                     *_scalars(z, 0.5, 1.0))
     return z
 
 
 def act_backward_bias(gy, y, act, gz, gb):
     """gz ← gy ⊙ σ'(z) and gb ← Σ_rows gz in one pass (see ``numpy_backend.act_backward_bias``)."""
-    _act_backward_bias_kernel(gy, y, ACT_CODES[act], gz, _EMPTY[gz.dtype] if gb is None else gb, gb is not None)
+    _act_backward_bias_kernel(gy, y, ACT_CODES[act], gz, _EMPTY[gz.dtype] if gb is None else gb,
+                              gb is not None, *_scalars(gz, 1.0))
     return gz
 
 

@@ -46,11 +46,15 @@ def add_parser(subparsers) -> None:
                    help="also write checkpoint.npz every STEPS steps (default: at epoch ends only)")
     p.add_argument("--out", default="runs/train", help="output folder (default runs/train)")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT")
+    p.add_argument("--detect-anomaly", action="store_true",
+                   help="stop at the first op whose forward or backward gives NaN/inf, naming it and the "
+                        "line that created it (slower)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from tinygrad_lab.anomaly import detect_anomaly
     from tinygrad_lab.backend import set_backend
     from tinygrad_lab.train import TrainConfig, Trainer, write_reports
 
@@ -76,7 +80,11 @@ def run(args) -> int:
     print(f"model: {'-'.join(map(str, cfg.sizes))} {cfg.activation}{' + batchnorm' if cfg.batchnorm else ''}, "
           f"{cfg.optimizer} lr {cfg.learning_rate:g}, batch {cfg.batch_size}, {cfg.dtype}")
     started = time.perf_counter()
-    trainer.fit()
+    try:
+        with detect_anomaly(args.detect_anomaly):
+            trainer.fit()
+    except FloatingPointError as e:  # NonFiniteLoss, AnomalyError, a NaN gradient in the optimizer
+        raise SystemExit(f"tinygrad-lab train: stopped: {e}\n{trainer.last_checkpoint_note()}") from None
     for path in write_reports(trainer):
         print(f"wrote {path}")
     if trainer.history:

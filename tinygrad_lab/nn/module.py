@@ -103,8 +103,11 @@ class Module:
                 raise ValueError(f"load_state_dict: {name!r} has shape {np.shape(state[name])} in the "
                                  f"state dict but {shape} in the model")
         for name, target in targets.items():
-            array = target.data if isinstance(target, Tensor) else target
-            array[...] = state[name]
+            if isinstance(target, Tensor):
+                target.data[...] = state[name]
+                target.mark_modified()
+            else:
+                target[...] = state[name]
 
     def __repr__(self) -> str:
         children = list(self.named_children())

@@ -16,8 +16,9 @@ Conventions follow ``torch.optim``:
 A parameter is anything with a floating ``.data`` ``numpy.ndarray`` and a ``.grad`` that is None or
 has a ``.data`` array of the same shape (duck-typed: a ``Tensor`` / ``nn.Parameter``).
 
-Non-finite gradients: before any parameter is touched, ``step()`` checks each gradient with two
-cheap reductions (``min``/``max`` propagate NaN and inf) and raises ``FloatingPointError`` naming
+Non-finite gradients: before any parameter is touched, ``step()`` checks each gradient with one
+cheap reduction (a sum is NaN or inf if any element is; only then an exact ``isfinite`` pass rules
+out a sum that merely overflowed) and raises ``FloatingPointError`` naming
 the group, the parameter's index and its shape. No parameter or state changes in that case, so the
 caller can skip the batch, lower the lr or clip (PyTorch instead lets NaN propagate silently into
 the weights; we prefer the early, precise error).
@@ -159,7 +160,7 @@ class Optimizer:
                         f"param_groups[{gi}] parameter {pi}: grad shape {grad.shape} "
                         f"!= parameter shape {p.data.shape}"
                     )
-                if grad.size and not (math.isfinite(grad.min()) and math.isfinite(grad.max())):
+                if not math.isfinite(grad.sum()) and not np.isfinite(grad).all():
                     raise FloatingPointError(
                         f"non-finite gradient (nan or inf) for param_groups[{gi}] parameter {pi} "
                         f"of shape {p.data.shape}; no parameter was updated"
@@ -177,6 +178,8 @@ class Optimizer:
             self._update(backend, flat, flat_grad, state, group)
             if not contiguous:  # the update went to a copy: write it back
                 data[...] = flat.reshape(data.shape)
+            if hasattr(p, "mark_modified"):  # a graph that still holds p must not use the new value
+                p.mark_modified()
         return loss
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
