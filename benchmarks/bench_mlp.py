@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -50,7 +51,6 @@ def tinygrad_lab_step(sizes, batch, opt, backend):
     from tinygrad_lab import optim
     from tinygrad_lab.backend import set_backend
 
-    set_backend(backend)
     model = tl.nn.MLP(sizes, activation="relu", seed=0, dtype=np.float32)
     params = list(model.parameters())
     optimizer = optim.Adam(params, lr=LR[opt]) if opt == "adam" else optim.SGD(params, lr=LR[opt], momentum=0.9)
@@ -58,6 +58,7 @@ def tinygrad_lab_step(sizes, batch, opt, backend):
     xt = tl.Tensor(x)
 
     def step():
+        set_backend(backend)  # contenders share the process: each selects its own backend
         loss = tl.cross_entropy(model(xt), y)
         optimizer.zero_grad()
         loss.backward()
@@ -257,16 +258,27 @@ def per_op_overhead(have_torch) -> dict:
     return result
 
 
+#: Interleaving six contenders in one process makes glibc's malloc hand big freed blocks back to the
+#: kernel and refault them (its mmap threshold adapts to whichever contender ran last): every numpy
+#: contender lost 10-40% to page faults that a single training run never sees.  Fixed thresholds,
+#: set before the interpreter starts, remove that artefact for all contenders alike.
+MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
+
+
 def main():
+    if sys.platform.startswith("linux") and "GLIBC_TUNABLES" not in os.environ:
+        os.environ["GLIBC_TUNABLES"] = MALLOC_TUNABLES
+        os.execv(sys.executable, [sys.executable] + sys.argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="B-128-adam and C-128-adam only")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=1.0, help="per contender per repetition")
     parser.add_argument("--json", default="benchmarks/results_mlp.json")
+    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     args = parser.parse_args()
     try:
         import torch  # noqa: F401
-        have_torch = True
+        have_torch = not args.no_torch
     except ImportError:
         have_torch = False
         print("torch not installed: PyTorch contenders skipped (pip install torch==2.13.0)")
