@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_lab import nn, optim
+from tinygrad_lab.backend import get_backend
 from tinygrad_lab.checkpoint import load_checkpoint, save_checkpoint
 from tinygrad_lab.data import DataLoader, load_dataset, normalize
 from tinygrad_lab.losses import cross_entropy
@@ -174,6 +175,7 @@ class Trainer:
         self.epoch_start_loader = self.loader.state_dict()
         self.history: list[dict] = []
         self.running_loss = 0.0
+        self.first_step_seconds: float | None = None
 
     # ----- checkpoints ------------------------------------------------------------------------
     def state(self) -> dict:
@@ -246,10 +248,18 @@ class Trainer:
                             desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}", enabled=self.progress)
             seen = 0
             for xb, yb in bar:
-                self.running_loss += self.train_step(xb, yb)
+                if self.first_step_seconds is None:  # JIT compile (or cache load): timed apart
+                    t0 = time.perf_counter()
+                    self.running_loss += self.train_step(xb, yb)
+                    self.first_step_seconds = time.perf_counter() - t0
+                    started += self.first_step_seconds
+                    self.log(f"first step {self.first_step_seconds:.2f} s (includes compiling or loading the "
+                             f"{get_backend().NAME} backend's kernels; not counted in samples/s)")
+                else:
+                    self.running_loss += self.train_step(xb, yb)
+                    seen += len(xb)
                 self.batch_in_epoch += 1
                 self.step += 1
-                seen += len(xb)
                 if self.progress and self.batch_in_epoch % 20 == 0:
                     bar.set_postfix(loss=f"{self.running_loss / self.batch_in_epoch:.4f}",
                                     samples_per_s=f"{seen / (time.perf_counter() - started):.0f}")
