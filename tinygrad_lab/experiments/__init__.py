@@ -12,7 +12,9 @@ import argparse
 from types import ModuleType
 
 #: module names under tinygrad_lab.experiments (other issues append theirs)
-EXPERIMENT_MODULES = ["quadratic", "lr_decay", "init_stats", "hessian", "mnist_optimizers", "mnist_inits", "batchnorm"]
+EXPERIMENT_MODULES = [
+    "quadratic", "lr_decay", "init_stats", "hessian", "mnist_optimizers", "mnist_inits", "batchnorm",
+]
 
 
 def main(module: ModuleType, argv: list[str] | None = None) -> int:
