@@ -98,6 +98,7 @@ def test_a_killed_run_resumed_from_its_checkpoint_ends_bit_identical(tmp_path):
         np.testing.assert_array_equal(a["model"][name], value, err_msg=name)
     final_a, final_b = (load_checkpoint(tmp_path / run / "checkpoint.npz") for run in ("a", "b"))
     assert final_a["step"] == final_b["step"] == STEPS
+    assert list(final_a["optimizer"]["state"]) == list(final_b["optimizer"]["state"]) == [0, 1, 2, 3]
     for index, slots in final_b["optimizer"]["state"].items():
         for slot, value in slots.items():
             np.testing.assert_array_equal(final_a["optimizer"]["state"][index][slot], value, err_msg=slot)
