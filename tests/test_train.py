@@ -66,6 +66,13 @@ def test_load_model_round_trip(sample, tmp_path):
         np.testing.assert_array_equal(p.data, q.data, err_msg=n)
 
 
+def test_resume_keeps_the_checkpoints_epochs_unless_told_and_checks_them(sample, tmp_path):
+    Trainer(_cfg(epochs=1), tmp_path, data=sample, progress=False, log=lambda *_: None).save()
+    assert Trainer.resume(tmp_path / "checkpoint.npz", data=sample, progress=False).cfg.epochs == 1
+    assert Trainer.resume(tmp_path / "checkpoint.npz", epochs=3, data=sample, progress=False).cfg.epochs == 3
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
+        Trainer.resume(tmp_path / "checkpoint.npz", epochs=0, data=sample, progress=False)
+
 @pytest.mark.parametrize("kw, message", [
     ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'"),
     ({"dataset": "cifar"}, "unknown dataset 'cifar'"),

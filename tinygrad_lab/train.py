@@ -205,6 +205,7 @@ class Trainer:
         cfg = TrainConfig(**state["config"])
         if epochs is not None:
             cfg.epochs = epochs
+            cfg.validate()
         trainer = cls(cfg, out if out is not None else Path(path).parent, data=data, **kw)
         trainer.model.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])

@@ -35,7 +35,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--lr-schedule", default="none",
                    help="none | step:EPOCHS[:GAMMA] | multistep:E1,E2[:GAMMA] | exp:GAMMA | cosine | "
                         "plateau[:FACTOR[:PATIENCE]]")
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, help="number of epochs (default 5; with --resume: the checkpoint's, "
+                   "or this many in all to extend the run)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--clip-norm", type=float, help="clip the gradient's global L2 norm to this value")
@@ -69,7 +70,8 @@ def run(args) -> int:
             cfg = TrainConfig(
                 dataset=args.dataset, data_dir=args.data_dir, sizes=_sizes(args), activation=args.activation,
                 init=args.init, batchnorm=args.batchnorm, optimizer=args.optimizer, lr=args.lr,
-                lr_schedule=args.lr_schedule, epochs=args.epochs, batch_size=args.batch_size,
+                lr_schedule=args.lr_schedule, epochs=TrainConfig.epochs if args.epochs is None else args.epochs,
+                batch_size=args.batch_size,
                 weight_decay=args.weight_decay, clip_norm=args.clip_norm, seed=args.seed, dtype=args.dtype,
                 checkpoint_every=args.checkpoint_every)
             trainer = Trainer(cfg, args.out, progress=progress)
