@@ -42,7 +42,7 @@ class TrainConfig:
     batchnorm: bool = False
     optimizer: str = "adam"
     lr: float | None = None          # None: DEFAULT_LR[optimizer]
-    lr_schedule: str = "none"
+    lr_schedule: str = "cosine"
     epochs: int = 5
     batch_size: int = 128
     weight_decay: float = 0.0

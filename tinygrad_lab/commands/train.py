@@ -20,7 +20,7 @@ def _sizes(args) -> list[int]:
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("train", help="train an MLP classifier on MNIST (default: 784-512-256-10 "
-                              "ReLU, He init, Adam 1e-3, batch 128, 5 epochs, float32)")
+                              "ReLU, He init, Adam 1e-3 with cosine decay, batch 128, 5 epochs, float32)")
     p.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist | mnist-sample (default mnist; "
                    "falls back to the bundled sample offline)")
     p.add_argument("--data-dir", help="folder holding the four IDX files (gzipped or not)")
@@ -32,9 +32,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--optimizer", default="adam",
                    choices=["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"])
     p.add_argument("--lr", type=float, help="learning rate (default depends on the optimizer; adam 1e-3)")
-    p.add_argument("--lr-schedule", default="none",
-                   help="none | step:EPOCHS[:GAMMA] | multistep:E1,E2[:GAMMA] | exp:GAMMA | cosine | "
-                        "plateau[:FACTOR[:PATIENCE]]")
+    p.add_argument("--lr-schedule", default="cosine",
+                   help="cosine (default: the lr falls to 0 over --epochs along a half cosine) | none | "
+                        "step:EPOCHS[:GAMMA] | multistep:E1,E2[:GAMMA] | exp:GAMMA | plateau[:FACTOR[:PATIENCE]]")
     p.add_argument("--epochs", type=int, help="number of epochs (default 5; with --resume: the checkpoint's, "
                    "or this many in all to extend the run)")
     p.add_argument("--batch-size", type=int, default=128)
