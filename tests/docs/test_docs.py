@@ -34,7 +34,7 @@ def blocks(language: str):
 def test_the_study_guide_pages_exist():
     names = {p.name for p in PAGES}
     assert names >= {"README.md", "backprop.md", "optimizers.md", "initialization.md", "gradcheck.md",
-                     "architecture.md"}
+                     "architecture.md", "errors.md"}
 
 
 @pytest.mark.parametrize("page, match", blocks("python"))

@@ -219,9 +219,14 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict` output (deep-copied; arrays cast to each param's dtype).
 
-        Raises ValueError if the number of groups, the number of parameters in a group, or the
-        size of a state array does not match this optimizer's parameters.
+        Raises KeyError naming missing or unexpected top-level keys, and ValueError if the number
+        of groups, the number of parameters in a group, or the size of a state array does not match
+        this optimizer's parameters.
         """
+        missing = sorted({"state", "param_groups"} - set(state_dict))
+        unexpected = sorted(set(state_dict) - {"state", "param_groups"})
+        if missing or unexpected:
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(

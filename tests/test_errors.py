@@ -1,0 +1,377 @@
+"""Every error a user can trigger, one test each: the mirror of the table in docs/errors.md.
+
+Each case is (row id, how to trigger it, exception type, regex).  The test asserts the exception
+type and that the message names the shapes / values; the table's example message must match the
+same regex, and the ids of the table and of ``CASES`` must be the same set, so neither can drift.
+Every trigger runs in an empty temporary folder (its argument), so the file names in the messages
+are the relative ones the table shows.
+"""
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import io
+import re
+import struct
+from pathlib import Path
+from typing import Callable, NamedTuple
+from unittest import mock
+
+import numpy as np
+import pytest
+
+import tinygrad_lab as tl
+from tinygrad_lab import Tensor, cross_entropy, mse_loss, nn, optim
+from tinygrad_lab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tinygrad_lab.cli import main
+from tinygrad_lab.data import ChecksumError, DataLoader, DownloadError, IDXError, load_mnist, read_idx
+from tinygrad_lab.data import datasets
+from tinygrad_lab.function import Function
+from tinygrad_lab.gradcheck import GradcheckError, gradcheck
+from tinygrad_lab.train import NonFiniteLoss, TrainConfig, Trainer
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
+
+
+class Case(NamedTuple):
+    id: str
+    trigger: Callable[[Path], object]
+    error: type[BaseException]
+    message: str                      # regex that the raised message and the doc's example must match
+
+
+def randn(*shape, requires_grad=False, dtype=np.float64) -> Tensor:
+    return Tensor(np.random.default_rng(0).normal(size=shape), requires_grad=requires_grad, dtype=dtype)
+
+
+# ----- autograd ---------------------------------------------------------------------------------
+def backward_twice(tmp):
+    x = randn(3, requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    y.backward()
+
+
+def modify_in_place_before_backward(tmp):
+    w = randn(3, requires_grad=True)
+    y = (w * w).sum()
+    w.data += 1                       # the backward of w * w needs the old w
+    y.backward()
+
+
+def step_between_forward_and_backward(tmp):
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    model(randn(4, 3)).sum().backward()
+    loss = (model(randn(4, 3)) ** 2).sum()
+    opt.step()                        # changes the weights loss's graph still needs
+    loss.backward()
+
+
+def anomaly_in_forward(tmp):
+    x = Tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    with tl.detect_anomaly(), np.errstate(invalid="ignore"):
+        x.log()
+
+
+def anomaly_in_backward(tmp):
+    x = Tensor(np.array([0.0, 4.0]), requires_grad=True)
+    with tl.detect_anomaly(), np.errstate(divide="ignore"):
+        y = x.sqrt().sum()            # finite; d sqrt(x)/dx at 0 is inf
+        y.backward()
+
+
+class _WrongSquare(Function, register=False):
+    """y = x², with the classic bug gx = gy ⊙ x (the factor 2 forgotten)."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy, x, y):
+        return gy * x
+
+
+def gradcheck_a_wrong_backward(tmp):
+    x = Tensor(np.array([[1.0, -2.0], [3.0, 0.5]]), requires_grad=True, name="x")
+    gradcheck(lambda t: _WrongSquare().apply(t).sum(), [x])
+
+
+# ----- training and optimizers ------------------------------------------------------------------
+def nan_loss_in_training(tmp):
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    y = np.arange(8) % 2
+    trainer = Trainer(TrainConfig(sizes=[4, 3, 2], epochs=1, batch_size=4), "run", data=(x, y, x, y, "toy"),
+                      progress=False, log=lambda *a: None)
+    trainer.model[0].weight.data[0, 0] = np.nan
+    trainer.fit()
+
+
+def nan_gradient_in_step(tmp):
+    model = nn.Linear(2, 2)
+    opt = optim.Adam(model.parameters())
+    model(randn(3, 2)).sum().backward()
+    model.weight.grad.data[0, 0] = np.nan
+    opt.step()
+
+
+def adam_with_state(params) -> dict:
+    opt = optim.Adam(params)
+    for p in params:
+        p.grad = Tensor(np.ones(p.shape))
+    opt.step()
+    return opt.state_dict()
+
+
+def optimizer_state_without_key(tmp):
+    state = adam_with_state([nn.Linear(2, 3).weight])
+    del state["state"]
+    optim.Adam([nn.Linear(2, 3).weight]).load_state_dict(state)
+
+
+def optimizer_state_of_other_size(tmp):
+    state = adam_with_state([nn.Linear(2, 3).weight])
+    optim.Adam([nn.Linear(2, 2).weight]).load_state_dict(state)
+
+
+def optimizer_state_of_other_count(tmp):
+    state = adam_with_state(list(nn.Linear(2, 3).parameters()))
+    optim.Adam([nn.Linear(2, 3).weight]).load_state_dict(state)
+
+
+# ----- command line -----------------------------------------------------------------------------
+def cli(*argv: str) -> Callable[[Path], None]:
+    """Run ``tinygrad-lab ARGV``; an argparse error (usage on stderr, exit status 2) is re-raised as
+    a SystemExit carrying its last stderr line, the one that says what is wrong."""
+    def run(tmp):
+        stderr = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(stderr):
+                main(list(argv))
+        except SystemExit as e:
+            if isinstance(e.code, str):
+                raise
+            assert e.code == 2, e.code
+            raise SystemExit(stderr.getvalue().strip().splitlines()[-1]) from None
+    return run
+
+
+# ----- data files and checkpoints ---------------------------------------------------------------
+def idx_file(content: bytes) -> Callable[[Path], np.ndarray]:
+    def read(tmp):
+        Path("data.idx").write_bytes(content)
+        return read_idx("data.idx")
+    return read
+
+
+def header(*shape: int) -> bytes:
+    return bytes([0, 0, 8, len(shape)]) + struct.pack(f">{len(shape)}I", *shape)
+
+
+def fake_mnist(train_labels: int = 12) -> dict[str, bytes]:
+    """Well-formed IDX files of a 12 + 5 image dataset, by file name (not MNIST's content)."""
+    rng = np.random.default_rng(0)
+    arrays = {"train_images": rng.integers(0, 256, (12, 28, 28), dtype=np.uint8),
+              "train_labels": rng.integers(0, 10, train_labels, dtype=np.uint8),
+              "test_images": rng.integers(0, 256, (5, 28, 28), dtype=np.uint8),
+              "test_labels": rng.integers(0, 10, 5, dtype=np.uint8)}
+    return {datasets.FILE_NAMES[k]: header(*a.shape) + a.tobytes() for k, a in arrays.items()}
+
+
+def load_mnist_from(files: dict[str, bytes]) -> None:
+    Path("mnist").mkdir()
+    for name, content in files.items():
+        Path("mnist", f"{name}.gz").write_bytes(gzip.compress(content))
+    load_mnist("mnist", download=False, fallback=False)
+
+
+def mnist_files_of_another_dataset(tmp):
+    load_mnist_from(fake_mnist())
+
+
+def label_count_differs(tmp):
+    files = fake_mnist(train_labels=11)
+    checksums = {name: hashlib.sha256(content).hexdigest() for name, content in files.items()}
+    with mock.patch.dict(datasets.CHECKSUMS, {"mnist": checksums}):
+        load_mnist_from(files)
+
+
+def every_mirror_fails(tmp):
+    mirrors = [Path("mirror1").resolve().as_uri() + "/", Path("mirror2").resolve().as_uri() + "/"]
+    datasets.download_file("train-labels-idx1-ubyte", Path("."), mirrors, "0" * 64)
+
+
+def truncated_checkpoint(tmp):
+    data = save_checkpoint("checkpoint.npz", {"w": np.zeros(100)}).read_bytes()
+    Path("checkpoint.npz").write_bytes(data[:len(data) // 2])
+    load_checkpoint("checkpoint.npz")
+
+
+def failed_checkpoint_write(tmp):
+    save_checkpoint("checkpoint.npz", {"w": np.ones(3)})
+    disk_full = OSError(28, "No space left on device")
+    try:
+        with mock.patch("tinygrad_lab.checkpoint.os.fsync", side_effect=disk_full):
+            save_checkpoint("checkpoint.npz", {"w": np.zeros(3)})
+    finally:                          # the previous checkpoint is intact, no temporary file is left
+        np.testing.assert_array_equal(load_checkpoint("checkpoint.npz")["w"], np.ones(3))
+        assert [p.name for p in Path(".").iterdir()] == ["checkpoint.npz"]
+
+
+CASES = [
+    # shapes
+    Case("matmul-shapes", lambda tmp: randn(2, 3) @ randn(4, 5), ValueError,
+         r"matmul: shapes \(2, 3\) and \(4, 5\) are not aligned: 3 .* != 4"),
+    Case("broadcast-shapes", lambda tmp: randn(2, 3) + randn(4, 3), ValueError,
+         r"add: shapes \(2, 3\) and \(4, 3\) cannot be broadcast together"),
+    Case("mse-shapes", lambda tmp: mse_loss(randn(4, 1), randn(4)), ValueError,
+         r"mse_loss: output shape \(4, 1\) and target shape \(4,\) differ"),
+    Case("linear-input", lambda tmp: nn.Linear(3, 2)(randn(5, 4)), ValueError,
+         r"weight of shape \(2, 3\) expects input of shape \(N, 3\), got \(5, 4\)"),
+    Case("batchnorm-input", lambda tmp: nn.BatchNorm1d(3)(randn(5, 4)), ValueError,
+         r"BatchNorm1d\(3\) expects input of shape \(N, 3\), got \(5, 4\)"),
+    Case("batchnorm-batch-of-one", lambda tmp: nn.BatchNorm1d(3)(randn(1, 3)), ValueError,
+         r"more than 1 sample per batch .* got input of shape \(1, 3\)"),
+    # labels
+    Case("label-range", lambda tmp: cross_entropy(randn(4, 3), [0, 1, 3, 2]), ValueError,
+         r"cross_entropy: target 3 is outside \[0, 3\) for 3 classes"),
+    Case("label-dtype", lambda tmp: cross_entropy(randn(4, 3), np.array([0.5, 1, 1, 2])), TypeError,
+         r"targets must be integer class indices, got dtype float64"),
+    Case("label-shape", lambda tmp: cross_entropy(randn(4, 3), [0, 1, 2]), ValueError,
+         r"targets must have shape \(4,\) for logits of shape \(4, 3\), got \(3,\)"),
+    # dtypes
+    Case("dtype-mix", lambda tmp: randn(3, dtype=np.float32) + randn(3), TypeError,
+         r"Add: inputs mix float32 and float64 tensors of shapes \(3,\) and \(3,\)"),
+    Case("dtype-mix-layer", lambda tmp: nn.Linear(3, 2, dtype=np.float32)(randn(4, 3)), TypeError,
+         r"Linear\(3, 2\) holds float32 weights but got a float64 input of shape \(4, 3\)"),
+    Case("tensor-dtype", lambda tmp: Tensor(np.array(["a", "b"])), TypeError,
+         r"cannot make a Tensor from data of dtype <U1"),
+    # backward
+    Case("backward-non-scalar", lambda tmp: (randn(2, 3, requires_grad=True) * 2).backward(), RuntimeError,
+         r"backward\(\) on a tensor of shape \(2, 3\) needs grad="),
+    Case("backward-grad-shape", lambda tmp: (randn(2, 3, requires_grad=True) * 2).backward(np.ones(3)),
+         ValueError, r"grad has shape \(3,\) but the output has shape \(2, 3\)"),
+    Case("backward-no-grad", lambda tmp: (randn(2, 3) * 2).sum().backward(), RuntimeError,
+         r"backward\(\) on a tensor of shape \(\) that does not require grad"),
+    Case("backward-freed-graph", backward_twice, RuntimeError,
+         r"backward through the graph a second time: the graph of Sum \(output shape \(\)\) was freed"),
+    Case("in-place-change", modify_in_place_before_backward, RuntimeError,
+         r"Mul: input 0 of shape \(3,\) was modified in place after the forward pass \(version 0 -> 1\)"),
+    Case("in-place-step", step_between_forward_and_backward, RuntimeError,
+         r"Affine: input 1 of shape \(2, 3\) was modified in place after the forward pass"),
+    Case("anomaly-forward", anomaly_in_forward, tl.AnomalyError,
+         r"Log \(inputs of shapes \(2,\)\) produced NaN in its forward pass; all of its inputs were "
+         r"finite\. Created at .*test_errors\.py:\d+ in anomaly_in_forward: x\.log\(\)"),
+    Case("anomaly-backward", anomaly_in_backward, tl.AnomalyError,
+         r"Sqrt \(inputs of shapes \(2,\), output \(2,\)\) produced inf in the gradient of input 0 "
+         r"during backward\. Created at .*test_errors\.py:\d+ in anomaly_in_backward: y = x\.sqrt\(\)\.sum\(\)"),
+    Case("gradcheck-mismatch", gradcheck_a_wrong_backward, GradcheckError,
+         r"gradient mismatch for input 0 \(x\) of shape \(2, 2\) at index \(1, 0\): "
+         r"analytic 3, numerical 6"),
+    # training and optimizers
+    Case("nan-loss", nan_loss_in_training, NonFiniteLoss,
+         r"the training loss became nan at step 0 \(epoch 1\)"),
+    Case("optimizer-non-parameter", lambda tmp: optim.SGD([np.zeros(3)], lr=0.1), TypeError,
+         r"parameter 0 of group 0 is a ndarray, not a Tensor"),
+    Case("optimizer-single-tensor", lambda tmp: optim.SGD(nn.Linear(2, 2).weight, lr=0.1), TypeError,
+         r"got a single Parameter; wrap it in a list"),
+    Case("optimizer-empty", lambda tmp: optim.SGD([], lr=0.1), ValueError,
+         r"optimizer got an empty parameter list"),
+    Case("optimizer-negative-lr", lambda tmp: optim.SGD(nn.Linear(2, 2).parameters(), lr=-1), ValueError,
+         r"invalid lr: -1 \(must be >= 0\)"),
+    Case("optimizer-betas", lambda tmp: optim.Adam(nn.Linear(2, 2).parameters(), betas=(0.9, 1.0)),
+         ValueError, r"invalid beta2: 1\.0 \(must be in \[0, 1\)\)"),
+    Case("optimizer-nan-gradient", nan_gradient_in_step, FloatingPointError,
+         r"non-finite gradient \(nan or inf\) for param_groups\[0\] parameter 0 of shape \(2, 2\); "
+         r"no parameter was updated"),
+    # state dicts
+    Case("module-state-missing",
+         lambda tmp: nn.Linear(2, 2).load_state_dict({"weight": np.zeros((2, 2))}), KeyError,
+         r"missing keys \['bias'\], unexpected keys \[\]"),
+    Case("module-state-unexpected",
+         lambda tmp: nn.Linear(2, 2).load_state_dict({"weight": np.zeros((2, 2)), "bias": np.zeros(2),
+                                                      "scale": np.ones(1)}), KeyError,
+         r"missing keys \[\], unexpected keys \['scale'\]"),
+    Case("module-state-shape",
+         lambda tmp: nn.Linear(2, 2).load_state_dict({"weight": np.zeros((3, 2)), "bias": np.zeros(2)}),
+         ValueError, r"'weight' has shape \(3, 2\) in the state dict but \(2, 2\) in the model"),
+    Case("optimizer-state-missing", optimizer_state_without_key, KeyError,
+         r"missing keys \['state'\], unexpected keys \[\]"),
+    Case("optimizer-state-count", optimizer_state_of_other_count, ValueError,
+         r"parameter group 0: state dict has 2 parameters, optimizer has 1"),
+    Case("optimizer-state-shape", optimizer_state_of_other_size, ValueError,
+         r"state 'exp_avg' of parameter 0 has shape \(6,\), parameter has shape \(2, 2\)"),
+    # command line
+    Case("cli-epochs", cli("train", "--epochs", "0"), SystemExit,
+         r"tinygrad-lab train: epochs must be >= 1, got 0"),
+    Case("cli-optimizer", cli("train", "--optimizer", "lbfgs"), SystemExit,
+         r"argument --optimizer: invalid choice: 'lbfgs' \(choose from 'sgd', "),
+    Case("cli-lr-schedule", cli("train", "--lr-schedule", "linear:3"), SystemExit,
+         r"bad --lr-schedule 'linear:3'; use none, step:EPOCHS\[:GAMMA\]"),
+    Case("cli-evaluate-missing", cli("evaluate", "missing.npz"), SystemExit,
+         r"tinygrad-lab evaluate: checkpoint missing\.npz does not exist"),
+    Case("cli-gradcheck-op", cli("gradcheck", "--op", "frobnicate"), SystemExit,
+         r"unknown op 'frobnicate'; known: BatchNorm1d_eval, "),
+    Case("cli-init-stats-width", cli("experiment", "init-stats", "--width", "0"), SystemExit,
+         r"argument --width: must be >= 1, got 0"),
+    # data files
+    Case("idx-bad-magic", idx_file(b"\x01\x02\x08\x01" + bytes(8)), IDXError,
+         r"data\.idx: bad magic number 01 02 08 01: an IDX file starts with 00 00"),
+    Case("idx-truncated-header", idx_file(bytes([0, 0, 8, 3]) + struct.pack(">I", 2)), IDXError,
+         r"header truncated: declares 3 dimensions \(12 bytes\) but only 4 header bytes follow"),
+    Case("idx-truncated-data", idx_file(header(2, 28, 28) + bytes(100)), IDXError,
+         r"data\.idx: declares shape \(2, 28, 28\) = 1568 bytes but holds 100 bytes of data"),
+    Case("idx-trailing-bytes", idx_file(header(2) + bytes(5)), IDXError,
+         r"trailing bytes after the 2 bytes of data declared by its shape \(2,\)"),
+    Case("idx-huge-dims", idx_file(header(60000, 65535, 65535) + bytes(10)), IDXError,
+         r"declares shape \(60000, 65535, 65535\) = 257690173500000 bytes but holds 10 bytes"),
+    Case("dataset-checksum", mnist_files_of_another_dataset, ChecksumError,
+         r"mnist/train-images-idx3-ubyte\.gz: SHA-256 of the uncompressed content is [0-9a-f]{64}, "
+         r"expected [0-9a-f]{64}"),
+    Case("dataset-label-count", label_count_differs, IDXError,
+         r"mnist: 12 train images but 11 train labels"),
+    Case("dataset-download", every_mirror_fails, DownloadError,
+         r"train-labels-idx1-ubyte\.gz: every mirror failed: file:///.*mirror1/train-labels-idx1-ubyte"
+         r"\.gz: URLError: .*; file:///.*mirror2/"),
+    Case("loader-batch-size", lambda tmp: DataLoader(np.zeros((4, 2)), np.zeros(4), 0), ValueError,
+         r"batch_size must be an integer >= 1, got 0"),
+    # checkpoints
+    Case("checkpoint-truncated", truncated_checkpoint, CheckpointError,
+         r"checkpoint\.npz: truncated or corrupted checkpoint \(BadZipFile: "),
+    Case("checkpoint-write-failed", failed_checkpoint_write, OSError, r"No space left on device"),
+]
+
+
+def doc_rows() -> dict[str, dict[str, str]]:
+    """The table of docs/errors.md: row id -> {column: cell}, with ``\\|`` unescaped."""
+    rows, columns = {}, None
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("|"):
+            continue
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if columns is None:
+            columns = cells
+        elif not set(cells[0]) <= set("-: "):
+            rows[cells[0].strip("`")] = dict(zip(columns, cells))
+    return rows
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_the_error_and_its_message(case, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(case.error) as caught:
+        case.trigger(tmp_path)
+    assert type(caught.value) is case.error
+    assert re.search(case.message, str(caught.value)), f"{case.id}: {caught.value}"
+
+
+def test_the_table_and_the_tests_list_the_same_errors():
+    assert len({c.id for c in CASES}) == len(CASES)
+    assert set(doc_rows()) == {c.id for c in CASES}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_the_table_shows_the_real_type_and_message(case):
+    row = doc_rows()[case.id]
+    assert row["exception"].startswith(f"`{case.error.__name__}`"), row["exception"]
+    assert re.search(case.message, row["example message"].strip("`")), row["example message"]
