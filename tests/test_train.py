@@ -46,6 +46,17 @@ def test_resume_equals_an_uninterrupted_run_bit_for_bit(sample, tmp_path, stop_a
     assert [r["test_loss"] for r in whole.history] == [r["test_loss"] for r in resumed.history]
 
 
+def test_the_same_seed_gives_bit_identical_training(sample, tmp_path):
+    runs = []
+    for name in ("first", "second"):
+        trainer = Trainer(_cfg(batchnorm=True, epochs=1), tmp_path / name, data=sample, progress=False,
+                          log=lambda *_: None)
+        trainer.fit()
+        runs.append(_final_state(trainer))
+    for name, value in runs[0].items():
+        np.testing.assert_array_equal(value, runs[1][name], err_msg=name)
+
+
 def test_nan_loss_stops_cleanly_and_keeps_the_last_checkpoint(sample, tmp_path):
     trainer = Trainer(_cfg(epochs=1), tmp_path, data=sample, progress=False, log=lambda *_: None)
     trainer.save()
