@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from tinygrad_lab.anomaly import AnomalyMode, check_backward
-from tinygrad_lab.tensor import Tensor, as_float_array, set_grad_enabled
+from tinygrad_lab.tensor import Tensor, _GradMode, as_float_array
 
 
 def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
@@ -81,7 +81,8 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
     handed = {id(g) for g in pending.values()}  # the caller's seed arrays never become a .grad
     order = topological_order(outputs)
     captured: dict[int, np.ndarray | Tensor] = {}
-    with set_grad_enabled(create_graph):
+    grad_mode, _GradMode.enabled = _GradMode.enabled, create_graph  # backward records a graph only
+    try:                                                             # when asked (create_graph)
         for tensor in reversed(order):
             g = pending.pop(id(tensor), None)
             if g is None:
@@ -95,8 +96,8 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
                 continue
             if node.versions:
                 node.check_versions()
-            xs = node.inputs if create_graph else [x.data for x in node.inputs]
-            y = tensor if create_graph else tensor.data
+            xs = node.inputs if create_graph else [x._data for x in node.inputs]
+            y = tensor if create_graph else tensor._data
             gxs = node.backward(g, *xs, y=y)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
@@ -109,6 +110,8 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
                     raise AssertionError(f"{node.name}.backward gave a gradient of shape {gx.shape} "
                                          f"for an input of shape {x.shape}")
                 pending[id(x)] = pending[id(x)] + gx if id(x) in pending else gx
+    finally:
+        _GradMode.enabled = grad_mode
     if not retain_graph:
         for tensor in order:
             node = tensor.creator

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_lab.anomaly import AnomalyMode, check_forward
-from tinygrad_lab.tensor import Tensor, is_grad_enabled
+from tinygrad_lab.tensor import Tensor, _GradMode
 
 #: every Function subclass by name; the gradient checks enumerate it
 REGISTRY: dict[str, type["Function"]] = {}
@@ -87,14 +87,14 @@ class Function:
                     f"{self.name}: inputs mix {dtype} and {t.dtype} tensors of shapes "
                     f"{tensors[0].shape} and {t.shape}; convert one with Tensor(x.data, dtype=...)"
                 )
-        arrays = [x.data if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs]
-        out = Tensor(self.forward(*arrays))
+        arrays = [x._data if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs]
+        out = Tensor.wrap(self.forward(*arrays))
         if AnomalyMode.enabled:
             check_forward(self, arrays, out.data)
         if ForwardMode.tangents is not None:
             self._push_tangent(inputs, arrays, out)
-        if is_grad_enabled() and any(t.requires_grad for t in tensors):
-            self.inputs = tuple(x if isinstance(x, Tensor) else Tensor(a) for x, a in zip(inputs, arrays))
+        if _GradMode.enabled and any(t.requires_grad for t in tensors):
+            self.inputs = tuple(x if isinstance(x, Tensor) else Tensor.wrap(a) for x, a in zip(inputs, arrays))
             self.needs_grad = tuple(t.requires_grad for t in self.inputs)
             if self.saves_inputs:
                 self.versions = tuple(t.version for t in self.inputs)

@@ -77,6 +77,14 @@ class Tensor:
         self.creator = None  # the Function that produced this tensor; None for leaves
         self.name = name
 
+    @classmethod
+    def wrap(cls, array: np.ndarray) -> "Tensor":
+        """A leaf around an op's float result, without re-checking it (the graph's fast path)."""
+        t = object.__new__(cls)
+        t._data, t.version, t.grad, t.requires_grad, t.creator, t.name = (
+            np.asarray(array), 0, None, False, None, None)
+        return t
+
     # ----- plain properties -------------------------------------------------------------------
     @property
     def data(self) -> np.ndarray:
