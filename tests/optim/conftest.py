@@ -25,6 +25,27 @@ def make_param():
     return FakeParam
 
 
+#: the 2-parameter problem every optimizer's first two steps are checked on by hand
+TH0 = np.array([1.0, -2.0])
+G1 = np.array([0.5, -1.0])
+G2 = np.array([0.25, 2.0])
+
+
+@pytest.fixture
+def two_steps():
+    """``two_steps(OptimizerClass, **hyperparameters)``: θ after a step with G1, then with G2."""
+    def run(opt_cls, **kw):
+        p = FakeParam(TH0)
+        opt = opt_cls([p], **kw)
+        out = []
+        for g in (G1, G2):
+            p.set_grad(g)
+            opt.step()
+            out.append(p.data.copy())
+        return out
+    return run
+
+
 @pytest.fixture(params=["numpy", "numba"])
 def backend(request):
     with use_backend(request.param) as module:

@@ -13,19 +13,10 @@ G2 = np.array([0.25, 2.0])
 EPS = 1e-8
 
 
-def run(opt_cls, make_param, **kw):
-    p = make_param(TH0)
-    opt = opt_cls([p], **kw)
-    out = []
-    for g in (G1, G2):
-        p.set_grad(g)
-        opt.step()
-        out.append(p.data.copy())
-    return out
 
 
-def test_adam_two_steps(make_param, backend):
-    s1, s2 = run(Adam, make_param, lr=0.1)
+def test_adam_two_steps(two_steps, backend):
+    s1, s2 = two_steps(Adam, lr=0.1)
     # t=1: m = 0.1 g1, v = 0.001 g1^2 -> m_hat = g1, v_hat = g1^2: a step of lr * sign(g)
     th1 = TH0 - 0.1 * G1 / (np.abs(G1) + EPS)
     np.testing.assert_allclose(s1, th1, rtol=1e-15)
@@ -35,14 +26,14 @@ def test_adam_two_steps(make_param, backend):
     np.testing.assert_allclose(s2, th1 - 0.1 * m_hat / (np.sqrt(v_hat) + EPS), rtol=1e-13)
 
 
-def test_adam_l2_weight_decay_enters_the_moments(make_param, backend):
-    s1, _ = run(Adam, make_param, lr=0.1, weight_decay=2.0)
+def test_adam_l2_weight_decay_enters_the_moments(two_steps, backend):
+    s1, _ = two_steps(Adam, lr=0.1, weight_decay=2.0)
     d1 = G1 + 2.0 * TH0  # (2.5, -5): same signs, so still a sign step at t=1
     np.testing.assert_allclose(s1, TH0 - 0.1 * d1 / (np.abs(d1) + EPS), rtol=1e-15)
 
 
-def test_adamw_two_steps(make_param, backend):
-    s1, s2 = run(AdamW, make_param, lr=0.1, weight_decay=0.5)
+def test_adamw_two_steps(two_steps, backend):
+    s1, s2 = two_steps(AdamW, lr=0.1, weight_decay=0.5)
     th1 = TH0 * (1 - 0.1 * 0.5) - 0.1 * G1 / (np.abs(G1) + EPS)
     np.testing.assert_allclose(s1, th1, rtol=1e-15)
     m_hat = np.array([0.07, 0.11]) / (1 - 0.9**2)

@@ -13,35 +13,28 @@ V1 = np.array([0.0025, 0.01])  # 0.01 g1^2
 V2 = np.array([0.0031, 0.0499])  # 0.99 V1 + 0.01 g2^2
 
 
-def run(make_param, **kw):
-    p = make_param(TH0)
-    opt = RMSprop([p], lr=0.01, **kw)
-    out = []
-    for g in (G1, G2):
-        p.set_grad(g)
-        opt.step()
-        out.append(p.data.copy())
-    return out
+def run(two_steps, **kw):
+    return two_steps(RMSprop, lr=0.01, **kw)
 
 
-def test_plain(make_param, backend):
-    s1, s2 = run(make_param)
+def test_plain(two_steps, backend):
+    s1, s2 = run(two_steps)
     th1 = TH0 - 0.01 * G1 / (np.sqrt(V1) + EPS)  # ~ TH0 - 0.01 * (10, -10)
     np.testing.assert_allclose(s1, th1, rtol=1e-15)
     np.testing.assert_allclose(s1, [0.9, -1.9], rtol=1e-6)
     np.testing.assert_allclose(s2, th1 - 0.01 * G2 / (np.sqrt(V2) + EPS), rtol=1e-14)
 
 
-def test_momentum(make_param, backend):
-    s1, s2 = run(make_param, momentum=0.9)
+def test_momentum(two_steps, backend):
+    s1, s2 = run(two_steps, momentum=0.9)
     b1 = G1 / (np.sqrt(V1) + EPS)
     b2 = 0.9 * b1 + G2 / (np.sqrt(V2) + EPS)
     np.testing.assert_allclose(s1, TH0 - 0.01 * b1, rtol=1e-15)
     np.testing.assert_allclose(s2, TH0 - 0.01 * b1 - 0.01 * b2, rtol=1e-14)
 
 
-def test_centered(make_param, backend):
-    s1, s2 = run(make_param, centered=True)
+def test_centered(two_steps, backend):
+    s1, s2 = run(two_steps, centered=True)
     gbar1 = 0.01 * G1
     gbar2 = 0.99 * gbar1 + 0.01 * G2
     th1 = TH0 - 0.01 * G1 / (np.sqrt(V1 - gbar1**2) + EPS)

@@ -5,54 +5,41 @@ import pytest
 
 from tinygrad_lab.optim import SGD
 
-G1 = [0.5, -1.0]
-G2 = [0.25, 2.0]
 
 
-def two_steps(make_param, **kw):
-    p = make_param([1.0, -2.0])
-    opt = SGD([p], **kw)
-    out = []
-    for g in (G1, G2):
-        p.set_grad(g)
-        opt.step()
-        out.append(p.data.copy())
-    return out
-
-
-def test_plain(make_param, backend):
-    s1, s2 = two_steps(make_param, lr=0.1)
+def test_plain(two_steps, backend):
+    s1, s2 = two_steps(SGD, lr=0.1)
     np.testing.assert_allclose(s1, [1 - 0.05, -2 + 0.1], rtol=1e-15)
     np.testing.assert_allclose(s2, [0.95 - 0.025, -1.9 - 0.2], rtol=1e-15)
 
 
-def test_momentum(make_param, backend):
+def test_momentum(two_steps, backend):
     # b1 = g1 = (0.5, -1); theta1 = (0.95, -1.9)
     # b2 = 0.9 b1 + g2 = (0.7, 1.1); theta2 = theta1 - 0.1 b2 = (0.88, -2.01)
-    s1, s2 = two_steps(make_param, lr=0.1, momentum=0.9)
+    s1, s2 = two_steps(SGD, lr=0.1, momentum=0.9)
     np.testing.assert_allclose(s1, [0.95, -1.9], rtol=1e-15)
     np.testing.assert_allclose(s2, [0.88, -2.01], rtol=1e-14)
 
 
-def test_dampening(make_param, backend):
+def test_dampening(two_steps, backend):
     # the first buffer is g1 undamped; then b2 = 0.9 b1 + 0.5 g2 = (0.575, 0.1)
-    s1, s2 = two_steps(make_param, lr=0.1, momentum=0.9, dampening=0.5)
+    s1, s2 = two_steps(SGD, lr=0.1, momentum=0.9, dampening=0.5)
     np.testing.assert_allclose(s1, [0.95, -1.9], rtol=1e-15)
     np.testing.assert_allclose(s2, [0.95 - 0.0575, -1.9 - 0.01], rtol=1e-14)
 
 
-def test_nesterov(make_param, backend):
+def test_nesterov(two_steps, backend):
     # step 1: b1 = g1, d = g1 + 0.9 b1 = 1.9 g1 -> theta1 = (1 - 0.095, -2 + 0.19)
     # step 2: b2 = (0.7, 1.1), d = g2 + 0.9 b2 = (0.88, 2.99)
-    s1, s2 = two_steps(make_param, lr=0.1, momentum=0.9, nesterov=True)
+    s1, s2 = two_steps(SGD, lr=0.1, momentum=0.9, nesterov=True)
     np.testing.assert_allclose(s1, [0.905, -1.81], rtol=1e-15)
     np.testing.assert_allclose(s2, [0.905 - 0.088, -1.81 - 0.299], rtol=1e-14)
 
 
-def test_weight_decay(make_param, backend):
+def test_weight_decay(two_steps, backend):
     # d1 = g1 + 0.1 theta0 = (0.6, -1.2): theta1 = (0.94, -1.88)
     # d2 = g2 + 0.1 theta1 = (0.344, 1.812): theta2 = (0.9056, -2.0612)
-    s1, s2 = two_steps(make_param, lr=0.1, weight_decay=0.1)
+    s1, s2 = two_steps(SGD, lr=0.1, weight_decay=0.1)
     np.testing.assert_allclose(s1, [0.94, -1.88], rtol=1e-15)
     np.testing.assert_allclose(s2, [0.9056, -2.0612], rtol=1e-14)
 

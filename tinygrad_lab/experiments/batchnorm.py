@@ -21,7 +21,6 @@ epoch, with and without BatchNorm), ``batchnorm.csv`` (the final table),
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from tinygrad_lab.experiments import main, mnist_common, pyplot
@@ -42,7 +41,7 @@ def label(scale: float, batchnorm: bool) -> str:
 
 
 def configs(args: argparse.Namespace) -> dict[str, TrainConfig]:
-    return {label(scale, bn): TrainConfig(dataset=args.dataset, data_dir=args.data_dir, sizes=DLFS_SIZES,
+    return {label(scale, bn): TrainConfig(dataset=args.dataset, data_dir=args.data_dir, sizes=DLFS_SIZES, lr_schedule="none",
                                           init=f"normal:{scale!r}", batchnorm=bn, optimizer=args.optimizer,
                                           lr=args.lr, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
             for scale in args.scales for bn in VARIANTS.values()}
@@ -139,13 +138,8 @@ def run(args: argparse.Namespace) -> int:
     title = (f"{args.dataset} ({len(data.y_train):,} training digits): {'-'.join(map(str, DLFS_SIZES))} ReLU MLP "
              f"with and without BatchNorm, {args.optimizer} lr {args.lr:g}, batch {args.batch_size}")
     plot(runs, args.scales, title, args.out / "batchnorm.png")
-    mnist_common.write_table(args.out / "batchnorm.csv", rows)
-    mnist_common.write_curves(runs, args.out, "batchnorm", "setting")
-    summary = {"dataset": args.dataset, "data_source": data.source, "train_size": len(data.y_train),
-               "scales": list(args.scales), "table": rows, "conclusion": line,
-               "configs": {lab: mnist_common.config_summary(r.config) for lab, r in runs.items()}}
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"figure, CSVs and summary.json written to {args.out}/")
+    mnist_common.write_outputs(args, "batchnorm", "setting", runs, rows, data, scales=list(args.scales),
+                               conclusion=line)
     return 0
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinygrad_lab.experiments import pyplot
 from tinygrad_lab.train import (
     DATASETS,
     NonFiniteLoss,
@@ -205,7 +207,35 @@ def format_table(rows: Sequence[dict]) -> str:
     return "\n".join(lines)
 
 
+def finish_figure(fig, ax_loss, ax_acc, title: str, path: Path, grid: str = "major") -> None:
+    """The shared right panel (test accuracy per epoch), grids, legends, title; save and close."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax_acc.set(title="test accuracy", xlabel="epoch", ylabel="accuracy (%)")
+    ax_acc.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in (ax_loss, ax_acc):
+        ax.grid(True, which=grid, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)
+
+
+def write_outputs(args: argparse.Namespace, stem: str, label_column: str, runs: dict[str, Run],
+                  rows: list[dict], data: Data, **summary) -> None:
+    """``<stem>.csv`` (the table), the per-step/per-epoch curves and ``summary.json`` into ``args.out``."""
+    write_table(args.out / f"{stem}.csv", rows)
+    write_curves(runs, args.out, stem, label_column)
+    summary = {"dataset": args.dataset, "data_source": data.source, "train_size": len(data.y_train),
+               **summary, "table": rows,
+               "configs": {label: config_summary(r.config) for label, r in runs.items()}}
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"figure, CSVs and summary.json written to {args.out}/")
+
+
 def config_summary(cfg: TrainConfig) -> dict:
     """The parts of a config worth recording in summary.json."""
-    keys = ("sizes", "activation", "init", "batchnorm", "optimizer", "epochs", "batch_size", "seed", "dtype")
+    keys = ("sizes", "activation", "init", "batchnorm", "optimizer", "lr_schedule", "epochs", "batch_size", "seed",
+            "dtype")
     return {**{k: getattr(cfg, k) for k in keys}, "lr": cfg.learning_rate}

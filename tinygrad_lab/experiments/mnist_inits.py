@@ -20,7 +20,6 @@ Outputs in ``--out``: ``mnist_inits.png`` (smoothed per-iteration loss, test acc
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
@@ -51,7 +50,7 @@ BARELY = 0.1
 
 def configs(args: argparse.Namespace) -> dict[str, TrainConfig]:
     labels = QUICK_SETTINGS if args.quick else SETTINGS
-    return {label: TrainConfig(dataset=args.dataset, data_dir=args.data_dir, sizes=DLFS_SIZES,
+    return {label: TrainConfig(dataset=args.dataset, data_dir=args.data_dir, sizes=DLFS_SIZES, lr_schedule="none",
                                activation=SETTINGS[label][0], init=SETTINGS[label][1], optimizer="sgd", lr=LR,
                                epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
             for label in labels}
@@ -80,7 +79,6 @@ def conclusion(rows: list[dict]) -> str:
 
 def plot(runs: dict[str, Run], window: int, title: str, path: Path) -> None:
     plt = pyplot()
-    from matplotlib.ticker import MaxNLocator
 
     styles = {"relu": "-", "sigmoid": "--", "tanh": ":"}
     colors = {"normal:0.01": "C3", "xavier": "C0", "he": "C2"}
@@ -92,15 +90,7 @@ def plot(runs: dict[str, Run], window: int, title: str, path: Path) -> None:
                     **style)
     ax_loss.axhline(math.log(10), color="gray", linewidth=0.8, label="ln 10 (uniform guess)")
     ax_loss.set(title=mnist_common.loss_title(window), xlabel="iteration", ylabel="cross-entropy E")
-    ax_acc.set(title="test accuracy", xlabel="epoch", ylabel="accuracy (%)")
-    ax_acc.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in (ax_loss, ax_acc):
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    mnist_common.finish_figure(fig, ax_loss, ax_acc, title, path)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,13 +112,8 @@ def run(args: argparse.Namespace) -> int:
     title = (f"{args.dataset} ({len(data.y_train):,} training digits): weight init of a "
              f"{'-'.join(map(str, DLFS_SIZES))} MLP, SGD lr {LR:g}, same batches")
     plot(runs, window, title, args.out / "mnist_inits.png")
-    mnist_common.write_table(args.out / "mnist_inits.csv", rows)
-    mnist_common.write_curves(runs, args.out, "mnist_inits", "setting")
-    summary = {"dataset": args.dataset, "data_source": data.source, "train_size": len(data.y_train),
-               "final_loss_window": window, "table": rows, "conclusion": line,
-               "configs": {label: mnist_common.config_summary(r.config) for label, r in runs.items()}}
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"figure, CSVs and summary.json written to {args.out}/")
+    mnist_common.write_outputs(args, "mnist_inits", "setting", runs, rows, data, final_loss_window=window,
+                               conclusion=line)
     return 0
 
 

@@ -14,7 +14,6 @@ and test accuracy per epoch), ``mnist_optimizers.csv`` (the final table),
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +38,7 @@ QUICK_TRAIN_SIZE = 3000
 
 
 def configs(args: argparse.Namespace) -> dict[str, TrainConfig]:
-    return {label: TrainConfig(dataset=args.dataset, data_dir=args.data_dir, sizes=DLFS_SIZES, init="he",
+    return {label: TrainConfig(dataset=args.dataset, data_dir=args.data_dir, sizes=DLFS_SIZES, lr_schedule="none", init="he",
                                optimizer=optimizer, lr=lr, epochs=args.epochs, batch_size=args.batch_size,
                                seed=args.seed)
             for label, (optimizer, lr) in OPTIMIZERS.items()}
@@ -54,7 +53,6 @@ def table(runs: dict[str, Run], window: int) -> list[dict]:
 
 def plot(runs: dict[str, Run], window: int, title: str, path: Path) -> None:
     plt = pyplot()
-    from matplotlib.ticker import MaxNLocator
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [3, 2]})
     for label, run in runs.items():
@@ -64,15 +62,7 @@ def plot(runs: dict[str, Run], window: int, title: str, path: Path) -> None:
                     label=label)
     ax_loss.set(title=mnist_common.loss_title(window), xlabel="iteration",
                 ylabel="cross-entropy E (log scale)")
-    ax_acc.set(title="test accuracy", xlabel="epoch", ylabel="accuracy (%)")
-    ax_acc.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in (ax_loss, ax_acc):
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    mnist_common.finish_figure(fig, ax_loss, ax_acc, title, path, grid="both")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,13 +84,7 @@ def run(args: argparse.Namespace) -> int:
     title = (f"{args.dataset} ({len(data.y_train):,} training digits): optimizers on a {'-'.join(map(str, DLFS_SIZES))} ReLU MLP, "
              f"same He init and batches (batch {args.batch_size})")
     plot(runs, window, title, args.out / "mnist_optimizers.png")
-    mnist_common.write_table(args.out / "mnist_optimizers.csv", rows)
-    mnist_common.write_curves(runs, args.out, "mnist_optimizers", "optimizer")
-    summary = {"dataset": args.dataset, "data_source": data.source, "train_size": len(data.y_train),
-               "final_loss_window": window, "table": rows,
-               "configs": {label: mnist_common.config_summary(r.config) for label, r in runs.items()}}
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"figure, CSVs and summary.json written to {args.out}/")
+    mnist_common.write_outputs(args, "mnist_optimizers", "optimizer", runs, rows, data, final_loss_window=window)
     return 0
 
 
