@@ -326,6 +326,7 @@ def plot_curves(history: list[dict], path: Path, title: str) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [r["epoch"] for r in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
@@ -335,6 +336,8 @@ def plot_curves(history: list[dict], path: Path, title: str) -> Path:
     ax_loss.legend()
     ax_acc.plot(epochs, [100 * r["test_accuracy"] for r in history], "s-", color="C1")
     ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -87,3 +87,23 @@ def test_training_reaches_the_same_accuracy_on_both_backends(tmp_path):
             results[name] = trainer.fit()[-1]
     assert results["numba"]["test_accuracy"] == results["numpy"]["test_accuracy"] > 0.7  # chance: 0.1
     assert abs(results["numba"]["test_loss"] - results["numpy"]["test_loss"]) < 1e-9
+
+
+@given(st.tuples(st.integers(2, 9), st.integers(1, 13)), dtypes, st.booleans(), st.integers(0, 99))
+def test_batchnorm_forward_and_backward(shape, dtype, strided, seed):
+    x = _data(seed, shape, dtype, strided) + np.arange(shape[0])[:, None].astype(dtype)  # variance > 0
+    rng = np.random.default_rng(seed)
+    gamma, beta = (rng.standard_normal(shape[1]).astype(dtype) for _ in range(2))
+    gy = _data(seed + 3, shape, dtype, not strided)
+    outs = []
+    for module in (numpy_backend, numba_backend):
+        xhat, y = np.empty(shape, dtype), np.empty(shape, dtype)
+        mean, var = module.batchnorm_forward(x, gamma, beta, 1e-5, xhat, y)
+        gx, gg, gb = np.empty(shape, dtype), np.empty(shape[1], dtype), np.empty(shape[1], dtype)
+        module.batchnorm_backward(gy, xhat, gamma, (1 / np.sqrt(var + 1e-5)).astype(dtype), gx, gg, gb)
+        outs.append((mean, var, xhat, y, gx, gg, gb))
+    for ref, jit in zip(*outs):
+        if dtype == np.float64:
+            np.testing.assert_allclose(jit, ref, rtol=1e-12, atol=1e-12)
+        else:
+            np.testing.assert_allclose(jit, ref, rtol=1e-4, atol=1e-4)

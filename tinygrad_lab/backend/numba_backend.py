@@ -236,5 +236,59 @@ def xent_grad(probs, targets, scale, out):
     return out
 
 
+@_jit
+def _batchnorm_forward_kernel(x, gamma, beta, eps, xhat, y, mean, var):
+    n, m = x.shape
+    total = np.zeros(m)  # float64 accumulators
+    for i in range(n):
+        for j in range(m):
+            total[j] += x[i, j]
+    for j in range(m):
+        mean[j] = total[j] / n
+        total[j] = 0.0
+    for i in range(n):
+        for j in range(m):
+            d = x[i, j] - mean[j]
+            total[j] += d * d
+    for j in range(m):
+        var[j] = total[j] / n
+        total[j] = 1.0 / math.sqrt(var[j] + eps)
+    for i in range(n):
+        for j in range(m):
+            h = (x[i, j] - mean[j]) * total[j]
+            xhat[i, j] = h
+            y[i, j] = h * gamma[j] + beta[j]
+
+
+@_jit
+def _batchnorm_backward_kernel(gy, xhat, gamma, inv_std, gx, ggamma, gbeta):
+    n, m = gy.shape
+    sum_g = np.zeros(m)
+    sum_gx = np.zeros(m)
+    for i in range(n):
+        for j in range(m):
+            sum_g[j] += gy[i, j]
+            sum_gx[j] += gy[i, j] * xhat[i, j]
+    for j in range(m):
+        gbeta[j] = sum_g[j]
+        ggamma[j] = sum_gx[j]
+    for i in range(n):
+        for j in range(m):
+            gx[i, j] = gamma[j] * inv_std[j] / n * (n * gy[i, j] - sum_g[j] - xhat[i, j] * sum_gx[j])
+
+
+def batchnorm_forward(x, gamma, beta, eps, xhat, y):
+    """Training-mode batch norm in three passes (see ``numpy_backend.batchnorm_forward``)."""
+    mean, var = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
+    _batchnorm_forward_kernel(x, gamma, beta, float(eps), xhat, y, mean, var)
+    return mean, var
+
+
+def batchnorm_backward(gy, xhat, gamma, inv_std, gx, ggamma, gbeta):
+    """Its backward in two passes (see ``numpy_backend.batchnorm_backward``)."""
+    _batchnorm_backward_kernel(gy, xhat, gamma, inv_std, gx, ggamma, gbeta)
+    return gx
+
+
 __all__ = ["NAME", "sgd_update", "adagrad_update", "rmsprop_update", "adam_update", "bias_act_",
-           "act_backward_bias", "softmax_xent", "xent_grad"]
+           "act_backward_bias", "softmax_xent", "xent_grad", "batchnorm_forward", "batchnorm_backward"]

@@ -184,3 +184,27 @@ def xent_grad(probs, targets, scale, out):
     np.multiply(probs, scale, out=out)
     out[np.arange(len(targets)), targets] -= scale
     return out
+
+
+def batchnorm_forward(x, gamma, beta, eps, xhat, y):
+    """Training-mode batch norm over the rows of x (N, C): xhat ← (x − μ)/√(σ² + ε), y ← γ xhat + β;
+    returns (μ, σ²) with the biased variance."""
+    mean = x.mean(axis=0)
+    np.subtract(x, mean, out=xhat)
+    var = np.mean(xhat * xhat, axis=0)
+    xhat *= 1 / np.sqrt(var + eps)
+    np.multiply(xhat, gamma, out=y)
+    y += beta
+    return mean, var
+
+
+def batchnorm_backward(gy, xhat, gamma, inv_std, gx, ggamma, gbeta):
+    """gβ ← Σ gy, gγ ← Σ gy ⊙ xhat, gx ← γ/(N√(σ² + ε)) · (N gy − gβ − xhat ⊙ gγ)."""
+    n = gy.shape[0]
+    np.sum(gy, axis=0, out=gbeta)
+    np.sum(gy * xhat, axis=0, out=ggamma)
+    np.multiply(xhat, ggamma, out=gx)
+    np.subtract(gy * n, gx, out=gx)
+    gx -= gbeta
+    gx *= gamma * inv_std / n
+    return gx

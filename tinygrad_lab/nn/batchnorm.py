@@ -3,8 +3,50 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_lab import ops
+from tinygrad_lab.backend import get_backend
+from tinygrad_lab.function import Function
 from tinygrad_lab.nn.module import Module, Parameter
 from tinygrad_lab.tensor import Tensor
+
+
+class BatchNormTrain(Function):
+    """Training-mode batch norm of x (N, C) as one graph node, the batch statistics computed inside:
+
+        μ = Σₙ xₙ / N,  σ² = Σₙ (xₙ − μ)² / N,  x̂ = (x − μ) / √(σ² + ε),  y = γ ⊙ x̂ + β
+
+    Backward (gy = ∂E/∂y): gβ = Σₙ gyₙ,  gγ = Σₙ gyₙ ⊙ x̂ₙ,
+    gx = γ / (N √(σ² + ε)) ⊙ (N gy − gβ − x̂ ⊙ gγ)  — the three paths through μ, σ² and x̂ summed.
+    The forward and backward run as fused backend kernels; with create_graph the same backward is
+    built from graph ops, so it can be differentiated again.  ``mean`` and ``var`` are kept for the
+    layer's running statistics.
+    """
+
+    def __init__(self, eps: float):
+        self.eps = eps
+
+    def forward(self, x, gamma, beta):
+        self.xhat, y = np.empty_like(x), np.empty_like(x)
+        self.mean, self.var = get_backend().batchnorm_forward(x, gamma, beta, self.eps, self.xhat, y)
+        self.inv_std = 1 / np.sqrt(self.var + self.eps)
+        return y
+
+    def backward(self, gy, x, gamma, beta, *, y):
+        if isinstance(gy, Tensor):  # differentiable form, for create_graph
+            centred = x - x.mean(axis=0)
+            inv_std = 1 / ops.sqrt((centred * centred).mean(axis=0) + self.eps)
+            xhat = centred * inv_std
+            gxhat = gy * gamma
+            gx = inv_std * (gxhat - gxhat.mean(axis=0) - xhat * (gxhat * xhat).mean(axis=0))
+            return gx, (gy * xhat).sum(axis=0), gy.sum(axis=0)
+        gx, ggamma, gbeta = np.empty_like(gy), np.empty_like(gamma), np.empty_like(beta)
+        get_backend().batchnorm_backward(gy, self.xhat, gamma, self.inv_std, gx, ggamma, gbeta)
+        return gx, ggamma, gbeta
+
+    def jvp(self, dx, dgamma, dbeta, *, xs, y):
+        xhat = self.xhat
+        dxhat = self.inv_std * (dx - dx.mean(axis=0) - xhat * (dx * xhat).mean(axis=0))
+        return xs[1] * dxhat + dgamma * xhat + dbeta
 
 
 class BatchNorm1d(Module):
@@ -41,16 +83,14 @@ class BatchNorm1d(Module):
             if n < 2:
                 raise ValueError(f"BatchNorm1d in training mode needs more than 1 sample per batch to "
                                  f"estimate a variance, got input of shape {x.shape}")
-            mean = x.mean(axis=0)
-            centred = x - mean
-            var = (centred * centred).mean(axis=0)
+            node = BatchNormTrain(self.eps)
+            y = node.apply(x, self.weight, self.bias)
             self.running_mean *= 1 - self.momentum
-            self.running_mean += self.momentum * mean.data
+            self.running_mean += self.momentum * node.mean
             self.running_var *= 1 - self.momentum
-            self.running_var += self.momentum * var.data * (n / (n - 1))
-            x_hat = centred / (var + self.eps).sqrt()
-        else:
-            x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
+            self.running_var += self.momentum * node.var * (n / (n - 1))
+            return y
+        x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
         return x_hat * self.weight + self.bias
 
     def extra_repr(self) -> str:
