@@ -188,3 +188,12 @@ def test_var_matches_numpy():
 def test_repr_and_item():
     x = Tensor([[1.5]], requires_grad=True)
     assert "requires_grad=True" in repr(x) and x.item() == 1.5
+
+
+def test_grad_accumulates_in_place_into_the_leafs_own_array():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    array = x.grad.data
+    (x * 3).sum().backward()
+    assert x.grad.data is array
+    np.testing.assert_array_equal(array, [6.0, 6.0])

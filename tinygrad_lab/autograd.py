@@ -121,9 +121,10 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
 
 
 def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool, handed: set[int]) -> None:
-    """leaf.grad ← g, or leaf.grad + g.  A fresh array that no other leaf holds becomes the grad
+    """leaf.grad ← g, or leaf.grad += g.  A fresh array that no other leaf holds becomes the grad
     as it is; a view, or an array already handed to a leaf (Add gives one gy to both inputs), is
-    copied first, so that no two gradients share memory (``clip_grad_norm_`` scales them in place)."""
+    copied first, so that no two gradients share memory (``clip_grad_norm_`` scales them in place)
+    and later backward passes can accumulate into it in place."""
     if create_graph:
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
@@ -131,6 +132,8 @@ def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool, handed: set[int])
             g = np.array(g, copy=True)
         handed.add(id(g))
         leaf.grad = Tensor(g)
+    elif leaf.grad.creator is None and not leaf.grad.requires_grad and leaf.grad.data.base is None:
+        np.add(leaf.grad.data, g, out=leaf.grad.data)  # in place, as PyTorch: the array is this leaf's own
     else:
         # out of place: a .grad left by backward(create_graph=True) is a graph tensor that the user
         # may hold, other leaves may share, or whose data may be a read-only broadcast view
