@@ -211,7 +211,7 @@ def failed_checkpoint_write(tmp):
     save_checkpoint("checkpoint.npz", {"w": np.ones(3)})
     disk_full = OSError(28, "No space left on device")
     try:
-        with mock.patch("tinygrad_lab.checkpoint.os.fsync", side_effect=disk_full):
+        with mock.patch("tinygrad_lab.atomic.os.fsync", side_effect=disk_full):
             save_checkpoint("checkpoint.npz", {"w": np.zeros(3)})
     finally:                          # the previous checkpoint is intact, no temporary file is left
         np.testing.assert_array_equal(load_checkpoint("checkpoint.npz")["w"], np.ones(3))
