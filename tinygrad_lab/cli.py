@@ -94,5 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{prog}: {type(e).__name__}: {e} (run with --debug for the traceback)") from None
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":   # python -m tinygrad_lab.cli: run the imported module, whose error classes the commands raise
+    from tinygrad_lab import cli
+    sys.exit(cli.main())
