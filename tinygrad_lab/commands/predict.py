@@ -38,9 +38,9 @@ def open_image(source):
     """A Pillow image of a file path or file object, its size checked before any pixel is decoded."""
     from PIL import Image
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS        # Pillow's own guard: DecompressionBombError above 2× this
+    pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None   # our check below, with the size
     try:
-        image = Image.open(source)
+        image = Image.open(source)            # reads the header only
         width, height = image.size
         if width * height > MAX_PIXELS:
             raise ImageError(f"declares {width}×{height} pixels, more than the {MAX_PIXELS:,} accepted "
@@ -50,6 +50,8 @@ def open_image(source):
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise ImageError(f"cannot read it as an image ({e})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
     return image
 
 
