@@ -156,6 +156,72 @@ def cli(*argv: str) -> Callable[[Path], None]:
     return run
 
 
+def model_file(tmp, name="model.npz") -> str:
+    """A small model.npz (784-4-10) as train writes it."""
+    from dataclasses import asdict
+    from tinygrad_lab.train import build_model
+    cfg = TrainConfig(dataset="mnist-sample", sizes=[784, 4, 10])
+    save_checkpoint(name, {"config": asdict(cfg), "model": build_model(cfg).state_dict()})
+    return name
+
+
+def resume_a_model_file(tmp):
+    cli("train", "--resume", model_file(tmp))(tmp)
+
+
+def resume_a_checkpoint_of_another_version(tmp):
+    save_checkpoint("checkpoint.npz", {"config": {"frobnication": 3}, "model": {}, "optimizer": {}, "epoch": 0})
+    cli("train", "--resume", "checkpoint.npz")(tmp)
+
+
+def train_into_a_folder_in_use(tmp):
+    from tinygrad_lab.run_folder import RunFolder
+    with RunFolder("run"):
+        cli("train", "--out", "run")(tmp)
+
+
+def train_into_a_folder_holding_a_run(tmp):
+    Path("run").mkdir()
+    Path("run", "metrics.json").write_text("{}")
+    cli("train", "--out", "run")(tmp)
+
+
+def train_on_an_incomplete_data_dir(tmp):
+    Path("mnist").mkdir()
+    Path("mnist", "train-images-idx3-ubyte.gz").write_bytes(b"")
+    cli("train", "--data-dir", "mnist", "--out", "run")(tmp)
+
+
+def fashion_mnist_offline(tmp):
+    with mock.patch.dict(datasets.SYSTEM_DIRS, {"fashion-mnist": []}), \
+            mock.patch.dict("os.environ", {"XDG_CACHE_HOME": str(tmp / "cache"), "TINYGRAD_LAB_DATA": ""}):
+        cli("train", "--dataset", "fashion-mnist", "--offline", "--out", "run")(tmp)
+
+
+def evaluate_on_a_corrupt_data_dir(tmp):
+    Path("mnist").mkdir()
+    for name in datasets.FILE_NAMES.values():
+        Path("mnist", name).write_bytes(b"junk")
+    cli("evaluate", model_file(tmp), "--data-dir", "mnist")(tmp)
+
+
+def predict_a_decompression_bomb(tmp):
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    Path("bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 12000, 12000, 8, 0, 0, 0, 0))
+                                 + chunk(b"IEND", b""))
+    cli("predict", model_file(tmp), "bomb.png")(tmp)
+
+
+def train_on_a_full_disk(tmp):
+    too_large = OSError(27, "File too large")
+    with mock.patch("tinygrad_lab.atomic.os.fsync", side_effect=too_large):
+        cli("train", "--dataset", "mnist-sample", "--hidden", "4", "--epochs", "1", "--out", "run",
+            "--backend", "numpy")(tmp)
+
+
 # ----- data files and checkpoints ---------------------------------------------------------------
 def idx_file(content: bytes) -> Callable[[Path], np.ndarray]:
     def read(tmp):
@@ -211,7 +277,7 @@ def failed_checkpoint_write(tmp):
     save_checkpoint("checkpoint.npz", {"w": np.ones(3)})
     disk_full = OSError(28, "No space left on device")
     try:
-        with mock.patch("tinygrad_lab.checkpoint.os.fsync", side_effect=disk_full):
+        with mock.patch("tinygrad_lab.atomic.os.fsync", side_effect=disk_full):
             save_checkpoint("checkpoint.npz", {"w": np.zeros(3)})
     finally:                          # the previous checkpoint is intact, no temporary file is left
         np.testing.assert_array_equal(load_checkpoint("checkpoint.npz")["w"], np.ones(3))
@@ -303,11 +369,53 @@ CASES = [
          r"state 'exp_avg' of parameter 0 has shape \(6,\), parameter has shape \(2, 2\)"),
     # command line
     Case("cli-epochs", cli("train", "--epochs", "0"), SystemExit,
-         r"tinygrad-lab train: epochs must be >= 1, got 0"),
+         r"tinygrad-lab train: --epochs 0: must be an integer >= 1$"),
     Case("cli-optimizer", cli("train", "--optimizer", "lbfgs"), SystemExit,
          r"argument --optimizer: invalid choice: 'lbfgs' \(choose from 'sgd', "),
     Case("cli-lr-schedule", cli("train", "--lr-schedule", "linear:3"), SystemExit,
-         r"bad --lr-schedule 'linear:3'; use none, step:EPOCHS\[:GAMMA\]"),
+         r"tinygrad-lab train: --lr-schedule linear:3: not a schedule; use none, step:EPOCHS\[:GAMMA\]"),
+    Case("cli-lr-schedule-number", cli("train", "--lr-schedule", "step:inf"), SystemExit,
+         r"--lr-schedule step:inf: EPOCHS must be an integer in \[1, inf\], got 'inf'"),
+    Case("cli-not-finite", cli("train", "--lr", "nan"), SystemExit,
+         r"argument --lr: must be a finite number, got 'nan'"),
+    Case("cli-seed", cli("train", "--seed", "-1"), SystemExit, r"train: --seed -1: must be an integer >= 0"),
+    Case("cli-sizes-and-hidden", cli("train", "--sizes", "784-10", "--hidden", "5"), SystemExit,
+         r"train: --sizes and --hidden: give one of them, not both"),
+    Case("cli-output-size", cli("train", "--sizes", "784-16-5", "--dataset", "mnist-sample", "--out", "run"),
+         SystemExit, r"train: --sizes 784-16-5: the output layer has 5 units but the data has 10 classes"),
+    Case("cli-memory", cli("train", "--hidden", "1000000000"), SystemExit,
+         r"train: --hidden 1000000000: the run needs about [\d,.]+ GiB \(weights, .*\) but [\d,.]+ GiB of memory"),
+    Case("cli-resume-missing", cli("train", "--resume", "missing.npz"), SystemExit,
+         r"train: --resume missing\.npz: no such checkpoint file"),
+    Case("cli-resume-model", resume_a_model_file, SystemExit,
+         r"train: --resume model\.npz: model\.npz: not a training checkpoint \(a model\.npz\?"),
+    Case("cli-resume-options", cli("train", "--resume", "run/checkpoint.npz", "--lr", "0.1", "--hidden", "8"),
+         SystemExit, r"train: --resume continues the checkpoint's model, optimizer and data order; drop --lr, "
+                     r"--hidden"),
+    Case("cli-resume-unknown-key", resume_a_checkpoint_of_another_version, SystemExit,
+         r"checkpoint\.npz: its config has keys this version does not know: \['frobnication'\]"),
+    Case("cli-out-file", lambda tmp: (Path("notes.txt").write_text(""), cli("train", "--out", "notes.txt")(tmp)),
+         SystemExit, r"train: --out notes\.txt is a file, not a folder"),
+    Case("cli-out-in-use", train_into_a_folder_in_use, SystemExit,
+         r"train: --out run is in use by another run \(pid \d+, lock file run/\.tinygrad-lab\.lock\)"),
+    Case("cli-out-holds-run", train_into_a_folder_holding_a_run, SystemExit,
+         r"train: --out run already holds a run \(metrics\.json\); continue it with --resume "
+         r"run/checkpoint\.npz, or replace it with --force"),
+    Case("cli-data-dir-missing", cli("train", "--data-dir", "nowhere", "--out", "run"), SystemExit,
+         r"train: --data-dir nowhere is not a folder"),
+    Case("cli-data-dir-incomplete", train_on_an_incomplete_data_dir, SystemExit,
+         r"train: --data-dir mnist lacks train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"),
+    Case("cli-dataset-offline", fashion_mnist_offline, SystemExit,
+         r"train: --dataset fashion-mnist: full fashion-mnist not found in .* \(download disabled\)"),
+    Case("cli-write-failed", train_on_a_full_disk, SystemExit,
+         r"train: cannot write run.*: File too large; the files written before are intact"),
+    Case("cli-evaluate-dataset", cli("evaluate", "model.npz", "--dataset", "bogus"), SystemExit,
+         r"evaluate: argument --dataset: invalid choice: 'bogus'"),
+    Case("cli-evaluate-corrupt", evaluate_on_a_corrupt_data_dir, SystemExit,
+         r"evaluate: --data-dir mnist/train-images-idx3-ubyte: bad magic number 6a 75 6e 6b"),
+    Case("cli-predict-bomb", predict_a_decompression_bomb, SystemExit,
+         r"predict: bomb\.png: declares 12000×12000 pixels, more than the 25,000,000 accepted"),
+    Case("cli-predict-no-image", cli("predict", "model.npz"), SystemExit, r"predict: give IMAGE files or --index N"),
     Case("cli-evaluate-missing", cli("evaluate", "missing.npz"), SystemExit,
          r"tinygrad-lab evaluate: checkpoint missing\.npz does not exist"),
     Case("cli-gradcheck-op", cli("gradcheck", "--op", "frobnicate"), SystemExit,

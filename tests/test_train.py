@@ -4,7 +4,7 @@ import pytest
 
 from tinygrad_lab.checkpoint import load_checkpoint
 from tinygrad_lab.data import load_sample, normalize
-from tinygrad_lab.train import NonFiniteLoss, TrainConfig, Trainer, load_model, parse_schedule
+from tinygrad_lab.train import ConfigError, NonFiniteLoss, TrainConfig, Trainer, load_model, parse_schedule
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_nan_loss_stops_cleanly_and_keeps_the_last_checkpoint(sample, tmp_path):
     trainer = Trainer(_cfg(epochs=1), tmp_path, data=sample, progress=False, log=lambda *_: None)
     trainer.save()
     trainer.model[0].weight.data[0, 0] = np.nan   # as if an update had diverged
-    with pytest.raises(NonFiniteLoss, match=r"became (nan|inf) at step \d+.*--detect-anomaly"):
+    with pytest.raises(NonFiniteLoss, match=r"became (nan|inf) at step \d+.*detect_anomaly\(\)"):
         trainer.fit()
     assert "the last good checkpoint is" in trainer.last_checkpoint_note()
     state = load_checkpoint(tmp_path / "checkpoint.npz")
@@ -81,25 +81,70 @@ def test_resume_keeps_the_checkpoints_epochs_unless_told_and_checks_them(sample,
     Trainer(_cfg(epochs=1), tmp_path, data=sample, progress=False, log=lambda *_: None).save()
     assert Trainer.resume(tmp_path / "checkpoint.npz", data=sample, progress=False).cfg.epochs == 1
     assert Trainer.resume(tmp_path / "checkpoint.npz", epochs=3, data=sample, progress=False).cfg.epochs == 3
-    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"epochs: must be an integer >= 1 \(got 0\)"):
         Trainer.resume(tmp_path / "checkpoint.npz", epochs=0, data=sample, progress=False)
 
 @pytest.mark.parametrize("kw, message", [
-    ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'"),
-    ({"dataset": "cifar"}, "unknown dataset 'cifar'"),
-    ({"epochs": 0}, "epochs must be >= 1, got 0"),
-    ({"lr": -1.0}, "lr must be > 0, got -1.0"),
-    ({"sizes": [784]}, r"sizes must be at least two positive numbers, got \[784\]"),
-    ({"lr_schedule": "step"}, "bad --lr-schedule 'step'"),
-    ({"lr_schedule": "exp:x"}, r"bad --lr-schedule 'exp:x': \['x'\] are not numbers"),
-    ({"dtype": "float16"}, "dtype must be float32 or float64"),
+    ({"optimizer": "lbfgs"}, r"optimizer: choose one of sgd, .* \(got 'lbfgs'\)"),
+    ({"dataset": "cifar"}, r"dataset: choose one of mnist, .* \(got 'cifar'\)"),
+    ({"epochs": 0}, r"epochs: must be an integer >= 1 \(got 0\)"),
+    ({"seed": -1}, r"seed: must be an integer >= 0 \(got -1\)"),
+    ({"lr": -1.0}, r"lr: must be a finite number > 0 \(got -1.0\)"),
+    ({"lr": float("inf")}, r"lr: must be a finite number > 0 \(got inf\)"),
+    ({"sizes": [784]}, r"sizes: need at least two sizes, all >= 1 \(got \[784\]\)"),
+    ({"lr_schedule": "step"}, r"lr_schedule: not a schedule; use none, step:EPOCHS"),
+    ({"lr_schedule": "step:inf"}, r"lr_schedule: EPOCHS must be an integer in \[1, inf\], got 'inf'"),
+    ({"lr_schedule": "exp:x"}, r"lr_schedule: GAMMA must be a number .* got 'x'"),
+    ({"dtype": "float16"}, r"dtype: choose one of float32, float64"),
+    ({"init": "bogus"}, r"init: unknown init 'bogus'"),
 ])
-def test_bad_configs_are_named(kw, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_configs_name_the_field_not_a_flag(kw, message):
+    with pytest.raises(ConfigError, match=message) as caught:
         _cfg(**kw)
+    assert caught.value.field == next(iter(kw)) and "--" not in str(caught.value)
 
 
-def test_schedule_parsing():
-    assert parse_schedule("step:3:0.1") == ("step", [3.0, 0.1])
-    assert parse_schedule("multistep:2,4") == ("multistep", [[2.0, 4.0]])
-    assert parse_schedule("plateau") == ("plateau", [])
+def test_schedule_parsing_fills_in_the_defaults():
+    assert parse_schedule("step:3:0.5") == ("step", {"step_size": 3, "gamma": 0.5})
+    assert parse_schedule("multistep:2,4") == ("multistep", {"milestones": [2, 4], "gamma": 0.1})
+    assert parse_schedule("plateau") == ("plateau", {"factor": 0.1, "patience": 2})
+
+
+@pytest.mark.parametrize("schedule", ["none", "step:1:0.5", "multistep:1,3:0.5", "exp:0.7", "cosine",
+                                      "plateau:0.5:0"])
+def test_extending_a_finished_run_continues_as_a_run_planned_that_long(sample, tmp_path, schedule):
+    """Resumed with more epochs, every schedule gives the remaining epochs the lrs a run asked for that
+    many epochs from the start has; the epoch-by-epoch schedules (all but cosine) stay bit-identical."""
+    x, y, xt, yt, src = sample
+    data = (x[:300], y[:300], xt[:200], yt[:200], src)
+    quiet = dict(data=data, progress=False, log=lambda *_: None)
+    short = Trainer(_cfg(lr_schedule=schedule, epochs=2, sizes=[784, 8, 10]), tmp_path / "short", **quiet)
+    short.fit()
+    extended = Trainer.resume(tmp_path / "short" / "checkpoint.npz", epochs=4, **quiet)
+    extended.fit()
+    planned = Trainer(_cfg(lr_schedule=schedule, epochs=4, sizes=[784, 8, 10]), tmp_path / "long", **quiet)
+    planned.fit()
+    lrs = [row["lr"] for row in extended.history]
+    assert lrs[2:] == pytest.approx([row["lr"] for row in planned.history][2:], rel=1e-12)
+    assert all(lr > 0 for lr in lrs)
+    if schedule == "cosine":      # the old schedule ended at 0; epoch 3 of 4 starts at base·(1 + cos(π·2/4))/2
+        assert short.optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-15)
+        assert lrs[2] == pytest.approx(1e-3 * 0.5)
+    else:
+        assert [r["test_loss"] for r in extended.history] == [r["test_loss"] for r in planned.history]
+
+
+def test_batchnorm_drops_a_last_batch_of_one(sample, tmp_path):
+    x, y, xt, yt, src = sample
+    trainer = Trainer(_cfg(batchnorm=True, batch_size=64, epochs=1), tmp_path, data=(x[:129], y[:129], xt, yt, src),
+                      progress=False, log=lambda *_: None)
+    assert trainer.drop_last and len(trainer.loader) == 2
+    trainer.fit()
+    assert trainer.step == 2 and trainer.status == "finished"
+
+
+def test_output_size_and_memory_are_checked_before_any_work(sample, tmp_path):
+    with pytest.raises(ConfigError, match="the output layer has 5 units but the data has 10 classes"):
+        Trainer(_cfg(sizes=[784, 16, 5]), tmp_path, data=sample)
+    with pytest.raises(ConfigError, match=r"the run needs about [\d,.]+ GiB .* GiB of memory is available"):
+        Trainer(_cfg(sizes=[784, 10**9, 10]), tmp_path, data=sample)

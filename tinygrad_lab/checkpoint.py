@@ -2,20 +2,20 @@
 
 No pickle: the tree's structure is stored as JSON (arrays replaced by references), the arrays as
 ``.npy`` members of the zip, so loading a checkpoint never runs code from it.  Writes are atomic
-(temporary file in the same folder, fsync, rename): a crash mid-write leaves the previous checkpoint
-in place.  A truncated or corrupted file (zip CRC, missing members, bad structure) is rejected with a
-:class:`CheckpointError` naming the file.
+(:func:`~tinygrad_lab.atomic.atomic_output`: temporary file in the same folder, fsync, rename): a
+crash mid-write leaves the previous checkpoint in place.  A truncated or corrupted file (zip CRC,
+missing members, bad structure) is rejected with a :class:`CheckpointError` naming the file.
 """
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tinygrad_lab.atomic import atomic_output
 
 FORMAT = "tinygrad_lab.checkpoint/1"
 _TREE = "__tree__"
@@ -63,16 +63,8 @@ def save_checkpoint(path, tree: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
     skeleton = json.dumps({"format": FORMAT, "tree": _encode(tree, arrays)})
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{_TREE: np.array(skeleton)}, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as f:
+        np.savez(f, **{_TREE: np.array(skeleton)}, **arrays)
     return path
 
 

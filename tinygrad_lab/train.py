@@ -11,6 +11,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
+import os
+import platform
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -20,80 +24,168 @@ import numpy as np
 
 from tinygrad_lab import nn, optim
 from tinygrad_lab.backend import get_backend
-from tinygrad_lab.checkpoint import load_checkpoint, save_checkpoint
+from tinygrad_lab.atomic import atomic_output
+from tinygrad_lab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from tinygrad_lab.data import DataLoader, load_dataset, normalize
+from tinygrad_lab.init import get_initializer
 from tinygrad_lab.losses import cross_entropy
 from tinygrad_lab.optim import lr_scheduler
 from tinygrad_lab.tensor import Tensor, no_grad
 
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.01, "rmsprop": 1e-3, "adam": 1e-3}
 DATASETS = ("mnist", "fashion-mnist", "mnist-sample")
+ACTIVATIONS = tuple(name for name in nn.activation.ACTIVATIONS if name != "identity")
+#: extra arrays per parameter that each optimizer keeps (momentum, squared-gradient averages)
+OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 2}
+SCHEDULES = ("none, step:EPOCHS[:GAMMA], multistep:E1,E2[:GAMMA], exp:GAMMA, cosine or "
+             "plateau[:FACTOR[:PATIENCE]]")
+
+
+class ConfigError(ValueError):
+    """A TrainConfig value that cannot be used: ``field`` and ``value`` name it, ``reason`` says why."""
+
+    def __init__(self, field: str, value, reason: str):
+        self.field, self.value, self.reason = field, value, reason
+        super().__init__(f"{field}: {reason} (got {value!r})")
+
+
+class ResumeConflict(ValueError):
+    """Changes asked of a resumed run that would change its model or optimizer (``fields``)."""
+
+    def __init__(self, fields: list[str]):
+        self.fields = fields
+        super().__init__(f"a resumed run keeps its checkpoint's {', '.join(fields)}: they define the model, the "
+                         "optimizer or the data order (start a new run to change them)")
+
+
+def option(default, help: str, *, choices=None, resumable: bool = False, metavar: str | None = None):
+    """A TrainConfig field and how to ask for it: ``help``, ``choices``, and whether a resumed run may
+    change it (``resumable``).  The command line builds one option per field from this."""
+    metadata = {"help": help, "choices": choices, "resumable": resumable, "metavar": metavar}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
 class TrainConfig:
-    """Every choice of a training run (saved in its checkpoints)."""
+    """Every choice of a training run (saved in its checkpoints); ``None`` means "the usual one",
+    resolved by :meth:`resolved`."""
 
-    dataset: str = "mnist"
-    data_dir: str | None = None
-    sizes: list[int] = field(default_factory=lambda: [784, 512, 256, 10])
-    activation: str = "relu"
-    init: str | None = None          # None: He for ReLU, Xavier for sigmoid/tanh
-    batchnorm: bool = False
-    optimizer: str = "adam"
-    lr: float | None = None          # None: DEFAULT_LR[optimizer]
-    lr_schedule: str = "cosine"
-    epochs: int = 5
-    batch_size: int = 128
-    weight_decay: float = 0.0
-    clip_norm: float | None = None
-    seed: int = 0
-    dtype: str = "float32"
-    checkpoint_every: int = 0        # also checkpoint every N steps inside an epoch (0: epoch ends only)
+    dataset: str = option("mnist", "the data (mnist: the sample is used only when no --data-dir is given and "
+                          "the download fails)", choices=DATASETS)
+    data_dir: str | None = option(None, "folder holding the four IDX files (gzipped or not); when given it is "
+                                  "the only place looked in", resumable=True, metavar="DIR")
+    sizes: list[int] = option([784, 512, 256, 10], "all layer sizes, input to output")
+    activation: str = option("relu", "hidden-layer activation", choices=ACTIVATIONS)
+    init: str | None = option(None, "weight init: he | xavier (N(0, 1/n_in)) | normal:STD | ... (default: he "
+                              "for relu, xavier otherwise)")
+    batchnorm: bool = option(False, "BatchNorm1d after every hidden linear layer (a last batch of one sample "
+                             "is dropped from each epoch)")
+    optimizer: str = option("adam", "update rule", choices=tuple(DEFAULT_LR))
+    lr: float | None = option(None, "learning rate (default by optimizer: "
+                              + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
+    lr_schedule: str = option("cosine", f"per-epoch lr schedule: {SCHEDULES}; cosine falls to 0 over --epochs "
+                              "along a half cosine")
+    epochs: int = option(5, "number of epochs (with --resume: in all, to extend the run)", resumable=True)
+    batch_size: int = option(128, "samples per mini-batch")
+    weight_decay: float = option(0.0, "L2 weight decay")
+    clip_norm: float | None = option(None, "clip the gradient's global L2 norm to this value (default: no "
+                                     "clipping)")
+    seed: int = option(0, "seed of the weights and of the shuffling")
+    dtype: str = option("float32", "floating-point type of the whole run", choices=("float32", "float64"))
+    checkpoint_every: int = option(0, "also write checkpoint.npz every STEPS steps (0: at epoch ends only)",
+                                   resumable=True, metavar="STEPS")
 
     def __post_init__(self):
         self.validate()
 
     def validate(self) -> None:
-        if self.dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
-        if self.optimizer not in DEFAULT_LR:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(DEFAULT_LR)}")
+        """Raise a :class:`ConfigError` for the first unusable value (every field is checked)."""
+        for name, choices in (("dataset", DATASETS), ("activation", ACTIVATIONS),
+                              ("optimizer", tuple(DEFAULT_LR)), ("dtype", ("float32", "float64"))):
+            if getattr(self, name) not in choices:
+                raise ConfigError(name, getattr(self, name), f"choose one of {', '.join(choices)}")
         if len(self.sizes) < 2 or min(self.sizes) < 1:
-            raise ValueError(f"sizes must be at least two positive numbers, got {self.sizes}")
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr is not None and not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
-        if self.clip_norm is not None and not self.clip_norm > 0:
-            raise ValueError(f"clip_norm must be > 0, got {self.clip_norm}")
-        if self.checkpoint_every < 0:
-            raise ValueError(f"checkpoint_every must be >= 0, got {self.checkpoint_every}")
+            raise ConfigError("sizes", self.sizes, "need at least two sizes, all >= 1")
+        for name, low in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("checkpoint_every", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(name, value, f"must be an integer >= {low}")
+        for name, positive in (("lr", True), ("clip_norm", True), ("weight_decay", False)):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
+                raise ConfigError(name, value, f"must be a finite number {'> 0' if positive else '>= 0'}")
+        if self.init is not None:
+            try:
+                get_initializer(self.init)
+            except ValueError as e:
+                raise ConfigError("init", self.init, str(e)) from None
         parse_schedule(self.lr_schedule)
 
     @property
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
 
+    def resolved(self) -> dict:
+        """The values actually used: defaults filled in (init, lr, the schedule's parameters), no ``None``."""
+        values = dataclasses.asdict(self)
+        values["init"] = self.init if self.init is not None else nn.mlp.DEFAULT_INIT[self.activation]
+        values["lr"] = self.learning_rate
+        values["lr_schedule_parameters"] = schedule_parameters(self)
+        return {k: v for k, v in values.items() if v is not None}
 
-def parse_schedule(spec: str) -> tuple[str, list[float]]:
+    @classmethod
+    def from_dict(cls, values: dict, where) -> "TrainConfig":
+        """The config saved in a checkpoint; a key this version does not know is an error naming it."""
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise CheckpointError(f"{where}: its config has keys this version does not know: {unknown} "
+                                  "(written by another version of tinygrad_lab?)")
+        return cls(**values)
+
+
+def parse_schedule(spec: str) -> tuple[str, dict]:
     """``none``, ``step:EPOCHS[:GAMMA]``, ``multistep:E1,E2[:GAMMA]``, ``exp:GAMMA``, ``cosine``,
-    ``plateau[:FACTOR[:PATIENCE]]`` -> (kind, numbers)."""
-    kind, *args = spec.split(":")
+    ``plateau[:FACTOR[:PATIENCE]]`` -> (kind, parameters with the defaults filled in)."""
+    kind, *args = str(spec).split(":")
     shapes = {"none": (0, 0), "step": (1, 2), "multistep": (1, 2), "exp": (1, 1), "cosine": (0, 0),
               "plateau": (0, 2)}
     if kind not in shapes or not shapes[kind][0] <= len(args) <= shapes[kind][1]:
-        raise ValueError(f"bad --lr-schedule {spec!r}; use none, step:EPOCHS[:GAMMA], "
-                         "multistep:E1,E2[:GAMMA], exp:GAMMA, cosine or plateau[:FACTOR[:PATIENCE]]")
-    try:
-        numbers = [[float(v) for v in a.split(",")] if kind == "multistep" and i == 0 else float(a)
-                   for i, a in enumerate(args)]
-    except ValueError:
-        raise ValueError(f"bad --lr-schedule {spec!r}: {args} are not numbers") from None
-    return kind, numbers
+        raise ConfigError("lr_schedule", spec, f"not a schedule; use {SCHEDULES}")
+
+    def number(text: str, what: str, low: float, high: float = math.inf, integer: bool = False):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high and (not integer or value == int(value))):
+            kind_of = "an integer" if integer else "a number"
+            raise ConfigError("lr_schedule", spec, f"{what} must be {kind_of} in [{low:g}, {high:g}], got {text!r}")
+        return int(value) if integer else value
+
+    gamma = (lambda i: number(args[i], "GAMMA", 1e-12) if len(args) > i else 0.1)
+    if kind == "step":
+        return kind, {"step_size": number(args[0], "EPOCHS", 1, integer=True), "gamma": gamma(1)}
+    if kind == "multistep":
+        milestones = [number(m, "each milestone", 1, integer=True) for m in args[0].split(",")]
+        if milestones != sorted(set(milestones)):
+            raise ConfigError("lr_schedule", spec, "milestones must increase")
+        return kind, {"milestones": milestones, "gamma": gamma(1)}
+    if kind == "exp":
+        return kind, {"gamma": gamma(0)}
+    if kind == "plateau":
+        return kind, {"factor": number(args[0], "FACTOR", 1e-12, 1 - 1e-12) if args else 0.1,
+                      "patience": number(args[1], "PATIENCE", 0, integer=True) if len(args) > 1 else 2}
+    return kind, {}
+
+
+def schedule_parameters(cfg: TrainConfig) -> dict:
+    """The schedule's kind and every parameter it runs with (cosine's T_max is the number of epochs)."""
+    kind, params = parse_schedule(cfg.lr_schedule)
+    if kind == "cosine":
+        params = {"T_max": cfg.epochs, "eta_min": 0.0}
+    return {"kind": kind, **params}
 
 
 def build_model(cfg: TrainConfig) -> nn.MLP:
@@ -115,31 +207,91 @@ def build_optimizer(cfg: TrainConfig, params) -> optim.Optimizer:
 
 def build_scheduler(cfg: TrainConfig, optimizer):
     """The per-epoch schedule (``None`` for a constant lr)."""
-    kind, a = parse_schedule(cfg.lr_schedule)
+    kind, params = parse_schedule(cfg.lr_schedule)
     if kind == "step":
-        return lr_scheduler.StepLR(optimizer, step_size=int(a[0]), gamma=a[1] if len(a) > 1 else 0.1)
+        return lr_scheduler.StepLR(optimizer, **params)
     if kind == "multistep":
-        return lr_scheduler.MultiStepLR(optimizer, milestones=[int(m) for m in a[0]],
-                                        gamma=a[1] if len(a) > 1 else 0.1)
+        return lr_scheduler.MultiStepLR(optimizer, **params)
     if kind == "exp":
-        return lr_scheduler.ExponentialLR(optimizer, gamma=a[0])
+        return lr_scheduler.ExponentialLR(optimizer, **params)
     if kind == "cosine":
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
     if kind == "plateau":
-        return lr_scheduler.ReduceLROnPlateau(optimizer, factor=a[0] if a else 0.1,
-                                              patience=int(a[1]) if len(a) > 1 else 2)
+        return lr_scheduler.ReduceLROnPlateau(optimizer, **params)
     return None
 
 
-def load_data(cfg: TrainConfig):
-    """(x_train, y_train, x_test, y_test, source) with images flattened to [0, 1] in cfg.dtype."""
-    ds = load_dataset(cfg.dataset, root=cfg.data_dir)
+def extend_schedule(scheduler, epochs: int) -> None:
+    """Continue ``scheduler`` in a run now ``epochs`` long.
+
+    Every schedule but cosine is defined epoch by epoch, whatever the total: it simply goes on.
+    Cosine is redefined over the new total from the current position: the lr of epoch t becomes
+    η_min + (base − η_min)(1 + cos(π·t/epochs))/2, the schedule of a run planned with ``epochs``
+    from the start.  So the remaining epochs get the lrs that run would have had, and none sits at
+    the old schedule's end point (lr 0): t < epochs for every epoch still to train.
+    """
+    if isinstance(scheduler, lr_scheduler.CosineAnnealingLR) and scheduler.T_max != epochs:
+        scheduler.T_max = epochs
+        t, low = scheduler.last_epoch, scheduler.eta_min
+        for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs):
+            group["lr"] = low + (base - low) * (1 + math.cos(math.pi * t / epochs)) / 2
+        scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
+
+
+def load_data(cfg: TrainConfig, download: bool = True):
+    """(x_train, y_train, x_test, y_test, source) with images flattened to [0, 1] in cfg.dtype.
+
+    A ``data_dir`` is the only place looked in (an error names the files it lacks); without one the
+    usual places are searched, then the files downloaded (unless ``download`` is false), and MNIST
+    falls back to the bundled sample, which ``source`` then says."""
+    ds = load_dataset(cfg.dataset, root=cfg.data_dir, download=download)
     dtype = np.dtype(cfg.dtype)
     x_train, x_test = normalize(ds.train_images, dtype), normalize(ds.test_images, dtype)
-    if x_train.shape[1] != cfg.sizes[0]:
-        raise ValueError(f"the model's input size {cfg.sizes[0]} does not match the data's {x_train.shape[1]} "
-                         "pixels per image")
     return x_train, ds.train_labels, x_test, ds.test_labels, ds.source
+
+
+def check_against_data(cfg: TrainConfig, x_train: np.ndarray, y_train: np.ndarray, y_test: np.ndarray) -> None:
+    """The model's input and output sizes must match the data's pixels and classes."""
+    classes = int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
+    if cfg.sizes[0] != x_train.shape[1]:
+        raise ConfigError("sizes", cfg.sizes, f"the input layer has {cfg.sizes[0]} units but the data has "
+                          f"{x_train.shape[1]} pixels per image")
+    if cfg.sizes[-1] != classes:
+        raise ConfigError("sizes", cfg.sizes, f"the output layer has {cfg.sizes[-1]} units but the data has "
+                          f"{classes} classes")
+    if cfg.batchnorm and len(x_train) < 2:
+        raise ConfigError("batchnorm", True, f"BatchNorm needs at least 2 training samples, the data has {len(x_train)}")
+
+
+def memory_needed(cfg: TrainConfig) -> int:
+    """Bytes a run needs, roughly: weights, gradients, optimizer state and an update's temporary, plus
+    the activations and their gradients of a training (or 1000-sample evaluation) batch."""
+    params = sum(n_in * n_out + n_out for n_in, n_out in zip(cfg.sizes[:-1], cfg.sizes[1:]))
+    params += 4 * sum(cfg.sizes[1:-1]) if cfg.batchnorm else 0
+    rows = max(cfg.batch_size, 1000)
+    return np.dtype(cfg.dtype).itemsize * (params * (3 + OPTIMIZER_SLOTS[cfg.optimizer]) + 4 * rows * sum(cfg.sizes))
+
+
+def memory_available() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), or None if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def check_memory(cfg: TrainConfig) -> None:
+    """Refuse a model that cannot fit in the memory available (before allocating any of it)."""
+    needed, available = memory_needed(cfg), memory_available()
+    if available is not None and needed > available:
+        raise ConfigError("sizes", cfg.sizes, f"the run needs about {needed / 2**30:,.1f} GiB (weights, gradients, "
+                          f"optimizer state, activations) but {available / 2**30:,.1f} GiB of memory is available")
 
 
 def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> tuple[float, float, np.ndarray]:
@@ -161,21 +313,52 @@ class NonFiniteLoss(FloatingPointError):
     """The training loss became NaN or infinite."""
 
 
-class Trainer:
-    """Owns the model, optimizer, scheduler, loader and metrics of one run; ``fit()`` trains it."""
+def environment() -> dict:
+    """What the numbers were computed with: backend, BLAS libraries and threads, package versions."""
+    from importlib import metadata
 
-    def __init__(self, cfg: TrainConfig, out: str | Path, data=None, progress: bool = True, log=print):
+    versions = {"python": platform.python_version()}
+    for package in ("tinygrad_lab", "numpy", "numba"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    try:
+        from threadpoolctl import threadpool_info
+        blas = [{"library": i.get("internal_api", "?"), "version": i.get("version") or "unknown",
+                 "threads": i.get("num_threads", 0)} for i in threadpool_info() if i.get("user_api") == "blas"]
+    except ImportError:
+        blas = [{"library": "unknown (threadpoolctl not installed)", "version": "unknown", "threads": 0}]
+    return {"backend": get_backend().NAME, "blas": blas, "versions": versions}
+
+
+class Trainer:
+    """Owns the model, optimizer, scheduler, loader and metrics of one run; ``fit()`` trains it.
+
+    ``stop_signal`` may be set (by a signal handler) to a signal number: ``fit()`` then stops at the
+    next batch boundary, after writing the checkpoint."""
+
+    def __init__(self, cfg: TrainConfig, out: str | Path, data=None, progress: bool = True, log=print,
+                 download: bool = True):
         self.cfg, self.out, self.progress, self.log = cfg, Path(out), progress, log
-        self.x_train, self.y_train, self.x_test, self.y_test, self.source = data if data is not None else load_data(cfg)
+        check_memory(cfg)
+        self.x_train, self.y_train, self.x_test, self.y_test, self.source = (
+            data if data is not None else load_data(cfg, download))
+        check_against_data(cfg, self.x_train, self.y_train, self.y_test)
         self.model = build_model(cfg)
         self.optimizer = build_optimizer(cfg, list(self.model.parameters()))
         self.scheduler = build_scheduler(cfg, self.optimizer)
-        self.loader = DataLoader(self.x_train, self.y_train, cfg.batch_size, seed=cfg.seed)
+        # BatchNorm cannot estimate a variance from one sample: a last batch of one is dropped
+        # (a different sample each epoch, as the order is reshuffled).
+        self.drop_last = cfg.batchnorm and len(self.x_train) % cfg.batch_size == 1
+        self.loader = DataLoader(self.x_train, self.y_train, cfg.batch_size, seed=cfg.seed, drop_last=self.drop_last)
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
         self.epoch_start_loader = self.loader.state_dict()
         self.history: list[dict] = []
         self.running_loss = 0.0
         self.first_step_seconds: float | None = None
+        self.stop_signal: int | None = None
+        self.status = "running"
 
     # ----- checkpoints ------------------------------------------------------------------------
     def state(self) -> dict:
@@ -199,18 +382,31 @@ class Trainer:
         return save_checkpoint(self.out / name, self.state())
 
     @classmethod
-    def resume(cls, path, out=None, epochs: int | None = None, data=None, **kw) -> "Trainer":
-        """A trainer restored from a checkpoint; ``epochs`` may extend the run."""
+    def resume(cls, path, out=None, epochs: int | None = None, data=None, changes: dict | None = None,
+               **kw) -> "Trainer":
+        """A trainer restored from a checkpoint, in the checkpoint's folder unless ``out`` is given.
+
+        ``changes`` (and ``epochs``, its shorthand) may set the fields marked resumable (epochs,
+        checkpoint_every, data_dir); any other is a :class:`ResumeConflict`.  A longer ``epochs``
+        extends the run (see :func:`extend_schedule`)."""
         state = load_checkpoint(path)
-        cfg = TrainConfig(**state["config"])
-        if epochs is not None:
-            cfg.epochs = epochs
-            cfg.validate()
+        if not {"config", "model", "optimizer", "epoch"} <= set(state):
+            raise CheckpointError(f"{path}: not a training checkpoint (a model.npz? use the run's checkpoint.npz)")
+        cfg = TrainConfig.from_dict(state["config"], path)
+        changes = {**(changes or {}), **({"epochs": epochs} if epochs is not None else {})}
+        conflicts = [name for name, value in changes.items()
+                     if not RESUMABLE[name] and value != getattr(cfg, name)]
+        if conflicts:
+            raise ResumeConflict(conflicts)
+        cfg = dataclasses.replace(cfg, **changes)
+        if cfg.epochs < state["epoch"]:
+            raise ConfigError("epochs", cfg.epochs, f"the checkpoint has already trained {state['epoch']} epochs")
         trainer = cls(cfg, out if out is not None else Path(path).parent, data=data, **kw)
         trainer.model.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])
         if trainer.scheduler is not None:
             trainer.scheduler.load_state_dict(state["scheduler"])
+            extend_schedule(trainer.scheduler, cfg.epochs)
         trainer.epoch_start_loader = state["loader_at_epoch_start"]
         trainer.loader.load_state_dict(state["loader_at_epoch_start"])
         trainer.epoch, trainer.batch_in_epoch, trainer.step = state["epoch"], state["batch_in_epoch"], state["step"]
@@ -224,8 +420,9 @@ class Trainer:
         value = loss.item()
         if not np.isfinite(value):
             raise NonFiniteLoss(
-                f"the training loss became {value} at step {self.step} (epoch {self.epoch + 1}). Lower "
-                "--lr, add --clip-norm, or run with --detect-anomaly to find the op that produced it")
+                f"the training loss became {value} at step {self.step} (epoch {self.epoch + 1}). Lower the "
+                "learning rate, clip the gradient norm, or train under detect_anomaly() to find the op that "
+                "produced it")
         self.optimizer.zero_grad()
         loss.backward()
         if self.cfg.clip_norm is not None:
@@ -234,7 +431,8 @@ class Trainer:
         return value
 
     def fit(self, stop_after_steps: int | None = None) -> list[dict]:
-        """Train until ``cfg.epochs`` (or ``stop_after_steps`` more steps, for tests of resuming)."""
+        """Train until ``cfg.epochs`` (or ``stop_after_steps`` more steps, for tests of resuming, or
+        until ``stop_signal`` is set); the checkpoint is written whenever it stops early."""
         self.out.mkdir(parents=True, exist_ok=True)
         steps_left = stop_after_steps
         while self.epoch < self.cfg.epochs:
@@ -249,6 +447,8 @@ class Trainer:
                             desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}", enabled=self.progress)
             seen = 0
             for xb, yb in bar:
+                if self.stop_signal is not None:  # a batch boundary
+                    return self._stop(bar)
                 if self.first_step_seconds is None:  # JIT compile (or cache load): timed apart
                     t0 = time.perf_counter()
                     self.running_loss += self.train_step(xb, yb)
@@ -269,14 +469,23 @@ class Trainer:
                 if steps_left is not None:
                     steps_left -= 1
                     if steps_left == 0:
-                        bar.close()
-                        self.save()
-                        return self.history
+                        return self._stop(bar)
             elapsed = time.perf_counter() - started
             self.end_epoch(seen / elapsed if elapsed > 0 else float("nan"))
+        self.status = "finished"
+        return self.history
+
+    def _stop(self, bar) -> list[dict]:
+        """Stop early: write the checkpoint (and say why in ``status`` when a signal asked)."""
+        bar.close()
+        self.save()
+        if self.stop_signal is not None:
+            self.status = (f"interrupted by {signal.Signals(self.stop_signal).name} at epoch {self.epoch + 1}, "
+                           f"batch {self.batch_in_epoch}")
         return self.history
 
     def end_epoch(self, samples_per_s: float) -> None:
+        """Evaluate, log one line, step the schedule, then write the checkpoint and the metrics."""
         test_loss, test_acc, _ = evaluate(self.model, self.x_test, self.y_test)
         row = {"epoch": self.epoch + 1, "train_loss": self.running_loss / max(self.batch_in_epoch, 1),
                "test_loss": test_loss, "test_accuracy": test_acc, "samples_per_s": samples_per_s,
@@ -293,6 +502,11 @@ class Trainer:
         self.batch_in_epoch = 0
         self.epoch_start_loader = self.loader.state_dict()  # the next epoch starts from here
         self.save()
+        write_metrics(self)
+
+
+RESUMABLE = {f.name: f.metadata["resumable"] for f in dataclasses.fields(TrainConfig)}
+METRICS_KEYS = ["epoch", "train_loss", "test_loss", "test_accuracy", "samples_per_s", "lr"]
 
 
 def _progress(iterable, total, initial, desc, enabled):
@@ -302,34 +516,53 @@ def _progress(iterable, total, initial, desc, enabled):
                 unit="batch", file=sys.stderr)
 
 
+def _write_bytes(path: Path, data: bytes) -> Path:
+    with atomic_output(path) as out:
+        out.write(data)
+    return path
+
+
+def write_metrics(trainer: Trainer, files: list[str] | None = None) -> list[Path]:
+    """metrics.csv (one row per finished epoch) and metrics.json (the values the run used, where its
+    data came from, what it ran on, its status and history), each written atomically."""
+    out, history = trainer.out, trainer.history
+    lines = [",".join(METRICS_KEYS)] + [",".join(repr(row[k]) for k in METRICS_KEYS) for row in history]
+    summary = {"status": trainer.status, "config": trainer.cfg.resolved(),
+               "data": {"source": trainer.source, "train_samples": len(trainer.x_train),
+                        "test_samples": len(trainer.x_test),
+                        "last_batch_of_one_dropped": bool(trainer.drop_last)},
+               "environment": environment(), "history": history}
+    if files is not None:
+        summary["files"] = files
+    return [_write_bytes(out / "metrics.csv", ("\n".join(lines) + "\n").encode()),
+            _write_bytes(out / "metrics.json", (json.dumps(summary, indent=2) + "\n").encode())]
+
+
 def write_reports(trainer: Trainer) -> list[Path]:
-    """metrics.csv, metrics.json, model.npz and curves.png in the run's folder."""
+    """At the end of a run (finished or stopped): model.npz (finished runs only) and curves.png, then
+    the metrics listing every file the run wrote; returns those paths, checkpoint.npz included."""
     out = trainer.out
     out.mkdir(parents=True, exist_ok=True)
-    history = trainer.history
-    keys = ["epoch", "train_loss", "test_loss", "test_accuracy", "samples_per_s", "lr"]
-    lines = [",".join(keys)] + [",".join(repr(row[k]) for k in keys) for row in history]
-    (out / "metrics.csv").write_text("\n".join(lines) + "\n")
-    summary = {"config": dataclasses.asdict(trainer.cfg), "data_source": trainer.source, "history": history}
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2))
-    save_checkpoint(out / "model.npz", {"config": dataclasses.asdict(trainer.cfg),
-                                        "model": trainer.model.state_dict()})
-    written = [out / "metrics.csv", out / "metrics.json", out / "model.npz"]
-    if history:
-        written.append(plot_curves(history, out / "curves.png", title=f"{trainer.cfg.dataset}: "
-                                   f"{'-'.join(map(str, trainer.cfg.sizes))} {trainer.cfg.activation}, "
-                                   f"{trainer.cfg.optimizer}"))
-    return written
+    written = [out / "checkpoint.npz"]
+    if trainer.status == "finished":
+        written.append(save_checkpoint(out / "model.npz", {"config": dataclasses.asdict(trainer.cfg),
+                                                           "model": trainer.model.state_dict()}))
+    if trainer.history:
+        cfg = trainer.cfg
+        written.append(plot_curves(trainer.history, out / "curves.png", title=f"{cfg.dataset}: "
+                                   f"{'-'.join(map(str, cfg.sizes))} {cfg.activation}, {cfg.optimizer}"))
+    names = sorted([p.name for p in written] + ["metrics.csv", "metrics.json"])
+    return write_metrics(trainer, files=names) + written
 
 
 def plot_curves(history: list[dict], path: Path, title: str) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Loss and test accuracy per epoch, as a PNG written atomically."""
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     epochs = [r["epoch"] for r in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    ax_loss, ax_acc = fig.subplots(1, 2)
     ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
     ax_loss.plot(epochs, [r["test_loss"] for r in history], "s-", label="test")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
@@ -340,8 +573,8 @@ def plot_curves(history: list[dict], path: Path, title: str) -> Path:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    with atomic_output(path) as f:
+        fig.savefig(f, format="png", dpi=110)
     return path
 
 
@@ -349,8 +582,8 @@ def load_model(path) -> tuple[nn.MLP, TrainConfig]:
     """The model stored in a checkpoint or ``model.npz`` (in eval mode) and its config."""
     state = load_checkpoint(path)
     if "config" not in state or "model" not in state:
-        raise ValueError(f"{path}: holds no model (keys {sorted(state)})")
-    cfg = TrainConfig(**state["config"])
+        raise CheckpointError(f"{path}: holds no model (keys {sorted(state)})")
+    cfg = TrainConfig.from_dict(state["config"], path)
     model = build_model(cfg)
     model.load_state_dict(state["model"])
     return model.eval(), cfg

@@ -14,6 +14,7 @@ import pytest
 from tinygrad_lab.data import (
     ChecksumError,
     DownloadError,
+    MissingFilesError,
     load_dataset,
     load_fashion_mnist,
     load_mnist,
@@ -107,7 +108,8 @@ def test_search_order(env, monkeypatch):
 
     assert load_mnist(root, download=False).source == str(root)
     assert load_mnist(download=False).source == str(env_subdir)
-    assert load_mnist(env / "empty-root", download=False).source == str(env_subdir)
+    with pytest.raises(MissingFilesError, match="empty-root is not a folder"):   # a given root is the only place
+        load_mnist(env / "empty-root", download=False)
     for name in MNIST_FILES:
         (env_subdir / f"{name}.gz").unlink()
     assert load_mnist(download=False).source == str(data_dir)
@@ -115,10 +117,16 @@ def test_search_order(env, monkeypatch):
     assert load_mnist(download=False).source == str(cache)
 
 
-def test_incomplete_directory_is_skipped(env):
-    root = put_files(env / "root", dict(list(MNIST_FILES.items())[:3]))
-    cache = put_files(cache_dir("mnist"), MNIST_FILES)
-    assert load_mnist(root, download=False).source == str(cache)
+def test_an_incomplete_given_directory_is_an_error_naming_the_missing_files(env):
+    root = put_files(env / "root", dict(list(MNIST_FILES.items())[:2]))
+    put_files(cache_dir("mnist"), MNIST_FILES)           # never silently used instead of the given root
+    with pytest.raises(MissingFilesError, match=r"root lacks t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte \("):
+        load_mnist(root)
+    assert load_mnist().source == str(cache_dir("mnist"))
+
+
+def test_the_sample_says_why_it_was_used(env):
+    assert "because full MNIST was not found in" in load_mnist(download=False).source
 
 
 def test_cache_dir_per_platform(monkeypatch, tmp_path):
@@ -227,7 +235,7 @@ def test_interrupted_download_leaves_nothing(env, monkeypatch, error, raised, me
 
 def test_not_found_without_download(env):
     with pytest.raises(FileNotFoundError, match=r"full mnist not found in .*cache/tinygrad_lab/mnist"):
-        load_mnist(env / "root", download=False, fallback=False)
+        load_mnist(download=False, fallback=False)
 
 
 @pytest.mark.parametrize("download", [True, False])

@@ -1,67 +1,156 @@
-"""``tinygrad-lab predict CHECKPOINT IMAGE.png | --index N``: classify one digit."""
+"""``tinygrad-lab predict CHECKPOINT IMAGE...``: classify drawn digits (or ``--index N`` of the test set).
+
+An image is brought to MNIST's form the way MNIST itself was made (LeCun et al.): alpha composited
+onto the background, grey levels with the digit light on dark, cropped to the ink's bounding box,
+the longer side scaled to 20 pixels with antialiasing (aspect kept), then placed in a 28×28 field so
+that its centre of mass is at the centre.  Pillow reads the file and refuses decompression bombs.
+"""
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
 
 import numpy as np
 
+#: the largest image accepted, in pixels (a 17 KB PNG may declare 12000×12000)
+MAX_PIXELS = 25_000_000
+#: ink is whatever is brighter than this fraction of the brightest pixel (after the background is removed)
+INK_THRESHOLD = 0.1
+
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("predict", help="classify one digit: a PNG file or a test-set index")
+    p = subparsers.add_parser("predict", help="classify drawn digits (PNG, JPEG, ...) or a test-set index")
     p.add_argument("checkpoint", help="a checkpoint.npz or model.npz written by train")
-    p.add_argument("image", nargs="?", help="a PNG of a digit (any size; light digit on dark, or dark on "
-                   "light, which is inverted)")
+    p.add_argument("images", nargs="*", metavar="IMAGE", help="image files of one digit each (any size, "
+                   "dark on light or light on dark, transparency allowed); one output line each")
     p.add_argument("--index", type=int, help="use test image N of the model's dataset instead")
     p.add_argument("--data-dir", help="folder holding the IDX files (with --index)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=run)
 
 
-def image_to_input(path) -> np.ndarray:
-    """A PNG as MNIST's 28×28 grey levels in [0, 1], light digit on a dark background."""
-    import matplotlib.image as mpimg
+class ImageError(ValueError):
+    """A file that is not a usable image of a digit."""
 
+
+def open_image(source):
+    """A Pillow image of a file path or file object, its size checked before any pixel is decoded."""
+    from PIL import Image
+
+    pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None   # our check below, with the size
     try:
-        pixels = np.asarray(mpimg.imread(path), dtype=np.float64)
-    except (OSError, ValueError, SyntaxError) as e:
-        raise SystemExit(f"tinygrad-lab predict: cannot read {path} as an image ({e})") from None
-    if pixels.ndim == 3:
-        pixels = pixels[..., :3].mean(axis=2)
-    if pixels.max() > 1:
-        pixels = pixels / 255.0
-    if pixels.mean() > 0.5:  # dark digit on light paper: invert to MNIST's convention
-        pixels = 1.0 - pixels
-    return _resize(pixels, 28, 28)
+        image = Image.open(source)            # reads the header only
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise ImageError(f"declares {width}×{height} pixels, more than the {MAX_PIXELS:,} accepted "
+                             "(a decompression bomb?)")
+        image.load()
+    except ImageError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+        raise ImageError(f"cannot read it as an image ({e})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
+    return image
 
 
-def _resize(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Nearest-neighbour resampling (enough to feed a drawn digit to the network)."""
-    r = (np.arange(rows) * image.shape[0] / rows).astype(int)
-    c = (np.arange(cols) * image.shape[1] / cols).astype(int)
-    return image[np.ix_(r, c)]
+def to_grey(image) -> np.ndarray:
+    """Grey levels in [0, 1] with transparency composited onto the background.
+
+    Where the image has an alpha channel the ink is what is opaque, so the background is chosen to
+    contrast with the ink: white under dark ink, black under light ink."""
+    from PIL import Image
+
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255
+        grey = np.asarray(rgba.convert("L"), dtype=np.float64) / 255
+        ink_level = (grey * alpha).sum() / max(alpha.sum(), 1e-12)
+        background = 1.0 if ink_level < 0.5 else 0.0
+        return alpha * grey + (1 - alpha) * background
+    return np.asarray(image.convert("L"), dtype=np.float64) / 255 if image.mode != "F" else \
+        np.asarray(image, dtype=np.float64) / 255
+
+
+def to_mnist(grey: np.ndarray) -> np.ndarray:
+    """A grey image (any size, either polarity) as MNIST's 28×28 field, light digit on dark, in [0, 1]."""
+    from PIL import Image
+
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    background = float(np.median(border))
+    ink = grey - background if background < 0.5 else background - grey   # light on dark
+    ink = np.clip(ink, 0, None)
+    if ink.max() <= 0.05:
+        raise ImageError("holds no digit (no pixel differs from the background)")
+    ink /= ink.max()
+    rows, cols = np.nonzero(ink > INK_THRESHOLD)
+    ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    height, width = ink.shape
+    scale = 20 / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = np.asarray(Image.fromarray(ink.astype(np.float32), mode="F").resize(size, Image.Resampling.LANCZOS))
+    small = np.clip(small, 0, 1)
+    # place it so that its centre of mass lands on the field's centre (pixel centres 0..27: 13.5 → 14 as MNIST)
+    total = small.sum()
+    r = np.arange(small.shape[0]) @ small.sum(axis=1) / total
+    c = np.arange(small.shape[1]) @ small.sum(axis=0) / total
+    field = np.zeros((28 + 2 * 20, 28 + 2 * 20))
+    top, left = 20 + int(round(14 - r)), 20 + int(round(14 - c))
+    field[top:top + small.shape[0], left:left + small.shape[1]] = small
+    return field[20:48, 20:48]
+
+
+def image_to_input(source) -> np.ndarray:
+    """A file (path or file object) as the model's 28×28 input in [0, 1]."""
+    return to_mnist(to_grey(open_image(source)))
 
 
 def run(args) -> int:
     from tinygrad_lab.checkpoint import CheckpointError
+    from tinygrad_lab.cli import CommandError, UsageError
     from tinygrad_lab.ops import softmax
     from tinygrad_lab.tensor import Tensor, no_grad
     from tinygrad_lab.train import load_model
 
-    if (args.image is None) == (args.index is None):
-        raise SystemExit("tinygrad-lab predict: give either IMAGE or --index N")
+    if bool(args.images) == (args.index is not None):
+        raise UsageError("give IMAGE files or --index N (one of them)")
     try:
         model, cfg = load_model(args.checkpoint)
     except (FileNotFoundError, CheckpointError, ValueError) as e:
-        raise SystemExit(f"tinygrad-lab predict: {e}") from None
-    label = None
+        raise CommandError(str(e)) from None
+    names, labels, pixels = [], [], []
     if args.index is not None:
         from tinygrad_lab.data import load_dataset
-        ds = load_dataset(cfg.dataset, root=args.data_dir or cfg.data_dir)
+        dataset = "mnist" if args.data_dir and cfg.dataset == "mnist-sample" else cfg.dataset
+        try:
+            ds = load_dataset(dataset, root=args.data_dir)
+        except (FileNotFoundError, ValueError, RuntimeError) as e:
+            raise CommandError(f"--data-dir {args.data_dir}: {e}" if args.data_dir else str(e)) from None
         if not 0 <= args.index < len(ds.test_labels):
-            raise SystemExit(f"tinygrad-lab predict: --index {args.index} is outside [0, {len(ds.test_labels)})")
-        pixels, label = ds.test_images[args.index] / 255.0, int(ds.test_labels[args.index])
+            raise UsageError(f"--index {args.index}: outside [0, {len(ds.test_labels)})")
+        names, labels = [f"test image {args.index}"], [int(ds.test_labels[args.index])]
+        pixels = [ds.test_images[args.index] / 255.0]
     else:
-        pixels = image_to_input(args.image)
+        for name in args.images:            # every image is read before anything is printed
+            try:
+                pixels.append(image_to_input(name))
+            except FileNotFoundError:
+                raise CommandError(f"{name}: no such file") from None
+            except ImageError as e:
+                raise CommandError(f"{name}: {e}") from None
+            names.append(name)
+            labels.append(None)
     with no_grad():
-        probs = softmax(model(Tensor(pixels.reshape(1, -1), dtype=cfg.dtype))).data[0]
-    best = int(probs.argmax())
-    print(f"predicted {best} (p = {probs[best]:.3f})" + (f", true label {label}" if label is not None else ""))
-    print("  ".join(f"{k}:{p:.3f}" for k, p in enumerate(probs)))
+        probs = softmax(model(Tensor(np.stack(pixels).reshape(len(pixels), -1), dtype=cfg.dtype))).data
+    for name, label, p in zip(names, labels, probs):
+        best = int(p.argmax())
+        if args.json:
+            record = {"image": name, "predicted": best, "probability": float(p[best]),
+                      "probabilities": [float(v) for v in p]}
+            if label is not None:
+                record["label"] = label
+            print(json.dumps(record))
+        else:
+            print(f"{name}: {best} (p = {p[best]:.3f})" + (f", true label {label}" if label is not None else ""))
     return 0

@@ -1,11 +1,12 @@
 """Locating, downloading, verifying and loading MNIST and Fashion-MNIST.
 
-Each dataset is four IDX files (gzipped or not). They are looked up in order:
+Each dataset is four IDX files (gzipped or not). An explicit ``root`` is the only place looked in:
+a missing folder, or one lacking some of the files, is an error naming them. Without one, they are
+looked up in order:
 
-1. the explicit ``root`` argument;
-2. the directory named by ``$TINYGRAD_LAB_DATA``, as ``<dir>/<dataset>/`` and then ``<dir>/``;
-3. the user cache, ``<cache>/tinygrad_lab/<dataset>/`` (see :func:`cache_dir`);
-4. for Fashion-MNIST only, ``/usr/share/datasets/fashion-mnist`` (Debian's
+1. the directory named by ``$TINYGRAD_LAB_DATA``, as ``<dir>/<dataset>/`` and then ``<dir>/``;
+2. the user cache, ``<cache>/tinygrad_lab/<dataset>/`` (see :func:`cache_dir`);
+3. for Fashion-MNIST only, ``/usr/share/datasets/fashion-mnist`` (Debian's
    ``dataset-fashion-mnist`` package).
 
 The first directory holding all four files is used. Otherwise, if allowed,
@@ -17,6 +18,7 @@ reported instead of silently used.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.client
 import os
@@ -35,6 +37,7 @@ __all__ = [
     "Dataset",
     "DownloadError",
     "ChecksumError",
+    "MissingFilesError",
     "load_mnist",
     "load_fashion_mnist",
     "load_dataset",
@@ -104,6 +107,14 @@ class DownloadError(RuntimeError):
     """Every mirror failed to deliver a file; the message names the file and each mirror's failure."""
 
 
+class MissingFilesError(FileNotFoundError):
+    """An explicitly given data folder does not exist or lacks some of the four files (``missing``)."""
+
+    def __init__(self, message: str, missing: list[str]):
+        super().__init__(message)
+        self.missing = missing
+
+
 class ChecksumError(ValueError):
     """A file's uncompressed content does not have the expected SHA-256."""
 
@@ -166,16 +177,17 @@ def search_dirs(dataset: str, root: str | os.PathLike | None = None) -> list[Pat
 def load_mnist(root: str | os.PathLike | None = None, download: bool = True, fallback: bool = True) -> Dataset:
     """Load MNIST (60,000 train / 10,000 test digits).
 
-    If the files are neither found (see :func:`search_dirs`) nor downloadable
-    (``download=False`` or every mirror failed) and ``fallback`` is true, print
-    one line to stderr and return the bundled 5,000/1,000-digit sample instead
-    (:func:`tinygrad_lab.data.sample.load_sample`). With ``fallback=False`` the
+    If no ``root`` is given and the files are neither found (see :func:`search_dirs`) nor
+    downloadable (``download=False`` or every mirror failed) and ``fallback`` is true, print one
+    line to stderr and return the bundled 5,000/1,000-digit sample instead
+    (:func:`tinygrad_lab.data.sample.load_sample`), whose ``source`` then says why. With
+    ``fallback=False``, or a ``root`` (an explicit source is never replaced), the
     ``FileNotFoundError`` or ``DownloadError`` is raised.
     """
     try:
         return _load_full("mnist", root, download)
     except (FileNotFoundError, DownloadError):
-        if not fallback:
+        if not fallback or root is not None:
             raise
     # Imported here because sample.py imports Dataset from this module.
     from .sample import load_sample
@@ -189,7 +201,8 @@ def load_mnist(root: str | os.PathLike | None = None, download: bool = True, fal
         "(load_mnist(fallback=False) raises the error instead)",
         file=sys.stderr,
     )
-    return sample
+    return dataclasses.replace(sample, source=f"{sample.source}, because full MNIST was not found in {places} "
+                                              f"and {reason}")
 
 
 def load_fashion_mnist(root: str | os.PathLike | None = None, download: bool = True) -> Dataset:
@@ -212,7 +225,7 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, download: boo
 
 def _load_full(dataset: str, root: str | os.PathLike | None, download: bool) -> Dataset:
     """Find (or download) the four files of ``dataset``, verify and load them."""
-    directory = _find_complete_dir(dataset, root)
+    directory = _given_dir(root) if root is not None else _find_complete_dir(dataset, None)
     if directory is None:
         places = ", ".join(str(d) for d in search_dirs(dataset, root))
         if not download:
@@ -241,6 +254,18 @@ def find_file(directory: Path, name: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def _given_dir(root: str | os.PathLike) -> Path:
+    """``root`` if it holds the four files; otherwise a MissingFilesError naming what it lacks."""
+    directory = Path(root)
+    if not directory.is_dir():
+        raise MissingFilesError(f"{directory} is not a folder", list(FILE_NAMES.values()))
+    missing = [name for name in FILE_NAMES.values() if find_file(directory, name) is None]
+    if missing:
+        raise MissingFilesError(f"{directory} lacks {', '.join(missing)} (each may be gzipped, as NAME.gz)",
+                                missing)
+    return directory
 
 
 def _find_complete_dir(dataset: str, root: str | os.PathLike | None) -> Path | None:

@@ -13,18 +13,17 @@ byte more than declared, so a forged header declaring terabytes fails fast.
 
 from __future__ import annotations
 
-import contextlib
 import gzip as gzip_module
 import math
 import os
 import struct
-import tempfile
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+
+from tinygrad_lab.atomic import atomic_output
 
 GZIP_MAGIC = b"\x1f\x8b"
 UBYTE_TYPE = 0x08
@@ -136,27 +135,3 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, gzip: bool = False) ->
                 packed.write(content)
         else:
             out.write(content)
-
-
-@contextlib.contextmanager
-def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """Yield a binary file that replaces ``path`` only if the ``with`` block succeeds.
-
-    The data goes to a temporary file in the same directory (the yielded
-    file's ``name``), which is flushed to disk and moved into place with
-    ``os.replace``. If the block raises (any exception, KeyboardInterrupt
-    included) the temporary file is removed and ``path`` is left untouched.
-    """
-    target = Path(path)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        with open(temp_name, "wb") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
