@@ -278,7 +278,7 @@ CASES = [
     Case("optimizer-empty", lambda tmp: optim.SGD([], lr=0.1), ValueError,
          r"optimizer got an empty parameter list"),
     Case("optimizer-negative-lr", lambda tmp: optim.SGD(nn.Linear(2, 2).parameters(), lr=-1), ValueError,
-         r"invalid lr: -1 \(must be >= 0\)"),
+         r"invalid lr: -1 \(must be finite and >= 0\)"),
     Case("optimizer-betas", lambda tmp: optim.Adam(nn.Linear(2, 2).parameters(), betas=(0.9, 1.0)),
          ValueError, r"invalid beta2: 1\.0 \(must be in \[0, 1\)\)"),
     Case("optimizer-nan-gradient", nan_gradient_in_step, FloatingPointError,
