@@ -115,7 +115,7 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
                 if gx.shape != x.shape:
                     raise AssertionError(f"{node.name}.backward gave a gradient of shape {gx.shape} "
                                          f"for an input of shape {x.shape}")
-                if gx.dtype != x.dtype:
+                if gx.dtype != x._data.dtype:
                     raise AssertionError(f"{node.name}.backward gave a {gx.dtype} gradient for a "
                                          f"{x.dtype} input of shape {x.shape}")
                 pending[id(x)] = pending[id(x)] + gx if id(x) in pending else gx

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_lab.anomaly import check_forward
-from tinygrad_lab.mode import dual_tangents, is_anomaly_enabled, is_grad_enabled
+from tinygrad_lab.mode import current_modes, dual_tangents
 from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
 
 #: every Function subclass by name; the gradient checks enumerate it
@@ -80,22 +80,27 @@ class Function:
         if not tensors:
             return self.forward(*inputs)
         dtype = tensors[0]._data.dtype
-        if dtype not in FLOAT_DTYPES or any(t._data.dtype != dtype for t in tensors[1:]):
+        mixed = dtype.kind != "f"
+        for t in tensors[1:]:
+            if t._data.dtype != dtype:
+                mixed = True
+        if mixed:
             dtype, inputs, tensors = self._common_dtype(inputs, tensors)
         arrays = [x._data if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs]
         out = Tensor.wrap(self.forward(*arrays))
         if self.view:
             out._version = inputs[0]._version
-        if is_anomaly_enabled():
+        modes = current_modes()
+        if modes.anomaly_enabled:
             check_forward(self, arrays, out.data)
-        if dual_tangents() is not None:
+        if modes.tangents is not None:
             self._push_tangent(inputs, arrays, out)
-        if is_grad_enabled() and any(t.requires_grad for t in tensors):
+        if modes.grad_enabled and any(t.requires_grad for t in tensors):
             self.inputs = tuple(x if isinstance(x, Tensor) else Tensor.wrap(a) for x, a in zip(inputs, arrays))
             self.needs_grad = tuple(t.requires_grad for t in self.inputs)
             if self.saves_inputs:
-                self.versions = tuple(t.version for t in self.inputs)
-                self.out_version = out.version
+                self.versions = tuple(t._version[0] for t in self.inputs)
+                self.out_version = out._version[0]
             out.requires_grad = True
             out.creator = self
         return out

@@ -24,6 +24,11 @@ class Modes(threading.local):
 _MODES = Modes()
 
 
+def current_modes() -> Modes:
+    """This thread's :class:`Modes` (read its fields; change them only with the functions below)."""
+    return _MODES
+
+
 def is_grad_enabled() -> bool:
     """Whether ops record the graph in this thread (False inside ``no_grad()``)."""
     return _MODES.grad_enabled
@@ -102,5 +107,5 @@ def dual_level_mode() -> Iterator[None]:
         _MODES.tangents = previous
 
 
-__all__ = ["Modes", "anomaly_mode", "dual_level_mode", "dual_tangents", "enable_grad", "is_anomaly_enabled",
+__all__ = ["Modes", "anomaly_mode", "current_modes", "dual_level_mode", "dual_tangents", "enable_grad", "is_anomaly_enabled",
            "is_grad_enabled", "no_grad", "set_grad_enabled"]

@@ -26,8 +26,8 @@ def numeric_array(data, what: str = "a Tensor") -> np.ndarray:
         return data._data
     try:
         array = np.asarray(data)
-    except ValueError as e:  # ragged nesting
-        raise ValueError(f"cannot make {what} from nested sequences of unequal lengths ({e})") from None
+    except ValueError:  # ragged nesting
+        raise ValueError(f"cannot make {what} from nested sequences of unequal lengths") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"cannot make {what} from data of dtype {array.dtype}")
     return array
