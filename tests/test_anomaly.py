@@ -32,8 +32,8 @@ def test_outside_anomaly_mode_nan_passes_silently_and_no_stack_is_kept():
 def test_anomaly_mode_is_restored_after_the_block():
     with tl.detect_anomaly():
         pass
-    from tinygrad_lab.anomaly import AnomalyMode
-    assert AnomalyMode.enabled is False
+    from tinygrad_lab.mode import is_anomaly_enabled
+    assert is_anomaly_enabled() is False
 
 
 def test_in_place_change_of_a_saved_input_is_caught():

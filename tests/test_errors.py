@@ -344,7 +344,7 @@ CASES = [
     Case("optimizer-empty", lambda tmp: optim.SGD([], lr=0.1), ValueError,
          r"optimizer got an empty parameter list"),
     Case("optimizer-negative-lr", lambda tmp: optim.SGD(nn.Linear(2, 2).parameters(), lr=-1), ValueError,
-         r"invalid lr: -1 \(must be >= 0\)"),
+         r"invalid lr: -1 \(must be finite and >= 0\)"),
     Case("optimizer-betas", lambda tmp: optim.Adam(nn.Linear(2, 2).parameters(), betas=(0.9, 1.0)),
          ValueError, r"invalid beta2: 1\.0 \(must be in \[0, 1\)\)"),
     Case("optimizer-nan-gradient", nan_gradient_in_step, FloatingPointError,
@@ -447,6 +447,105 @@ CASES = [
     Case("checkpoint-truncated", truncated_checkpoint, CheckpointError,
          r"checkpoint\.npz: truncated or corrupted checkpoint \(BadZipFile: "),
     Case("checkpoint-write-failed", failed_checkpoint_write, OSError, r"No space left on device"),
+]
+
+
+# ----- trust (issue 13): ownership, versions, protocols, axes, all-or-nothing state changes --------
+def _adam_after_sgd(tmp):
+    p = nn.Parameter(np.ones(2))
+    sgd = optim.SGD([p], lr=0.1, momentum=0.9)
+    optim.Adam([p]).load_state_dict(sgd.state_dict())
+
+
+def _adam_state_with_nan(tmp):
+    p = nn.Parameter(np.ones(2))
+    opt = optim.Adam([p])
+    p.grad = Tensor([1.0, 1.0])
+    opt.step()
+    state = opt.state_dict()
+    state["state"][0]["exp_avg"][0] = np.nan
+    opt.load_state_dict(state)
+
+
+def _lr_nan_after_construction(tmp):
+    p = nn.Parameter(np.ones(2))
+    opt = optim.SGD([p], lr=0.1)
+    p.grad = Tensor([1.0, 1.0])
+    opt.param_groups[0]["lr"] = float("nan")
+    opt.step()
+
+
+def _module_state_nan(tmp):
+    layer = nn.Linear(2, 1)
+    state = layer.state_dict()
+    state["bias"] = np.array([np.inf])
+    layer.load_state_dict(state)
+
+
+def _scheduler_state_inf(tmp):
+    sched = optim.lr_scheduler.ExponentialLR(optim.SGD([nn.Parameter(np.ones(1))], lr=0.1), gamma=0.9)
+    state = sched.state_dict()
+    state["gamma"] = float("inf")
+    sched.load_state_dict(state)
+
+
+def _output_modified(tmp):
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x.exp()
+    with tl.no_grad():
+        y.copy_(np.zeros(2))
+    y.sum().backward()
+
+
+def _custom_op_dtype(tmp):
+    class Twice(Function, register=False):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy, x, y):
+            return gy.astype(np.float64) * 2
+
+    Twice().apply(Tensor(np.ones(3, dtype=np.float32), requires_grad=True)).sum().backward()
+
+
+CASES += [
+    Case("tensor-ragged", lambda tmp: Tensor([[1.0, 2.0], [3.0]]), ValueError,
+         r"cannot make a Tensor from nested sequences of unequal lengths"),
+    Case("tensor-from-numpy", lambda tmp: Tensor.from_numpy(np.array([1, 2])), TypeError,
+         r"Tensor.from_numpy needs a float32 or float64 numpy array, got an array of dtype int64"),
+    Case("copy-shape", lambda tmp: Tensor(np.zeros(3)).copy_(np.ones(4)), ValueError,
+         r"copy_: a value of shape \(4,\) cannot be written into a tensor of shape \(3,\)"),
+    Case("copy-graph-tensor", lambda tmp: (randn(3, requires_grad=True) * 2).copy_(np.ones(3)), RuntimeError,
+         r"copy_: the tensor of shape \(3,\) was computed by the graph \(Mul\) and in-place writes are not "
+         r"differentiable"),
+    Case("copy-read-only", lambda tmp: randn(3).broadcast_to(2, 3).copy_(np.ones(3)), RuntimeError,
+         r"copy_: the tensor of shape \(2, 3\) is a read-only view"),
+    Case("output-modified", _output_modified, RuntimeError,
+         r"Exp: its output of shape \(2,\) was modified in place after the forward pass \(version 0 -> 1\)"),
+    Case("backward-dtype", _custom_op_dtype, AssertionError,
+         r"Twice.backward gave a float64 gradient for a float32 input of shape \(3,\)"),
+    Case("bool-ambiguous", lambda tmp: bool(randn(2)), RuntimeError,
+         r"Boolean value of a tensor of shape \(2,\) with 2 values is ambiguous"),
+    Case("len-0d", lambda tmp: len(Tensor(1.0)), TypeError, r"len\(\) of a 0-d tensor"),
+    Case("iter-0d", lambda tmp: list(Tensor(1.0)), TypeError, r"iteration over a 0-d tensor"),
+    Case("axis-range", lambda tmp: randn(2, 3).transpose(3, 0), ValueError,
+         r"transpose: axis 3 is out of range for a tensor of shape \(2, 3\)"),
+    Case("axis-repeated", lambda tmp: randn(2, 3).sum(axis=(0, -2)), ValueError,
+         r"sum: axis \(0, -2\) repeats an axis"),
+    Case("axis-integer", lambda tmp: randn(2, 3).sum(axis=1.0), TypeError, r"sum: axis must be an integer, got 1\.0"),
+    Case("index-dtype", lambda tmp: randn(3)[[0.5]], IndexError, r"index arrays must be integers or booleans, got dtype float64"),
+    Case("compare-shapes", lambda tmp: randn(2) < randn(3), ValueError,
+         r"lt: shapes \(2,\) and \(3,\) cannot be broadcast together"),
+    Case("stack-empty", lambda tmp: tl.stack([]), ValueError, r"stack needs at least one tensor"),
+    Case("optimizer-step-hyperparameter", _lr_nan_after_construction, ValueError,
+         r"param_groups\[0\]: invalid lr: nan \(must be finite and >= 0\); no parameter was updated"),
+    Case("optimizer-state-type", _adam_after_sgd, TypeError,
+         r"load_state_dict: the state dict is from SGD, this optimizer is Adam"),
+    Case("optimizer-state-value", _adam_state_with_nan, ValueError,
+         r"load_state_dict: parameter 0: state 'exp_avg' holds NaN or inf"),
+    Case("module-state-value", _module_state_nan, ValueError, r"load_state_dict: 'bias' holds NaN or inf"),
+    Case("scheduler-state-value", _scheduler_state_inf, ValueError,
+         r"ExponentialLR.load_state_dict: invalid gamma: inf \(must be finite and >= 0\)"),
 ]
 
 

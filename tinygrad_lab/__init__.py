@@ -1,5 +1,7 @@
 """tinygrad_lab: a from-scratch reverse-mode autograd micro-framework for studying backprop."""
-from tinygrad_lab.tensor import Tensor, _install_methods, is_grad_enabled, no_grad, set_grad_enabled
+from tinygrad_lab.tensor import (
+    Tensor, _install_methods, enable_grad, is_grad_enabled, no_grad, set_grad_enabled,
+)
 
 _install_methods()
 
@@ -14,7 +16,7 @@ from tinygrad_lab.ops import (  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
-    "AnomalyError", "Tensor", "concatenate", "cross_entropy", "detect_anomaly", "exp", "get_backend", "grad",
+    "AnomalyError", "Tensor", "concatenate", "cross_entropy", "detect_anomaly", "enable_grad", "exp", "get_backend", "grad",
     "init", "is_grad_enabled", "log", "log_softmax", "matmul", "maximum", "mse_loss", "nn", "no_grad", "optim",
     "relu", "set_backend", "set_grad_enabled", "sigmoid", "softmax", "sqrt", "stack", "tanh", "where",
 ]

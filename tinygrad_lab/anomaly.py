@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 import traceback
-from typing import Iterator
 
 import numpy as np
+
+from tinygrad_lab.mode import anomaly_mode
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -21,18 +22,10 @@ class AnomalyError(FloatingPointError):
     """An op's forward or backward produced NaN or inf (raised only in anomaly mode)."""
 
 
-class AnomalyMode:
-    enabled = False
-
-
-@contextlib.contextmanager
-def detect_anomaly(enabled: bool = True) -> Iterator[None]:
-    """Check every op's forward output and backward gradients for NaN/inf inside the block."""
-    previous, AnomalyMode.enabled = AnomalyMode.enabled, bool(enabled)
-    try:
-        yield
-    finally:
-        AnomalyMode.enabled = previous
+def detect_anomaly(enabled: bool = True) -> contextlib.AbstractContextManager[None]:
+    """Check every op's forward output and backward gradients for NaN/inf inside the block
+    (in this thread only, like every autograd mode: see :mod:`tinygrad_lab.mode`)."""
+    return anomaly_mode(enabled)
 
 
 def user_frame(stack: traceback.StackSummary) -> str:

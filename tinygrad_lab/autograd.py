@@ -11,8 +11,9 @@ from typing import Sequence
 
 import numpy as np
 
-from tinygrad_lab.anomaly import AnomalyMode, check_backward
-from tinygrad_lab.tensor import Tensor, _GradMode, as_float_array
+from tinygrad_lab.anomaly import check_backward
+from tinygrad_lab.mode import is_anomaly_enabled, set_grad_enabled
+from tinygrad_lab.tensor import Tensor, as_float_array
 
 
 def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
@@ -57,7 +58,12 @@ def _seed(output: Tensor, grad) -> np.ndarray | Tensor:
     if isinstance(grad, Tensor):
         if grad.shape != output.shape:
             raise ValueError(f"grad has shape {grad.shape} but the output has shape {output.shape}")
-        return grad
+        if grad.dtype == output.dtype:
+            return grad
+        if grad.requires_grad:
+            raise TypeError(f"grad is a {grad.dtype} tensor that requires grad but the output is {output.dtype}; "
+                            "a gradient always has its tensor's dtype")
+        grad = grad.data  # cast below, as PyTorch casts a seed to the output's dtype
     grad = as_float_array(grad, output.dtype)
     if grad.shape != output.shape:
         raise ValueError(f"grad has shape {grad.shape} but the output has shape {output.shape}")
@@ -74,15 +80,15 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
     for output, g in zip(outputs, grads):
         g = _seed(output, g)
         if create_graph and not isinstance(g, Tensor):
-            g = Tensor(g)
+            g = Tensor.wrap(g)
         if not create_graph and isinstance(g, Tensor):
             g = g.data
         pending[id(output)] = pending[id(output)] + g if id(output) in pending else g
     handed = {id(g) for g in pending.values()}  # the caller's seed arrays never become a .grad
     order = topological_order(outputs)
     captured: dict[int, np.ndarray | Tensor] = {}
-    grad_mode, _GradMode.enabled = _GradMode.enabled, create_graph  # backward records a graph only
-    try:                                                             # when asked (create_graph)
+    mode = set_grad_enabled(create_graph)  # backward records a graph only when asked (create_graph)
+    try:
         for tensor in reversed(order):
             g = pending.pop(id(tensor), None)
             if g is None:
@@ -95,13 +101,13 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
             if node is None:
                 continue
             if node.versions:
-                node.check_versions()
+                node.check_versions(tensor)
             xs = node.inputs if create_graph else [x._data for x in node.inputs]
             y = tensor if create_graph else tensor._data
             gxs = node.backward(g, *xs, y=y)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
-            if AnomalyMode.enabled:
+            if is_anomaly_enabled():
                 check_backward(node, gxs, tensor.shape)
             for x, gx, needed in zip(node.inputs, gxs, node.needs_grad):
                 if not needed or gx is None:
@@ -109,9 +115,12 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
                 if gx.shape != x.shape:
                     raise AssertionError(f"{node.name}.backward gave a gradient of shape {gx.shape} "
                                          f"for an input of shape {x.shape}")
+                if gx.dtype != x._data.dtype:
+                    raise AssertionError(f"{node.name}.backward gave a {gx.dtype} gradient for a "
+                                         f"{x.dtype} input of shape {x.shape}")
                 pending[id(x)] = pending[id(x)] + gx if id(x) in pending else gx
     finally:
-        _GradMode.enabled = grad_mode
+        mode.__exit__()
     if not retain_graph:
         for tensor in order:
             node = tensor.creator
@@ -126,18 +135,21 @@ def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool, handed: set[int])
     copied first, so that no two gradients share memory (``clip_grad_norm_`` scales them in place)
     and later backward passes can accumulate into it in place."""
     if create_graph:
+        if id(g) in handed:  # one graph tensor handed to two leaves: each gets its own
+            g = g * 1.0
+        handed.add(id(g))
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
         if g.base is not None or id(g) in handed or not g.flags.writeable:
             g = np.array(g, copy=True)
         handed.add(id(g))
-        leaf.grad = Tensor(g)
+        leaf.grad = Tensor.wrap(g)
     elif leaf.grad.creator is None and not leaf.grad.requires_grad and leaf.grad.data.base is None:
         np.add(leaf.grad.data, g, out=leaf.grad.data)  # in place, as PyTorch: the array is this leaf's own
     else:
         # out of place: a .grad left by backward(create_graph=True) is a graph tensor that the user
         # may hold, other leaves may share, or whose data may be a read-only broadcast view
-        leaf.grad = Tensor(leaf.grad.data + g)
+        leaf.grad = Tensor.wrap(leaf.grad.data + g)
 
 
 def backward(outputs: Sequence[Tensor], grads=None, retain_graph: bool = False,
@@ -167,5 +179,5 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, retain_
         if g is None and not allow_unused:
             raise RuntimeError(f"input {i} (shape {x.shape}) was not used to compute the outputs; "
                                "pass allow_unused=True to get None for it")
-        result.append(g if g is None or isinstance(g, Tensor) else Tensor(g))
+        result.append(g if g is None or isinstance(g, Tensor) else Tensor.wrap(g))
     return tuple(result)

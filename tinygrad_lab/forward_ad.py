@@ -16,34 +16,31 @@ Forward mode is independent of the reverse-mode graph: it works under ``no_grad(
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 
 import numpy as np
 
-from tinygrad_lab.function import ForwardMode, data
+from tinygrad_lab.function import data
+from tinygrad_lab.mode import dual_level_mode, dual_tangents
 from tinygrad_lab.tensor import Tensor
 
 
-@contextlib.contextmanager
-def dual_level() -> Iterator[None]:
-    """Open a level in which dual tensors propagate tangents; they are forgotten when it closes."""
-    previous, ForwardMode.tangents = ForwardMode.tangents, {}
-    try:
-        yield
-    finally:
-        ForwardMode.tangents = previous
+def dual_level() -> contextlib.AbstractContextManager[None]:
+    """Open a level (in this thread) in which dual tensors propagate tangents; they are forgotten
+    when it closes."""
+    return dual_level_mode()
 
 
 def _tangents() -> dict:
-    if ForwardMode.tangents is None:
+    tangents = dual_tangents()
+    if tangents is None:
         raise RuntimeError("forward-mode AD needs an open level: use `with dual_level():`")
-    return ForwardMode.tangents
+    return tangents
 
 
 def make_dual(primal, tangent) -> Tensor:
     """A new tensor with the value of ``primal`` and the tangent ``tangent`` (same shape)."""
     x = Tensor(data(primal))
-    dx = np.asarray(data(tangent), dtype=x.dtype)
+    dx = np.array(data(tangent), dtype=x.dtype)  # a copy: later changes to the caller's array are not seen
     if dx.shape != x.shape:
         raise ValueError(f"tangent of shape {dx.shape} for a primal of shape {x.shape}")
     _tangents()[id(x)] = (x, dx)

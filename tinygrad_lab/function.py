@@ -26,18 +26,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_lab.anomaly import AnomalyMode, check_forward
-from tinygrad_lab.tensor import Tensor, _GradMode
+from tinygrad_lab.anomaly import check_forward
+from tinygrad_lab.mode import current_modes, dual_tangents
+from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
 
 #: every Function subclass by name; the gradient checks enumerate it
 REGISTRY: dict[str, type["Function"]] = {}
-
-
-class ForwardMode:
-    """While :func:`tinygrad_lab.forward_ad.dual_level` is open, ``tangents`` maps id(tensor) to
-    (tensor, tangent) for every dual tensor; ``None`` otherwise (the one check on the normal path)."""
-
-    tangents: dict[int, tuple[Tensor, np.ndarray]] | None = None
 
 
 def data(x) -> np.ndarray:
@@ -55,6 +49,11 @@ class Function:
     #: those inputs in place after the forward pass is harmless, so it is not checked
     saves_inputs = True
     versions: tuple[int, ...] = ()
+    #: the output's version when it was made (checked, like the inputs', when ``saves_inputs``)
+    out_version = 0
+    #: True for ops whose forward may return a view of input 0 (Reshape, GetItem, ...): the output
+    #: shares that input's version counter, so an in-place write through either is seen by both
+    view = False
 
     def __init_subclass__(cls, register: bool = True, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -80,31 +79,51 @@ class Function:
         tensors = [x for x in inputs if isinstance(x, Tensor)]
         if not tensors:
             return self.forward(*inputs)
-        dtype = tensors[0].dtype
+        dtype = tensors[0]._data.dtype
+        mixed = dtype.kind != "f"
         for t in tensors[1:]:
-            if t.dtype != dtype:
-                raise TypeError(
-                    f"{self.name}: inputs mix {dtype} and {t.dtype} tensors of shapes "
-                    f"{tensors[0].shape} and {t.shape}; convert one with Tensor(x.data, dtype=...)"
-                )
+            if t._data.dtype != dtype:
+                mixed = True
+        if mixed:
+            dtype, inputs, tensors = self._common_dtype(inputs, tensors)
         arrays = [x._data if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs]
         out = Tensor.wrap(self.forward(*arrays))
-        if AnomalyMode.enabled:
+        if self.view:
+            out._version = inputs[0]._version
+        modes = current_modes()
+        if modes.anomaly_enabled:
             check_forward(self, arrays, out.data)
-        if ForwardMode.tangents is not None:
+        if modes.tangents is not None:
             self._push_tangent(inputs, arrays, out)
-        if _GradMode.enabled and any(t.requires_grad for t in tensors):
+        if modes.grad_enabled and any(t.requires_grad for t in tensors):
             self.inputs = tuple(x if isinstance(x, Tensor) else Tensor.wrap(a) for x, a in zip(inputs, arrays))
             self.needs_grad = tuple(t.requires_grad for t in self.inputs)
             if self.saves_inputs:
-                self.versions = tuple(t.version for t in self.inputs)
+                self.versions = tuple(t._version[0] for t in self.inputs)
+                self.out_version = out._version[0]
             out.requires_grad = True
             out.creator = self
         return out
 
+    def _common_dtype(self, inputs, tensors):
+        """(dtype, inputs, tensors) when the tensors' dtypes differ: boolean tensors (comparison
+        results) become constants of the float tensors' dtype (float64 if there are none); two
+        float dtypes are refused."""
+        floats = [t for t in tensors if t.dtype in FLOAT_DTYPES]
+        for t in floats[1:]:
+            if t.dtype != floats[0].dtype:
+                raise TypeError(
+                    f"{self.name}: inputs mix {floats[0].dtype} and {t.dtype} tensors of shapes "
+                    f"{floats[0].shape} and {t.shape}; convert one with Tensor(x.data, dtype=...)"
+                )
+        dtype = floats[0].dtype if floats else np.dtype(np.float64)
+        inputs = tuple(x if not isinstance(x, Tensor) or x.dtype in FLOAT_DTYPES
+                       else Tensor.wrap(x._data.astype(dtype)) for x in inputs)
+        return dtype, inputs, [x for x in inputs if isinstance(x, Tensor)]
+
     def _push_tangent(self, inputs, arrays, out: Tensor) -> None:
         """Forward mode: if an input is dual, give ``out`` the tangent dy = Σᵢ ∂y/∂xᵢ dxᵢ."""
-        tangents = ForwardMode.tangents
+        tangents = dual_tangents()
         entries = [tangents.get(id(x)) for x in inputs]
         dual = [e is not None and e[0] is x for e, x in zip(entries, inputs)]
         if not any(dual):
@@ -117,8 +136,14 @@ class Function:
         tangents[id(out)] = (out, dy)
 
 
-    def check_versions(self) -> None:
-        """Raise if an input this node's backward reads was changed in place since the forward pass."""
+    def check_versions(self, out: Tensor) -> None:
+        """Raise if an input or the output ``out``, which this node's backward may read, was changed
+        in place since the forward pass."""
+        if out.version != self.out_version:
+            raise RuntimeError(
+                f"{self.name}: its output of shape {out.shape} was modified in place after the forward "
+                f"pass (version {self.out_version} -> {out.version}), but the backward pass needs its "
+                "old value; compute the graph again")
         for i, (x, seen) in enumerate(zip(self.inputs, self.versions)):
             if x.version != seen:
                 raise RuntimeError(
@@ -133,8 +158,9 @@ def linear_jvp(self: Function, *dxs, xs, y):
 
 
 def _constant(x, dtype) -> np.ndarray:
-    """A Python number or array operand, in the dtype of the tensors it meets."""
+    """A Python number or array operand, copied (the graph must not see later changes to the
+    caller's array) in the dtype of the tensors it meets."""
     array = np.asarray(x)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"cannot use a value of dtype {array.dtype} in a tensor op")
-    return array.astype(dtype, copy=False)
+    return np.array(array, dtype=dtype)

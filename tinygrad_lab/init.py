@@ -34,15 +34,24 @@ def fans(shape) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
+def _finite(name: str, value) -> float:
+    """``value`` as a finite float, or a ValueError naming the initializer's argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
 def _fill(param, values: np.ndarray):
-    param.data[...] = values
-    return param
+    """Write ``values`` into the parameter in place (bumping its version: a graph built from the
+    old weights refuses to backpropagate instead of silently using the new ones)."""
+    return param.copy_(values)
 
 
 def constant_(param, value: float, rng: np.random.Generator | None = None):
     """W = value everywhere (``rng`` is accepted, like every initializer's, and unused)."""
-    param.data[...] = value
-    return param
+    return _fill(param, _finite("constant_: value", value))
 
 
 def zeros_(param, rng: np.random.Generator | None = None):
@@ -52,14 +61,15 @@ def zeros_(param, rng: np.random.Generator | None = None):
 
 def normal_(param, std: float = 1.0, mean: float = 0.0, rng: np.random.Generator | None = None):
     """W ~ N(mean, std²): the seeds' "std 1" and "std 0.01" experiments."""
-    if std < 0:
+    if _finite("normal_: std", std) < 0:
         raise ValueError(f"normal_: std must be >= 0, got {std}")
+    _finite("normal_: mean", mean)
     return _fill(param, _rng(rng).normal(mean, std, param.shape))
 
 
 def uniform_(param, low: float = 0.0, high: float = 1.0, rng: np.random.Generator | None = None):
     """W ~ U(low, high)."""
-    if not low <= high:
+    if not _finite("uniform_: low", low) <= _finite("uniform_: high", high):
         raise ValueError(f"uniform_: need low <= high, got low={low}, high={high}")
     return _fill(param, _rng(rng).uniform(low, high, param.shape))
 

@@ -53,7 +53,10 @@ class CrossEntropy(Function):
         return onehot
 
     def _scale(self, g, n: int):
-        return g / n if self.reduction == "mean" else g
+        """g / N for the mean (NaN for an empty batch, as PyTorch), g for the sum."""
+        if self.reduction != "mean":
+            return g
+        return g / n if n else g * np.nan
 
     def backward(self, gy, x, y):
         if isinstance(x, Tensor):  # differentiable form, for create_graph
@@ -86,4 +89,5 @@ def cross_entropy(logits, targets, reduction: str = "mean"):
     if t.size and (t.min() < 0 or t.max() >= shape[1]):
         bad = t[(t < 0) | (t >= shape[1])][0]
         raise ValueError(f"cross_entropy: target {bad} is outside [0, {shape[1]}) for {shape[1]} classes")
-    return CrossEntropy(np.ascontiguousarray(t, dtype=np.int64), reduction).apply(logits)
+    # a copy: the backward pass must not see later changes to the caller's targets
+    return CrossEntropy(np.array(t, dtype=np.int64, order="C"), reduction).apply(logits)

@@ -9,6 +9,9 @@ broadcast created or stretched.
 """
 from __future__ import annotations
 
+import math
+import operator
+
 import numpy as np
 
 from tinygrad_lab.backend import get_backend
@@ -17,9 +20,39 @@ from tinygrad_lab.tensor import Tensor
 
 
 def _norm_shape(shape) -> tuple[int, ...]:
+    """A shape given as ``f(2, 3)`` or ``f((2, 3))``: Python or numpy integers only (2.5 is refused)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(map(int, shape))
+    return tuple(_integer("shape", n) for n in shape)
+
+
+def _integer(what: str, value) -> int:
+    """``value`` as an int: Python and numpy integers are accepted, bools and floats refused."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be an integer, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, got {value!r}") from None
+
+
+def normalize_axes(name: str, shape: tuple[int, ...], axis, extra: int = 0) -> tuple[int, ...] | None:
+    """``axis`` (None, an integer or a sequence of them, negative counting from the end) as sorted
+    non-negative axes of a tensor of ``shape`` (with ``extra`` new axes: stack); out of range or
+    repeated axes are refused."""
+    if axis is None:
+        return None
+    ndim = len(shape) + extra
+    many = isinstance(axis, (tuple, list))
+    axes = [_integer(f"{name}: axis", a) for a in (axis if many else (axis,))]
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{name}: axis {a} is out of range for a tensor of shape {tuple(shape)}"
+                             + (f" (with {extra} new axis)" if extra else ""))
+    normalized = [a % ndim for a in axes]
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{name}: axis {tuple(axes)} repeats an axis")
+    return tuple(sorted(normalized))
 
 
 def _broadcast_shape(name: str, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
@@ -35,6 +68,7 @@ class BroadcastTo(Function):
     """y = x stretched to ``shape`` by numpy's rules; gx = gy summed back to x's shape."""
 
     saves_inputs = False
+    view = True
 
     jvp = linear_jvp
 
@@ -53,6 +87,7 @@ class SumTo(Function):
     BroadcastTo); gx = gy broadcast back to x's shape."""
 
     saves_inputs = False
+    view = True
 
     jvp = linear_jvp
 
@@ -163,7 +198,8 @@ class Neg(Function):
 
 
 class PowScalar(Function):
-    """y = xᶜ for a constant c;  gx = gy ⊙ c xᶜ⁻¹."""
+    """y = xᶜ for a constant c;  gx = gy ⊙ c xᶜ⁻¹  (c = 0: gx = 0 everywhere, x = 0 included, as
+    PyTorch: y = 1 is constant)."""
 
     def __init__(self, c: float):
         self.c = c
@@ -172,28 +208,41 @@ class PowScalar(Function):
         return x ** self.c
 
     def backward(self, gy, x, y):
-        return gy * (self.c * x ** (self.c - 1))
+        return gy * 0.0 if self.c == 0 else gy * (self.c * x ** (self.c - 1))
 
     def jvp(self, dx, *, xs, y):
-        return self.c * xs[0] ** (self.c - 1) * dx
+        return dx * 0.0 if self.c == 0 else self.c * xs[0] ** (self.c - 1) * dx
 
 
 class Pow(Function):
-    """y = aᵇ with a tensor exponent;  ga = gy ⊙ b aᵇ⁻¹,  gb = gy ⊙ aᵇ ln a  (defined for a > 0)."""
+    """y = aᵇ with a tensor exponent;  ga = gy ⊙ b aᵇ⁻¹,  gb = gy ⊙ aᵇ ln a.
+
+    At a = 0, as PyTorch: ga = 0 where also b = 0 (y = 1 is constant in a; b·aᵇ⁻¹ would be
+    0·inf), and gb = 0 where b ≥ 0 (aᵇ ln a → 0); elsewhere at a ≤ 0, gb is ±inf or NaN like ln a.
+    The masks cover only those points, so second derivatives elsewhere (b = 0, a ≠ 0) stay exact.
+    """
 
     def forward(self, a, b):
         _broadcast_shape("pow", a.shape, b.shape)
         return a ** b
 
+    @staticmethod
+    def _masks(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(a = 0 and b = 0, a = 0 and b ≥ 0): where ∂y/∂a resp. ∂y/∂b are 0 by the rule above."""
+        return (a == 0) & (b == 0), (a == 0) & (b >= 0)
+
     def backward(self, gy, a, b, y):
-        ga = unbroadcast(gy * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(gy * y * log(a), b.shape) if self.needs_grad[1] else None
+        both_zero, a_zero = self._masks(data(a), data(b))
+        ga = unbroadcast(where(both_zero, 0.0, gy * b * a ** (b - 1)), a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(gy * where(a_zero, 0.0, y * log(where(a_zero, 1.0, a))), b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):
         a, b = xs
-        dy = b * a ** (b - 1) * da
-        return dy + y * np.log(a) * db if np.any(db) else dy  # ln a only where b varies (a > 0)
+        both_zero, a_zero = self._masks(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dy = np.where(both_zero, 0.0, b * a ** (b - 1) * da)
+            return dy + np.where(a_zero | (db == 0), 0.0, y * np.log(np.where(a_zero, 1.0, a)) * db)
 
 
 class MatMul(Function):
@@ -303,14 +352,22 @@ class Abs(Function):
         return np.sign(xs[0]) * dx
 
 
+def _bound(v) -> np.ndarray:
+    """An array bound of clip, copied: later changes to the caller's array are not seen."""
+    array = np.array(data(v))
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"clip: bounds must be numbers, got dtype {array.dtype}")
+    return array
+
+
 class Clip(Function):
     """y = min(max(x, lo), hi);  gx = gy where lo ≤ x ≤ hi, else 0."""
 
     def __init__(self, lo, hi):
-        self.lo, self.hi = lo, hi
+        self.lo, self.hi = (v if v is None or isinstance(v, (int, float)) else _bound(v) for v in (lo, hi))
 
     def forward(self, x):
-        return np.clip(x, self.lo, self.hi)
+        return np.clip(x, self.lo, self.hi).astype(x.dtype, copy=False)
 
     def _inside(self, x: np.ndarray) -> np.ndarray:
         """The mask lo ≤ x ≤ hi where y = x (slope 1); elsewhere y is constant (slope 0)."""
@@ -334,11 +391,11 @@ class Where(Function):
     jvp = linear_jvp
 
     def __init__(self, cond):
-        self.cond = np.asarray(data(cond), dtype=bool)
+        self.cond = np.array(data(cond), dtype=bool)  # a copy: later changes to the caller's mask are not seen
 
     def forward(self, a, b):
-        _broadcast_shape("where", a.shape, b.shape)
-        _broadcast_shape("where (condition)", self.cond.shape, np.broadcast_shapes(a.shape, b.shape))
+        _broadcast_shape("where", np.shape(a), np.shape(b))
+        _broadcast_shape("where (condition)", self.cond.shape, np.broadcast_shapes(np.shape(a), np.shape(b)))
         return np.where(self.cond, a, b)
 
     def backward(self, gy, a, b, y):
@@ -357,7 +414,7 @@ class Maximum(Function):
     @staticmethod
     def _share_a(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """∂y/∂a: 1 where a > b, ½ on ties, 0 where a < b (and ∂y/∂b = 1 − ∂y/∂a)."""
-        return (a > b) + 0.5 * (a == b)
+        return ((a > b) + 0.5 * (a == b)).astype(np.result_type(a, b))
 
     def backward(self, gy, a, b, y):
         share_a = self._share_a(data(a), data(b))
@@ -496,16 +553,10 @@ def log_softmax(x, axis: int = -1):
 
 # ----- reductions ------------------------------------------------------------------------------
 def _keepdims_shape(shape, axis) -> tuple[int, ...]:
+    """``shape`` with the (normalized) reduced axes kept as 1."""
     if axis is None:
         return (1,) * len(shape)
-    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
-
-
-def _check_axis(name, shape, axis):
-    for a in () if axis is None else (axis,) if isinstance(axis, int) else axis:
-        if not -len(shape) <= a < len(shape):
-            raise ValueError(f"{name}: axis {a} is out of range for a tensor of shape {shape}")
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
 
 
 class Sum(Function):
@@ -519,7 +570,6 @@ class Sum(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        _check_axis("sum", x.shape, self.axis)
         return np.sum(x, axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy, x, y):
@@ -535,14 +585,13 @@ class Max(Function):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, x):
-        _check_axis(self.name.lower(), x.shape, self.axis)
         if x.size == 0:
             raise ValueError(f"{self.name.lower()} of an empty tensor of shape {x.shape}")
         return self.reduce(x, axis=self.axis, keepdims=self.keepdims)
 
     def _share(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """∂y/∂x: 1 at the extreme element, split evenly on ties, 0 elsewhere (keepdims layout)."""
-        is_extreme = x == y.reshape(_keepdims_shape(x.shape, self.axis))
+        is_extreme = (x == y.reshape(_keepdims_shape(x.shape, self.axis))).astype(x.dtype)
         return is_extreme / is_extreme.sum(axis=self.axis, keepdims=True)
 
     def backward(self, gy, x, y):
@@ -560,35 +609,40 @@ class Min(Max):
 
 
 def sum(x, axis=None, keepdims: bool = False):
-    return Sum(axis, keepdims).apply(x)
+    return Sum(normalize_axes("sum", np.shape(x), axis), keepdims).apply(x)
 
 
 def max(x, axis=None, keepdims: bool = False):
-    return Max(axis, keepdims).apply(x)
+    return Max(normalize_axes("max", np.shape(x), axis), keepdims).apply(x)
 
 
 def min(x, axis=None, keepdims: bool = False):
-    return Min(axis, keepdims).apply(x)
+    return Min(normalize_axes("min", np.shape(x), axis), keepdims).apply(x)
 
 
 def _count(shape, axis) -> int:
-    kept = _keepdims_shape(shape, axis)
-    return int(np.prod(shape)) // int(np.prod(kept)) if shape else 1
+    """How many values each output of a reduction over (normalized) ``axis`` of ``shape`` sums."""
+    return math.prod(shape if axis is None else (shape[a] for a in axis))
+
+
+def _inverse(n: int) -> float:
+    """1 / n, and NaN for n ≤ 0 (the mean of nothing is NaN, as in PyTorch)."""
+    return 1.0 / n if n > 0 else math.nan
 
 
 def mean(x, axis=None, keepdims: bool = False):
-    """Σ x / n over ``axis`` (a sum node and a scale)."""
-    _check_axis("mean", np.shape(x), axis)
-    return sum(x, axis, keepdims) * (1.0 / _count(np.shape(x), axis))
+    """Σ x / n over ``axis`` (a sum node and a scale); NaN where n = 0 (an empty axis), as PyTorch."""
+    axis = normalize_axes("mean", np.shape(x), axis)
+    return sum(x, axis, keepdims) * _inverse(_count(np.shape(x), axis))
 
 
 def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
-    """Σ (x − mean)² / (n − ddof) over ``axis``: ddof=0 is the biased (population) variance."""
-    n = _count(np.shape(x), axis)
-    if n - ddof <= 0:
-        raise ValueError(f"var: {n} value(s) along axis {axis} of shape {np.shape(x)} with ddof={ddof}")
+    """Σ (x − mean)² / (n − ddof) over ``axis``: ddof=0 is the biased (population) variance.
+    NaN where n − ddof ≤ 0 (one value with ddof=1, or an empty axis), as PyTorch."""
+    axis = normalize_axes("var", np.shape(x), axis)
+    ddof = _integer("var: ddof", ddof)
     centred = x - mean(x, axis, keepdims=True)
-    return sum(centred * centred, axis, keepdims) * (1.0 / (n - ddof))
+    return sum(centred * centred, axis, keepdims) * _inverse(_count(np.shape(x), axis) - ddof)
 
 
 # ----- shapes and indexing ---------------------------------------------------------------------
@@ -596,6 +650,7 @@ class Reshape(Function):
     """y = x with a new shape;  gx = gy reshaped back."""
 
     saves_inputs = False
+    view = True
 
     jvp = linear_jvp
 
@@ -617,6 +672,7 @@ class Transpose(Function):
     """y = x with its axes permuted;  gx = gy with the inverse permutation."""
 
     saves_inputs = False
+    view = True
 
     jvp = linear_jvp
 
@@ -636,6 +692,7 @@ class GetItem(Function):
     """y = x[index] (slices, integers, integer arrays);  gx = zeros with gy added at ``index``."""
 
     saves_inputs = False
+    view = True
 
     jvp = linear_jvp
 
@@ -674,7 +731,7 @@ class ScatterAdd(Function):
 
 def _has_array_index(index) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (np.ndarray, list)) for p in parts)
+    return any(isinstance(p, np.ndarray) for p in parts)
 
 
 class Concatenate(Function):
@@ -730,34 +787,62 @@ def reshape(x, *shape):
 
 def transpose(x, *axes):
     """Permute the axes (all reversed by default, so ``x.T`` is the matrix transpose)."""
-    axes = tuple(a % np.ndim(x) for a in _norm_shape(axes)) if axes else None
-    return Transpose(axes).apply(x)
+    if not axes:
+        return Transpose(None).apply(x)
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    ndim = np.ndim(x)
+    if len(axes) != ndim:
+        raise ValueError(f"transpose: {len(axes)} axes {axes} for a tensor of shape {np.shape(x)}")
+    normalize_axes("transpose", np.shape(x), list(axes))  # each in range, none repeated
+    return Transpose(tuple(_integer("transpose: axis", a) % ndim for a in axes)).apply(x)
 
 
 def swapaxes(x, a: int, b: int):
-    axes = list(range(np.ndim(x)))
+    ndim = np.ndim(x)
+    (a,), (b,) = normalize_axes("swapaxes", np.shape(x), a), normalize_axes("swapaxes", np.shape(x), b)
+    axes = list(range(ndim))
     axes[a], axes[b] = axes[b], axes[a]
     return Transpose(tuple(axes)).apply(x)
 
 
+def _index_part(part):
+    """One component of an index, with a sequence, array or tensor as an integer or boolean array
+    (numpy's advanced indexing), copied: later changes to the caller's array are not seen."""
+    if isinstance(part, Tensor):
+        part = part.data
+    if not isinstance(part, (list, tuple, np.ndarray)):
+        return part
+    array = np.array(part)
+    if array.size == 0 and array.dtype.kind == "f":  # x[[]]: an empty integer index
+        array = array.astype(np.intp)
+    if array.dtype.kind not in "iub":
+        raise IndexError(f"index arrays must be integers or booleans, got dtype {array.dtype}")
+    return array
+
+
 def getitem(x, index):
-    if isinstance(index, Tensor):
-        index = index.data
-    if isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    if isinstance(index, (np.ndarray, list)):
-        index = np.asarray(index)
-        if index.dtype.kind not in "iub":
-            raise IndexError(f"index arrays must be integers or booleans, got dtype {index.dtype}")
+    """x[index]: integers, slices, None, ..., and integer/boolean arrays (lists and tuples inside a
+    tuple index are arrays, as in numpy: ``x[(0, 0), :]`` takes row 0 twice)."""
+    index = tuple(map(_index_part, index)) if isinstance(index, tuple) else _index_part(index)
     return GetItem(index).apply(x)
 
 
+def _tensor_list(name: str, xs) -> list:
+    xs = list(xs)
+    if not xs:
+        raise ValueError(f"{name} needs at least one tensor")
+    return xs
+
+
 def concatenate(xs, axis: int = 0):
-    return Concatenate(axis).apply(*xs)
+    xs = _tensor_list("concatenate", xs)
+    return Concatenate(normalize_axes("concatenate", np.shape(xs[0]), axis)[0]).apply(*xs)
 
 
 def stack(xs, axis: int = 0):
-    return Stack(axis).apply(*xs)
+    xs = _tensor_list("stack", xs)
+    return Stack(normalize_axes("stack", np.shape(xs[0]), axis, extra=1)[0]).apply(*xs)
 
 
 

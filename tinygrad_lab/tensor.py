@@ -9,69 +9,62 @@ contributions of every path are summed.  Leaves with ``requires_grad=True`` keep
 """
 from __future__ import annotations
 
-import contextlib
 from typing import Iterator
 
 import numpy as np
 
+from tinygrad_lab.mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+__all__ = ["FLOAT_DTYPES", "Tensor", "as_float_array", "enable_grad", "is_grad_enabled", "no_grad",
+           "set_grad_enabled"]
 
 
-class _GradMode:
-    enabled = True
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops record the graph (False inside ``no_grad()``)."""
-    return _GradMode.enabled
-
-
-@contextlib.contextmanager
-def set_grad_enabled(enabled: bool) -> Iterator[None]:
-    """Record the graph (``True``) or not (``False``) inside the ``with`` block."""
-    previous, _GradMode.enabled = _GradMode.enabled, bool(enabled)
+def numeric_array(data, what: str = "a Tensor") -> np.ndarray:
+    """``data`` as a numpy array of booleans, integers or floats; anything else is refused."""
+    if isinstance(data, Tensor):
+        return data._data
     try:
-        yield
-    finally:
-        _GradMode.enabled = previous
-
-
-def no_grad() -> contextlib.AbstractContextManager[None]:
-    """Context in which ops record no graph: for evaluation and parameter updates."""
-    return set_grad_enabled(False)
+        array = np.asarray(data)
+    except ValueError:  # ragged nesting
+        raise ValueError(f"cannot make {what} from nested sequences of unequal lengths") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"cannot make {what} from data of dtype {array.dtype}")
+    return array
 
 
 def as_float_array(data, dtype=None) -> np.ndarray:
-    """``data`` as a float32/float64 array: float arrays keep their dtype, anything else is float64."""
-    if isinstance(data, Tensor):
-        data = data.data
-    array = np.asarray(data)
+    """A new float32/float64 array holding ``data`` (always a copy, never the caller's array):
+    float arrays keep their dtype, other numbers become float64, non-numeric data is refused."""
+    array = numeric_array(data)
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype not in FLOAT_DTYPES:
             raise TypeError(f"Tensor dtype must be float32 or float64, got {dtype}")
-        return array.astype(dtype, copy=False)
-    if array.dtype in FLOAT_DTYPES:
-        return array
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"cannot make a Tensor from data of dtype {array.dtype}")
-    return array.astype(np.float64)
+    else:
+        dtype = array.dtype if array.dtype in FLOAT_DTYPES else np.dtype(np.float64)
+    fresh = isinstance(data, (list, tuple, int, float, np.generic))  # np.asarray built a new array
+    return array.astype(dtype, copy=not fresh)
 
 
 class Tensor:
     """An n-dimensional float array with reverse-mode automatic differentiation.
 
-    ``Tensor(data, requires_grad=False, dtype=None)``: float32 and float64 data keep their dtype,
-    other numbers become float64.  Ops between two tensors of different dtypes are refused (no
-    silent up- or down-cast); Python numbers and plain arrays take the tensor's dtype.
+    ``Tensor(data, requires_grad=False, dtype=None)`` copies ``data``, as ``torch.tensor`` does:
+    changing the caller's array afterwards changes neither the tensor nor a graph that uses it
+    (:meth:`from_numpy` shares memory instead).  float32 and float64 data keep their dtype, other
+    numbers become float64; strings, None, complex and object data are refused.  Ops between two
+    tensors of different dtypes are refused (no silent up- or down-cast); Python numbers and plain
+    arrays take the tensor's dtype.
     """
 
-    __slots__ = ("_data", "version", "grad", "requires_grad", "creator", "name", "__weakref__")
+    __slots__ = ("_data", "_version", "grad", "requires_grad", "creator", "name", "__weakref__")
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ndarray * Tensor -> Tensor
+    __hash__ = object.__hash__  # == is elementwise, but tensors stay usable as dict keys (by identity)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         self._data: np.ndarray = as_float_array(data, dtype)
-        self.version = 0  # counts in-place changes; the graph checks it before using saved inputs
+        self._version = [0]  # in-place changes, shared with views and detach(); see `version`
         self.grad: Tensor | None = None
         self.requires_grad = bool(requires_grad)
         self.creator = None  # the Function that produced this tensor; None for leaves
@@ -79,10 +72,22 @@ class Tensor:
 
     @classmethod
     def wrap(cls, array: np.ndarray) -> "Tensor":
-        """A leaf around an op's float result, without re-checking it (the graph's fast path)."""
+        """A leaf around an op's float result, without checking or copying it (the graph's fast path)."""
         t = object.__new__(cls)
-        t._data, t.version, t.grad, t.requires_grad, t.creator, t.name = (
-            np.asarray(array), 0, None, False, None, None)
+        t._data, t._version, t.grad, t.requires_grad, t.creator, t.name = (
+            np.asarray(array), [0], None, False, None, None)
+        return t
+
+    @classmethod
+    def from_numpy(cls, array: np.ndarray, requires_grad: bool = False) -> "Tensor":
+        """A tensor that shares memory with the float32/float64 ``array`` (no copy), as
+        ``torch.from_numpy``.  The caller must not change the array while a graph that uses the
+        tensor may still run ``backward()``: such a change is invisible to the version check."""
+        if not isinstance(array, np.ndarray) or array.dtype not in FLOAT_DTYPES:
+            what = f"an array of dtype {array.dtype}" if isinstance(array, np.ndarray) else type(array).__name__
+            raise TypeError(f"Tensor.from_numpy needs a float32 or float64 numpy array, got {what}")
+        t = cls.wrap(array)
+        t.requires_grad = bool(requires_grad)
         return t
 
     # ----- plain properties -------------------------------------------------------------------
@@ -95,23 +100,71 @@ class Tensor:
     @data.setter
     def data(self, value) -> None:
         self._data = as_float_array(value, self._data.dtype)
-        self.version += 1
+        self._version[0] += 1
+
+    @property
+    def version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (shared with its views and
+        ``detach()``).  A graph node records its inputs' versions and refuses to run its backward
+        if one has changed, instead of silently using the new values."""
+        return self._version[0]
 
     def mark_modified(self) -> None:
-        """Record an in-place change of ``data`` (optimizers call this after their update)."""
-        self.version += 1
+        """Record an in-place change of ``data`` made through the array (optimizers' kernels)."""
+        self._version[0] += 1
 
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
-    dtype = property(lambda self: self.data.dtype)
+    def copy_(self, value) -> "Tensor":
+        """Write ``value`` (broadcast, cast to this dtype) into this tensor in place; bump its version.
+
+        The one way to change a tensor's values: initializers, optimizers, Newton's step and
+        ``load_state_dict`` use it.  The write itself is not differentiated, so it is refused on a
+        tensor computed by the graph while grad mode is on (detach it or use ``no_grad()``).
+        """
+        if self.creator is not None and is_grad_enabled():
+            raise RuntimeError(f"copy_: the tensor of shape {self.shape} was computed by the graph "
+                               f"({self.creator.name}) and in-place writes are not differentiable; "
+                               "write into x.detach() or inside no_grad()")
+        source = numeric_array(value, "a value to copy")
+        try:
+            np.copyto(self._data, source, casting="unsafe")
+        except ValueError:
+            if not self._data.flags.writeable:
+                raise RuntimeError(f"copy_: the tensor of shape {self.shape} is a read-only view "
+                                   "(a broadcast); copy it first") from None
+            raise ValueError(f"copy_: a value of shape {source.shape} cannot be written into a tensor "
+                             f"of shape {self.shape}") from None
+        self._version[0] += 1
+        return self
+
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    size = property(lambda self: self._data.size)
+    dtype = property(lambda self: self._data.dtype)
 
     @property
     def is_leaf(self) -> bool:
         return self.creator is None
 
     def __len__(self) -> int:
-        return len(self.data)
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self._data)
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self._data)))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of a tensor of shape {self.shape} with {self.size} values "
+                               "is ambiguous; use .any() or .all() on t.data")
+        return bool(self._data.item())
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(t)``: the data (shared, like :meth:`numpy`; a copy when ``copy=True``)."""
+        array = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        return array.copy() if copy and array is self._data else array
 
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
@@ -126,8 +179,11 @@ class Tensor:
         return self.data.item()
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor(self.data)
+        """A new leaf cut from the graph that shares this tensor's data and version counter (as
+        PyTorch): an in-place change through either is seen by graphs that saved the other."""
+        t = Tensor.wrap(self._data)
+        t._version = self._version
+        return t
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
@@ -146,6 +202,28 @@ class Tensor:
         backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
 
 
+_COMPARISON_NAMES = {"equal": "eq", "not_equal": "ne", "less": "lt", "less_equal": "le", "greater": "gt",
+                     "greater_equal": "ge"}
+
+
+def _comparison(op):
+    """``t == other`` and the like: a boolean tensor, outside the graph (no gradient), as PyTorch."""
+    name = _COMPARISON_NAMES[op.__name__]
+
+    def compare(self, other):
+        if not isinstance(other, (Tensor, np.ndarray, np.generic, int, float, list, tuple)):
+            return NotImplemented  # e.g. t == None: Python's default (identity) comparison
+        other = numeric_array(other, "a comparison operand")
+        try:
+            np.broadcast_shapes(self.shape, other.shape)
+        except ValueError:
+            raise ValueError(f"{name}: shapes {self.shape} and {other.shape} cannot be broadcast together") from None
+        return Tensor.wrap(op(self._data, other))
+
+    compare.__name__ = f"__{name}__"
+    return compare
+
+
 def _install_methods() -> None:
     """Bind the ops of :mod:`tinygrad_lab.ops` to Tensor as operators and methods."""
     from tinygrad_lab import ops
@@ -161,13 +239,15 @@ def _install_methods() -> None:
         "__pow__": ops.pow, "__rpow__": swap(ops.pow),
         "__matmul__": ops.matmul, "__rmatmul__": swap(ops.matmul),
         "__neg__": ops.neg, "__getitem__": ops.getitem,
-        "exp": ops.exp, "log": ops.log, "sqrt": ops.sqrt, "abs": ops.abs,
+        "__abs__": ops.abs, "exp": ops.exp, "log": ops.log, "sqrt": ops.sqrt, "abs": ops.abs,
         "sum": ops.sum, "mean": ops.mean, "max": ops.max, "min": ops.min, "var": ops.var,
         "reshape": ops.reshape, "transpose": ops.transpose, "swapaxes": ops.swapaxes,
         "broadcast_to": ops.broadcast_to, "clip": ops.clip, "maximum": ops.maximum,
         "relu": ops.relu, "sigmoid": ops.sigmoid, "tanh": ops.tanh,
         "softmax": ops.softmax, "log_softmax": ops.log_softmax,
     }
+    comparisons = map(_comparison, (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal))
+    methods.update({compare.__name__: compare for compare in comparisons})
     for name, fn in methods.items():
         setattr(Tensor, name, fn)
     Tensor.T = property(lambda self: ops.transpose(self))

@@ -44,18 +44,27 @@ class Module:
                 for i, m in enumerate(value):
                     yield f"{name}.{i}", m
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+    def named_modules(self, prefix: str = "", _seen: set[int] | None = None) -> Iterator[tuple[str, "Module"]]:
+        """Every module of the tree, each once (a layer used twice is listed under its first name)."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
         yield prefix, self
         for name, child in self.named_children():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
     def modules(self) -> Iterator["Module"]:
         return (m for _, m in self.named_modules())
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """Every parameter, each once (as PyTorch): a shared one is listed under its first name, so an
+        optimizer steps it once per step."""
+        seen: set[int] = set()
         for prefix, module in self.named_modules():
             for name, value in vars(module).items():
-                if isinstance(value, Parameter):
+                if isinstance(value, Parameter) and id(value) not in seen:
+                    seen.add(id(value))
                     yield (f"{prefix}.{name}" if prefix else name), value
 
     def parameters(self) -> Iterator[Parameter]:
@@ -88,26 +97,35 @@ class Module:
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy ``state`` into the parameters and buffers in place, all or nothing: missing,
-        unexpected or mis-shaped entries raise a KeyError/ValueError naming them, before anything
-        is written."""
+        """Copy ``state`` into the parameters and buffers in place, all or nothing: missing or
+        unexpected keys (KeyError), and entries of the wrong shape, of non-numeric dtype or holding
+        NaN/inf (ValueError/TypeError) are refused, naming them, before anything is written."""
+        if not isinstance(state, dict):
+            raise TypeError(f"load_state_dict: expected a dict of arrays, got {type(state).__name__}")
         targets = dict(self.named_parameters())
         targets.update(self.named_buffers())
         missing = [k for k in targets if k not in state]
         unexpected = [k for k in state if k not in targets]
         if missing or unexpected:
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        values = {}
         for name, target in targets.items():
+            value = state[name]
+            value = np.asarray(value.data if isinstance(value, Tensor) else value)
             shape = np.shape(target.data if isinstance(target, Tensor) else target)
-            if np.shape(state[name]) != shape:
-                raise ValueError(f"load_state_dict: {name!r} has shape {np.shape(state[name])} in the "
+            if value.shape != shape:
+                raise ValueError(f"load_state_dict: {name!r} has shape {value.shape} in the "
                                  f"state dict but {shape} in the model")
+            if value.dtype.kind not in "biuf":
+                raise TypeError(f"load_state_dict: {name!r} has dtype {value.dtype}; expected numbers")
+            if value.dtype.kind == "f" and not np.isfinite(value).all():
+                raise ValueError(f"load_state_dict: {name!r} holds NaN or inf")
+            values[name] = value
         for name, target in targets.items():
             if isinstance(target, Tensor):
-                target.data[...] = state[name]
-                target.mark_modified()
+                target.copy_(values[name])
             else:
-                target[...] = state[name]
+                target[...] = values[name]
 
     def __repr__(self) -> str:
         children = list(self.named_children())

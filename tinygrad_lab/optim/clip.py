@@ -11,11 +11,24 @@ import numpy as np
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
 
-def _grads(params: Any) -> list[np.ndarray]:
-    """The gradient arrays of ``params`` (one parameter or an iterable), skipping None grads."""
-    if hasattr(params, "grad"):
-        params = [params]
-    return [p.grad.data for p in params if p.grad is not None]
+def _params(params: Any) -> list[Any]:
+    """One parameter or an iterable of them (a generator too) as a list."""
+    return [params] if hasattr(params, "grad") else list(params)
+
+
+def _grads(params: list[Any]) -> list[np.ndarray]:
+    """The gradient arrays of ``params``, skipping None grads; an array held by two parameters is
+    listed once (it must be scaled once)."""
+    arrays = {id(p.grad.data): p.grad.data for p in params if p.grad is not None}
+    return list(arrays.values())
+
+
+def _mark_modified(params: list[Any]) -> None:
+    """Bump the version of every gradient tensor written in place (a graph that saved one, after
+    ``backward(create_graph=True)``, then refuses to use the new values)."""
+    for p in params:
+        if getattr(p, "grad", None) is not None and hasattr(p.grad, "mark_modified"):
+            p.grad.mark_modified()
 
 
 def clip_grad_norm_(params: Any | Iterable[Any], max_norm: float, norm_type: float = 2.0,
@@ -31,6 +44,7 @@ def clip_grad_norm_(params: Any | Iterable[Any], max_norm: float, norm_type: flo
     check = float(max_norm)
     if not check >= 0:
         raise ValueError(f"max_norm must be >= 0, got {max_norm!r}")
+    params = _params(params)
     grads = _grads(params)
     if not grads:
         return 0.0
@@ -45,6 +59,7 @@ def clip_grad_norm_(params: Any | Iterable[Any], max_norm: float, norm_type: flo
     coef = min(1.0, check / (total + 1e-6))
     for g in grads:
         g *= coef
+    _mark_modified(params)
     return total
 
 
@@ -53,5 +68,7 @@ def clip_grad_value_(params: Any | Iterable[Any], clip_value: float) -> None:
     c = float(clip_value)
     if not c >= 0:
         raise ValueError(f"clip_value must be >= 0, got {clip_value!r}")
+    params = _params(params)
     for g in _grads(params):
         np.clip(g, -c, c, out=g)
+    _mark_modified(params)

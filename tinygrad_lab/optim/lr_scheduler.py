@@ -26,29 +26,60 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from .optimizer import Optimizer, check_nonnegative
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
            "ReduceLROnPlateau"]
 
 
+def _check_int(name: str, value: Any, low: int) -> None:
+    """Raise ValueError unless ``value`` is a Python or numpy integer >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        kind = "a positive integer" if low == 1 else "a non-negative integer"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+
+
 def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    _check_int(name, value, 1)
+
+
+def _check_lrs(name: str, values: Any, n: int) -> None:
+    if not isinstance(values, (list, tuple)) or len(values) != n:
+        raise ValueError(f"{name} must be a list of {n} learning rates (one per parameter group), got {values!r}")
+    for v in values:
+        check_nonnegative(name, v)
 
 
 class LRScheduler:
-    """Base class: ``step()`` sets ``group["lr"] = get_lr()[i]`` after ``last_epoch += 1``."""
+    """Base class: ``step()`` sets ``group["lr"] = get_lr()[i]`` after ``last_epoch += 1``.
+
+    Settings are checked when the scheduler is built and again, all of them before any is changed,
+    by :meth:`load_state_dict` (non-finite or out-of-range values are refused).
+    """
 
     def __init__(self, optimizer: Optimizer):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
+        self._validate()
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = 0
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._validate_progress()
+
+    def _validate(self) -> None:
+        """Raise ValueError/TypeError for an out-of-range setting (subclasses add theirs)."""
+
+    def _validate_progress(self) -> None:
+        """Raise for inconsistent progress attributes (base lrs, epoch, last lrs)."""
+        n = len(self.optimizer.param_groups)
+        _check_lrs("base_lrs", self.base_lrs, n)
+        _check_lrs("_last_lr", self._last_lr, n)
+        _check_int("last_epoch", self.last_epoch, 0)
 
     def get_lr(self) -> list[float]:
         """The lrs for ``last_epoch`` (already advanced), computed from the current ones."""
@@ -70,8 +101,23 @@ class LRScheduler:
         return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the attributes saved by :meth:`state_dict`."""
-        self.__dict__.update(copy.deepcopy(state_dict))
+        """Restore the attributes saved by :meth:`state_dict`, all or nothing: missing or unexpected
+        keys (KeyError) and out-of-range or non-finite values (ValueError/TypeError) are refused
+        before anything changes."""
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
+        expected = set(self.__dict__) - {"optimizer"}
+        missing, unexpected = sorted(expected - set(state_dict)), sorted(set(state_dict) - expected)
+        if missing or unexpected:
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        candidate = copy.copy(self)
+        candidate.__dict__ = {**self.__dict__, **copy.deepcopy(state_dict)}
+        try:
+            candidate._validate()
+            candidate._validate_progress()
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{type(self).__name__}.load_state_dict: {e}") from None
+        self.__dict__.update(candidate.__dict__)
 
     def _scaled(self, factor: float) -> list[float]:
         return [group["lr"] * factor for group in self.optimizer.param_groups]
@@ -84,11 +130,13 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
-        _check_positive_int("step_size", step_size)
-        check_nonnegative("gamma", gamma)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer)
+
+    def _validate(self):
+        _check_positive_int("step_size", self.step_size)
+        check_nonnegative("gamma", self.gamma)
 
     def get_lr(self):
         return self._scaled(self.gamma if self.last_epoch % self.step_size == 0 else 1.0)
@@ -101,13 +149,15 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1):
-        milestones = list(milestones)
-        for m in milestones:
-            _check_positive_int("milestone", m)
-        check_nonnegative("gamma", gamma)
         self.milestones = Counter(milestones)
         self.gamma = gamma
         super().__init__(optimizer)
+
+    def _validate(self):
+        for m, count in dict(self.milestones).items():
+            _check_positive_int("milestone", m)
+            _check_positive_int("milestone count", count)
+        check_nonnegative("gamma", self.gamma)
 
     def get_lr(self):
         return self._scaled(self.gamma ** self.milestones.get(self.last_epoch, 0))
@@ -117,9 +167,11 @@ class ExponentialLR(LRScheduler):
     """Multiply the lr by ``gamma`` every epoch: lr = base · γ^epoch (seed 004: 0.94, 0.87...)."""
 
     def __init__(self, optimizer: Optimizer, gamma: float):
-        check_nonnegative("gamma", gamma)
         self.gamma = gamma
         super().__init__(optimizer)
+
+    def _validate(self):
+        check_nonnegative("gamma", self.gamma)
 
     def get_lr(self):
         return self._scaled(self.gamma)
@@ -133,11 +185,13 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
-        _check_positive_int("T_max", T_max)
-        check_nonnegative("eta_min", eta_min)
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer)
+
+    def _validate(self):
+        _check_positive_int("T_max", self.T_max)
+        check_nonnegative("eta_min", self.eta_min)
 
     def get_lr(self):
         t, T, low = self.last_epoch, self.T_max, self.eta_min
@@ -163,30 +217,34 @@ class ReduceLROnPlateau(LRScheduler):
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
                  cooldown: int = 0, min_lr: float | list[float] = 0.0, eps: float = 1e-8):
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        check_nonnegative("factor", factor)
-        if factor >= 1.0:
-            raise ValueError(f"factor must be < 1.0, got {factor!r}")
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        check_nonnegative("threshold", threshold)
-        check_nonnegative("eps", eps)
-        super().__init__(optimizer)
-        n = len(optimizer.param_groups)
-        min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
-        if len(min_lrs) != n:
-            raise ValueError(f"expected {n} min_lrs (one per parameter group), got {len(min_lrs)}")
-        self.min_lrs = min_lrs
+        n = len(getattr(optimizer, "param_groups", ()))
+        self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
         self.cooldown, self.eps = cooldown, eps
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
+        super().__init__(optimizer)
+
+    def _validate(self):
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {self.mode!r}")
+        if self.threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {self.threshold_mode!r}")
+        check_nonnegative("factor", self.factor)
+        if self.factor >= 1.0:
+            raise ValueError(f"factor must be < 1.0, got {self.factor!r}")
+        for name in ("patience", "cooldown", "num_bad_epochs", "cooldown_counter"):
+            _check_int(name, getattr(self, name), 0)
+        check_nonnegative("threshold", self.threshold)
+        check_nonnegative("eps", self.eps)
+        n = len(self.optimizer.param_groups)
+        if len(self.min_lrs) != n:
+            raise ValueError(f"expected {n} min_lrs (one per parameter group), got {len(self.min_lrs)}")
+        _check_lrs("min_lr", self.min_lrs, n)
+        if isinstance(self.best, bool) or not isinstance(self.best, (int, float)) or math.isnan(self.best):
+            raise ValueError(f"best must be a number (±inf before the first step), got {self.best!r}")
 
     def is_better(self, current: float, best: float) -> bool:
         """Whether ``current`` improves on ``best`` by more than the threshold."""

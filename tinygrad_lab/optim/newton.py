@@ -28,5 +28,5 @@ def newton_step(f: Callable[[Any], Any], x: Any, damping: float = 0.0) -> np.nda
     """
     new = functional.newton_step(f, x, damping)
     step = x.data - new.data
-    x.data[...] = new.data
+    x.copy_(new)
     return step.reshape(-1)

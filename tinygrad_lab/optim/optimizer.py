@@ -39,11 +39,11 @@ __all__ = ["Optimizer", "check_nonnegative", "check_unit_interval", "unused"]
 
 
 def check_nonnegative(name: str, value: Any) -> None:
-    """Raise ValueError unless ``value`` is a real number >= 0 (NaN fails)."""
+    """Raise ValueError unless ``value`` is a finite real number >= 0 (NaN and inf fail)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not value >= 0:
-        raise ValueError(f"invalid {name}: {value!r} (must be >= 0)")
+    if not 0 <= value < math.inf:
+        raise ValueError(f"invalid {name}: {value!r} (must be finite and >= 0)")
 
 
 def check_unit_interval(name: str, value: Any) -> None:
@@ -52,6 +52,27 @@ def check_unit_interval(name: str, value: Any) -> None:
         raise TypeError(f"{name} must be a real number, got {value!r}")
     if not 0 <= value < 1:
         raise ValueError(f"invalid {name}: {value!r} (must be in [0, 1))")
+
+
+def _check_state_value(where: str, key: str, value: Any, shape: tuple[int, ...]) -> None:
+    """One entry of a saved per-parameter state: a finite numeric array of the parameter's size,
+    a non-negative integer ``step``, a finite number, or None (a buffer not created yet)."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise TypeError(f"{where}: state {key!r} has dtype {value.dtype}; expected numbers")
+        if value.size != math.prod(shape):
+            raise ValueError(f"{where}: state {key!r} of parameter {where.split()[-1]} has shape "
+                             f"{value.shape}, parameter has shape {shape}")
+        if not np.isfinite(value).all():
+            raise ValueError(f"{where}: state {key!r} holds NaN or inf")
+    elif key == "step":
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{where}: state 'step' must be a non-negative integer, got {value!r}")
+    elif value is not None:
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{where}: state {key!r} must be an array or a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: state {key!r} is {value!r}")
 
 
 def _is_param(p: Any) -> bool:
@@ -140,17 +161,26 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
+                elif hasattr(p.grad, "copy_"):  # a Tensor: detached first (a grad from
+                    p.grad = p.grad.detach()       # create_graph=True leaves its graph), then zeroed
+                    p.grad.copy_(0.0)
                 else:
                     p.grad.data[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; return ``closure()`` if one is given.
 
-        Raises FloatingPointError (before changing anything) if a gradient holds NaN or inf.
+        All or nothing: every group's hyperparameters (which may have been changed in
+        ``param_groups`` since construction) and every gradient's shape and dtype are checked before
+        any parameter is written; a gradient holding NaN or inf raises FloatingPointError.
         """
         loss = closure() if closure is not None else None
         work = []
         for gi, group in enumerate(self.param_groups):
+            try:
+                self._validate(group)
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"param_groups[{gi}]: {e}; no parameter was updated") from None
             for pi, p in enumerate(group["params"]):
                 if p.grad is None:
                     continue
@@ -159,6 +189,11 @@ class Optimizer:
                     raise ValueError(
                         f"param_groups[{gi}] parameter {pi}: grad shape {grad.shape} "
                         f"!= parameter shape {p.data.shape}"
+                    )
+                if grad.dtype.kind != "f":
+                    raise TypeError(
+                        f"param_groups[{gi}] parameter {pi}: grad dtype {grad.dtype} is not a float "
+                        "dtype; no parameter was updated"
                     )
                 if not math.isfinite(grad.sum()) and not np.isfinite(grad).all():
                     raise FloatingPointError(
@@ -214,57 +249,80 @@ class Optimizer:
             saved["params"] = ids
             groups.append(saved)
         state = {index[pid]: copy.deepcopy(s) for pid, s in self.state.items() if pid in index}
-        return {"state": state, "param_groups": groups}
+        return {"optimizer": type(self).__name__, "state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore from :meth:`state_dict` output (deep-copied; arrays cast to each param's dtype).
 
-        Raises KeyError naming missing or unexpected top-level keys, and ValueError if the number
-        of groups, the number of parameters in a group, or the size of a state array does not match
-        this optimizer's parameters.
+        All or nothing: everything is checked before anything changes.  Raises KeyError naming
+        missing or unexpected top-level keys; TypeError if the state dict comes from another
+        optimizer type (its ``"optimizer"`` entry, or its groups' hyperparameter names); ValueError
+        if the number of groups or of parameters in a group, or the size of a state array does not
+        match, or a hyperparameter or state value is out of range or not finite.
         """
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
         missing = sorted({"state", "param_groups"} - set(state_dict))
-        unexpected = sorted(set(state_dict) - {"state", "param_groups"})
+        unexpected = sorted(set(state_dict) - {"state", "param_groups", "optimizer"})
         if missing or unexpected:
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        name = type(self).__name__
+        if state_dict.get("optimizer", name) != name:
+            raise TypeError(f"load_state_dict: the state dict is from {state_dict['optimizer']}, "
+                            f"this optimizer is {name}")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
                 f"state dict has {len(saved_groups)} parameter groups, "
                 f"optimizer has {len(self.param_groups)}"
             )
-        params = []
+        params, new_groups = [], []
         for gi, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
                     f"parameter group {gi}: state dict has {len(saved['params'])} parameters, "
                     f"optimizer has {len(group['params'])}"
                 )
-            params.extend(zip(saved["params"], group["params"]))
-        by_index = dict(params)
+            hyper = set(saved) - {"params", "initial_lr"}
+            if hyper != set(self.defaults):
+                raise TypeError(
+                    f"load_state_dict: parameter group {gi} has hyperparameters {sorted(hyper)}, "
+                    f"but {name} has {sorted(self.defaults)} (a state dict of another optimizer?)"
+                )
+            new_group = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
+            new_group["params"] = group["params"]
+            try:
+                self._validate(new_group)
+                if "initial_lr" in new_group:
+                    check_nonnegative("initial_lr", new_group["initial_lr"])
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"load_state_dict: parameter group {gi}: {e}") from None
+            new_groups.append(new_group)
+            params.extend((idx, p, new_group) for idx, p in zip(saved["params"], group["params"]))
+        by_index = {idx: (p, group) for idx, p, group in params}
         new_state: dict[int, dict[str, Any]] = {}
         for idx, saved_state in state_dict["state"].items():
             if idx not in by_index:
                 raise ValueError(f"state dict has state for unknown parameter index {idx}")
-            p = by_index[idx]
+            p, group = by_index[idx]
+            where = f"load_state_dict: parameter {idx}"
+            if not isinstance(saved_state, dict):
+                raise TypeError(f"{where}: state must be a dict, got {type(saved_state).__name__}")
+            needed = set(self._init_state(np.zeros(p.data.size, p.data.dtype), group)) - set(saved_state)
+            if needed:
+                raise KeyError(f"{where}: state lacks {sorted(needed)}")
             restored = {}
             for key, value in saved_state.items():
+                _check_state_value(where, key, value, p.data.shape)
                 if isinstance(value, np.ndarray):
-                    if value.size != p.data.size:
-                        raise ValueError(
-                            f"state {key!r} of parameter {idx} has shape {value.shape}, "
-                            f"parameter has shape {p.data.shape}"
-                        )
                     value = np.array(value, dtype=p.data.dtype, order="C").reshape(-1)
                 else:
                     value = copy.deepcopy(value)
                 restored[key] = value
             new_state[id(p)] = restored
-        for saved, group in zip(saved_groups, self.param_groups):
-            group_params = group["params"]
+        for group, new_group in zip(self.param_groups, new_groups):
             group.clear()
-            group.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
-            group["params"] = group_params
+            group.update(new_group)
         self.state = new_state
 
     def __repr__(self) -> str:

@@ -1,0 +1,111 @@
+"""The autograd modes of the current thread: grad mode, anomaly mode and the forward-mode level.
+
+PyTorch keeps these per thread, and so do we: one :class:`Modes` object per thread
+(``threading.local``), so that one thread's ``with no_grad():`` or ``detect_anomaly()`` never
+changes what another thread records.  A new thread starts with the defaults (grad on, anomaly off,
+no dual level).  Other modules read and change the modes only through the functions below.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Iterator
+
+
+class Modes(threading.local):
+    """The current thread's modes (class attributes are the defaults a new thread sees)."""
+
+    grad_enabled = True
+    anomaly_enabled = False
+    #: while a dual level is open, id(tensor) -> (tensor, tangent) for every dual tensor; else None
+    tangents: dict | None = None
+
+
+_MODES = Modes()
+
+
+def current_modes() -> Modes:
+    """This thread's :class:`Modes` (read its fields; change them only with the functions below)."""
+    return _MODES
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record the graph in this thread (False inside ``no_grad()``)."""
+    return _MODES.grad_enabled
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly detection is on in this thread (inside ``detect_anomaly()``)."""
+    return _MODES.anomaly_enabled
+
+
+def dual_tangents() -> dict | None:
+    """The open dual level's tangent table in this thread, or None outside ``dual_level()``."""
+    return _MODES.tangents
+
+
+class set_grad_enabled:
+    """Turn graph recording on or off in this thread, as ``torch.set_grad_enabled``.
+
+    As a plain call it takes effect at once and stays (``set_grad_enabled(False)``); as a context
+    manager (``with set_grad_enabled(False):``) the previous mode comes back when the block ends.
+    """
+
+    def __init__(self, enabled: bool):
+        self.previous = _MODES.grad_enabled
+        _MODES.grad_enabled = bool(enabled)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        _MODES.grad_enabled = self.previous
+
+
+class _GradModeBlock(contextlib.ContextDecorator):
+    """``with no_grad():`` / ``@no_grad()``: a grad mode for the block, restored afterwards."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.previous.append(_MODES.grad_enabled)
+        _MODES.grad_enabled = self.enabled
+
+    def __exit__(self, *exc) -> None:
+        _MODES.grad_enabled = self.previous.pop()
+
+
+def no_grad() -> _GradModeBlock:
+    """Context (or decorator) in which ops record no graph: for evaluation and parameter updates."""
+    return _GradModeBlock(False)
+
+
+def enable_grad() -> _GradModeBlock:
+    """Context (or decorator) in which ops record the graph, even inside ``no_grad()``."""
+    return _GradModeBlock(True)
+
+
+@contextlib.contextmanager
+def anomaly_mode(enabled: bool) -> Iterator[None]:
+    """Anomaly detection on or off in this thread inside the block."""
+    previous, _MODES.anomaly_enabled = _MODES.anomaly_enabled, bool(enabled)
+    try:
+        yield
+    finally:
+        _MODES.anomaly_enabled = previous
+
+
+@contextlib.contextmanager
+def dual_level_mode() -> Iterator[None]:
+    """A fresh tangent table for this thread inside the block (see :mod:`tinygrad_lab.forward_ad`)."""
+    previous, _MODES.tangents = _MODES.tangents, {}
+    try:
+        yield
+    finally:
+        _MODES.tangents = previous
+
+
+__all__ = ["Modes", "anomaly_mode", "current_modes", "dual_level_mode", "dual_tangents", "enable_grad", "is_anomaly_enabled",
+           "is_grad_enabled", "no_grad", "set_grad_enabled"]
