@@ -24,6 +24,9 @@ Forward mode (:mod:`tinygrad_lab.forward_ad`) adds a third, optional method:
 """
 from __future__ import annotations
 
+import functools
+import types
+
 import numpy as np
 
 from tinygrad_lab.anomaly import AnomalyMode, check_forward
@@ -45,6 +48,19 @@ def data(x) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else x
 
 
+class _instance_or_class_method:
+    """A method callable on an instance, or on the class, which then runs it on a fresh ``cls()``."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return lambda *inputs: self.fn(owner(), *inputs)
+        return types.MethodType(self.fn, instance)
+
+
 class Function:
     """Base class of graph nodes.  Subclasses set attributes in ``__init__`` (axis, shape, …)."""
 
@@ -56,8 +72,12 @@ class Function:
     saves_inputs = True
     versions: tuple[int, ...] = ()
 
-    def __init_subclass__(cls, register: bool = True, **kwargs):
+    def __init_subclass__(cls, register: bool | None = None, **kwargs):
+        """The package's own ops join :data:`REGISTRY` (the gradient-check catalogue enumerates it);
+        a subclass defined elsewhere joins only with ``class MyOp(Function, register=True)``."""
         super().__init_subclass__(**kwargs)
+        if register is None:
+            register = cls.__module__.split(".")[0] == __name__.split(".")[0]
         if register:
             REGISTRY[cls.__name__] = cls
 
@@ -74,8 +94,10 @@ class Function:
     def jvp(self, *dxs, xs, y):
         raise NotImplementedError(f"{self.name} has no forward-mode (jvp) rule")
 
+    @_instance_or_class_method
     def apply(self, *inputs):
-        """Run the op.  On plain arrays it returns an array; with a Tensor among the inputs it returns
+        """Run the op: ``Op(params).apply(x, …)``, or ``Op.apply(x, …)`` (PyTorch's habit) for an op
+        whose constructor takes no arguments.  On plain arrays it returns an array; with a Tensor among the inputs it returns
         a Tensor and, when some input requires grad and grad mode is on, records this node."""
         tensors = [x for x in inputs if isinstance(x, Tensor)]
         if not tensors:

@@ -262,6 +262,17 @@ CASES: list[OpCase] = [
     OpCase("Tanh", rows(), lambda x: nn.Tanh()(x)),
     OpCase("MLP_sigmoid", rows(), lambda x: _mlp(x, "sigmoid", False)),
     OpCase("MLP_tanh_batchnorm", rows(), lambda x: _mlp(x, "tanh", True), _spread_columns),
+    # PyTorch's everyday tensor methods
+    OpCase("clone", unary(), lambda x: x.clone()),
+    OpCase("cast", unary(), lambda x: ops.Cast(x.dtype).apply(x)),  # float32 <-> float64: tests/test_tensor_methods.py
+    OpCase("minimum", binary_broadcast, ops.minimum, _separate),
+    OpCase("logsumexp", with_axis, lambda x, axis, keepdims: x.logsumexp(dim=axis, keepdim=keepdims)),
+    OpCase("std", lambda d: ([(d(2, 5), d(2, 4))], {"axis": (0, 1, None)[d(0, 2)], "ddof": d(0, 1)}),
+           lambda x, axis, ddof: x.std(dim=axis, correction=ddof), lambda x: [distinct(x)]),
+    OpCase("unsqueeze", unary(), lambda x: x.unsqueeze(-1).unsqueeze(0)),
+    OpCase("squeeze", lambda d: ([(1, d(1, 3), 1, d(1, 3))], {}), lambda x: x.squeeze()),
+    OpCase("flatten", unary(2), lambda x: x.flatten(start_dim=1)),
+    OpCase("view", unary(1), lambda x: x.view(-1, 1)),
 ]
 
 

@@ -107,7 +107,7 @@ def mlp_loss_hessian(seed: int) -> dict:
     from tinygrad_lab import nn, ops
     from tinygrad_lab.backprop import layers_of
     from tinygrad_lab.func import hessian
-    from tinygrad_lab.losses import mse_loss
+    from tinygrad_lab.losses import half_sum_squared_error
     from tinygrad_lab.tensor import Tensor
 
     rng = np.random.default_rng(seed)
@@ -124,7 +124,7 @@ def mlp_loss_hessian(seed: int) -> dict:
             w = theta[offset:offset + n_w].reshape(n_out, n_in)
             b = theta[offset + n_w:offset + n_w + n_out]
             a, offset = layer.sigma.forward(ops.affine(a, w, b)), offset + n_w + n_out
-        return mse_loss(a, Tensor(t))
+        return half_sum_squared_error(a, Tensor(t))
 
     return {"sizes": LOSS_MLP_SIZES, "samples": len(x), "parameters": theta0.size,
             **spectrum(hessian(loss, Tensor(theta0)).data)}
