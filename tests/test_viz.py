@@ -144,3 +144,21 @@ def test_unfused_mlp_shows_z_and_a_as_separate_tensors():
     nodes, edges = parse_dot(viz.to_dot(E, model=model))
     assert "Sigmoid" in {label for label, attrs in nodes.values() if "shape=box" in attrs}
     assert len(nodes) == 21 and len(edges) == 21
+
+
+def test_graph_shows_inline_in_jupyter_as_svg():
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    _, _, c = small_graph()
+    g = viz.graph(c)
+    bundle = g._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml") and "<svg" in bundle["image/svg+xml"]
+    assert ">Mul</text>" in bundle["image/svg+xml"] and g._repr_svg_() == bundle["image/svg+xml"]
+    assert bundle["text/plain"] == str(g) == viz.to_dot(c)
+
+
+def test_graph_falls_back_to_dot_text_without_graphviz(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    _, _, c = small_graph()
+    g = viz.graph(c)
+    assert g._repr_mimebundle_() == {"text/plain": viz.to_dot(c)} and g._repr_svg_() is None
