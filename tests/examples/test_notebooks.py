@@ -44,7 +44,7 @@ def kernel_env(tmp_path_factory):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom_in_quick_mode(path, tmp_path, kernel_env):
+def test_notebook_runs_top_to_bottom_in_quick_mode(path, tmp_path, kernel_env, record_notebook_time):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     book = nbformat.read(path, as_version=4)
@@ -52,7 +52,7 @@ def test_notebook_runs_top_to_bottom_in_quick_mode(path, tmp_path, kernel_env):
                                      resources={"metadata": {"path": str(tmp_path)}})
     start = time.perf_counter()
     client.execute()                        # raises CellExecutionError naming the cell on any error
-    print(f"{path.name}: {time.perf_counter() - start:.1f} s")
+    record_notebook_time(path.name, time.perf_counter() - start)
     outputs = [o for cell in book.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     if path.name.startswith("01"):          # the graph is drawn inline: SVG with Graphviz, else DOT text
