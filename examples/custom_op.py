@@ -15,7 +15,7 @@ from hypothesis import given, settings
 
 from tinygrad_lab import Tensor, ops
 from tinygrad_lab.function import Function
-from tinygrad_lab.functional import jvp, vjp
+from tinygrad_lab.func import jvp, vjp
 from tinygrad_lab.gradcheck import gradcheck, gradgradcheck
 from tinygrad_lab.testing import arrays, shapes
 

@@ -2,8 +2,8 @@
 
 For f(p) = ½ pᵀHp, gradient descent is stable only for lr < 2/λ_max and then needs about
 κ = λ_max/λ_min steps per e-fold along the flat direction.  λ_max comes from power iteration
-with Hessian-vector products (``functional.hvp``: double backward, H is never formed); Newton's
-step p − H⁻¹∇f (``functional.newton_step``) lands on the minimum of a quadratic in one step.
+with Hessian-vector products (``func.hvp``: double backward, H is never formed); Newton's
+step p − H⁻¹∇f (``func.newton_step``) lands on the minimum of a quadratic in one step.
 
     python examples/newton.py [--quick]      # ~2 s
 """
@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from tinygrad_lab import Tensor, grad
-from tinygrad_lab.functional import hvp, newton_step
+from tinygrad_lab.func import hvp, newton_step
 
 QUICK = "--quick" in sys.argv
 START, TOL = np.array([-7.0, 2.0]), 1e-6

@@ -10,7 +10,7 @@ are the honest cure (a wider hidden layer, 2-4-1, almost never gets stuck).
 """
 import sys
 
-from tinygrad_lab import Tensor, mse_loss, nn, optim
+from tinygrad_lab import Tensor, half_sum_squared_error, nn, optim
 
 QUICK = "--quick" in sys.argv
 STEPS = 1500                                   # the same in quick mode: it already takes ~0.3 s
@@ -22,7 +22,7 @@ def train(seed: int):
     model = nn.MLP([2, 2, 1], activation="sigmoid", output_activation="sigmoid", seed=seed)
     opt = optim.SGD(model.parameters(), lr=2.0, momentum=0.9)
     for _ in range(STEPS):
-        loss = mse_loss(model(x), t)               # E = ½ Σ (y − t)², so ∂E/∂y = y − t
+        loss = half_sum_squared_error(model(x), t)               # E = ½ Σ (y − t)², so ∂E/∂y = y − t
         opt.zero_grad()
         loss.backward()                            # δ(L) = (y − t) ⊙ σ'(z(L)), then δ(l) downwards
         opt.step()

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_lab import Tensor, mse_loss, nn
+from tinygrad_lab import Tensor, half_sum_squared_error, nn
 from tinygrad_lab.autograd import grad
 from tinygrad_lab.backprop import homework_gradients, input_jacobian, layers_of
 
@@ -27,7 +27,7 @@ def _model_and_data(sizes, activation, output, batch, seed):
 def test_homework_gradients_equal_the_graph(net):
     model, x, t = _model_and_data(*net)
     hw = homework_gradients(model, x, t)
-    mse_loss(model(Tensor(x)), Tensor(t)).backward()
+    half_sum_squared_error(model(Tensor(x)), Tensor(t)).backward()
     linears = [m for m in model if isinstance(m, nn.Linear)]
     for layer, dW, db in zip(linears, hw.dW, hw.db):
         np.testing.assert_allclose(dW, layer.weight.grad.data, rtol=0, atol=1e-12)
@@ -44,7 +44,7 @@ def test_deltas_are_the_gradients_of_the_pre_activations(net):
         a = module(a)
         if isinstance(module, nn.Linear):
             zs.append(a)
-    grads = grad(mse_loss(a, Tensor(t)), zs)
+    grads = grad(half_sum_squared_error(a, Tensor(t)), zs)
     for delta, g in zip(hw.delta, grads):
         np.testing.assert_allclose(delta, g.data, rtol=0, atol=1e-12)
 

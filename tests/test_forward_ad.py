@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from tinygrad_lab import losses, ops  # noqa: F401  (losses registers CrossEntropy)
 from tinygrad_lab.forward_ad import dual_level, make_dual, tangent_of
 from tinygrad_lab.function import REGISTRY, Function
-from tinygrad_lab.functional import jacobian, jvp, vjp
+from tinygrad_lab.func import jacobian, jvp, vjp
 from tinygrad_lab.op_catalogue import CASES, run_case
 from tinygrad_lab.tensor import Tensor, no_grad
 from tinygrad_lab.testing import op_inputs

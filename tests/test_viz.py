@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tinygrad_lab import Tensor, mse_loss, nn, viz
+from tinygrad_lab import Tensor, half_sum_squared_error, nn, viz
 
 NODE = re.compile(r'^\s*(\w+) \[label="((?:[^"\\]|\\.)*)"(.*)\];$')
 EDGE = re.compile(r"^\s*(\w+) -> (\w+)(?: \[.*\])?;$")
@@ -54,7 +54,7 @@ def test_known_expression_has_one_node_per_op_and_tensor():
 def test_mlp_graph_counts_constants_and_parameter_names():
     model = nn.MLP([2, 3, 1], activation="sigmoid", seed=0)
     x = Tensor(np.ones((4, 2)), name="x")
-    E = mse_loss(model(x), Tensor(np.zeros((4, 1)), name="t"))
+    E = half_sum_squared_error(model(x), Tensor(np.zeros((4, 1)), name="t"))
     nodes, edges = parse_dot(viz.to_dot(E, model=model, names={"W(2)": model[2].weight}))
     assert sorted(label for label, attrs in nodes.values() if "shape=box" in attrs)[:2] == ["Affine", "Affine+sigmoid"]
     # ops: Affine+sigmoid (Linear and Sigmoid fused by Sequential), Affine, Sub, Mul, Sum, Mul(½) = 6
@@ -140,7 +140,25 @@ def test_draw_renders_with_dot(tmp_path, suffix, magic):
 
 def test_unfused_mlp_shows_z_and_a_as_separate_tensors():
     model = nn.MLP([2, 3, 1], activation="sigmoid", seed=0, fuse=False)
-    E = mse_loss(model(Tensor(np.ones((4, 2)), name="x")), Tensor(np.zeros((4, 1)), name="t"))
+    E = half_sum_squared_error(model(Tensor(np.ones((4, 2)), name="x")), Tensor(np.zeros((4, 1)), name="t"))
     nodes, edges = parse_dot(viz.to_dot(E, model=model))
     assert "Sigmoid" in {label for label, attrs in nodes.values() if "shape=box" in attrs}
     assert len(nodes) == 21 and len(edges) == 21
+
+
+def test_graph_shows_inline_in_jupyter_as_svg():
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed")
+    _, _, c = small_graph()
+    g = viz.graph(c)
+    bundle = g._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml") and "<svg" in bundle["image/svg+xml"]
+    assert ">Mul</text>" in bundle["image/svg+xml"] and g._repr_svg_() == bundle["image/svg+xml"]
+    assert bundle["text/plain"] == str(g) == viz.to_dot(c)
+
+
+def test_graph_falls_back_to_dot_text_without_graphviz(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    _, _, c = small_graph()
+    g = viz.graph(c)
+    assert g._repr_mimebundle_() == {"text/plain": viz.to_dot(c)} and g._repr_svg_() is None

@@ -25,17 +25,28 @@ class CheckpointError(ValueError):
     """A checkpoint file that cannot be read back: truncated, corrupted, or not a checkpoint."""
 
 
-def _encode(value, arrays: dict[str, np.ndarray]):
+def _member_name(path: str, arrays: dict[str, np.ndarray]) -> str:
+    """The array's name in the zip: its dotted path in the tree (``model.0.weight``), so that
+    ``numpy.load`` shows readable keys; a numbered ``a<k>`` where that name is taken or unusable."""
+    if path and path != _TREE and path not in arrays and "/" not in path:
+        return path
+    return f"a{len(arrays)}"
+
+
+def _encode(value, arrays: dict[str, np.ndarray], path: str = ""):
+    def child(key) -> str:
+        return f"{path}.{key}" if path else str(key)
+
     if isinstance(value, np.ndarray):
-        key = f"a{len(arrays)}"
+        key = _member_name(path, arrays)
         arrays[key] = value
         return {"__array__": key}
     if isinstance(value, dict):
-        return {"__dict__": [[_encode(k, arrays), _encode(v, arrays)] for k, v in value.items()]}
+        return {"__dict__": [[_encode(k, arrays), _encode(v, arrays, child(k))] for k, v in value.items()]}
     if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, arrays) for v in value]}
+        return {"__tuple__": [_encode(v, arrays, child(i)) for i, v in enumerate(value)]}
     if isinstance(value, list):
-        return [_encode(v, arrays) for v in value]
+        return [_encode(v, arrays, child(i)) for i, v in enumerate(value)]
     if isinstance(value, np.generic):
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):

@@ -23,7 +23,7 @@ import numpy as np
 
 from tinygrad_lab import backprop, ops
 from tinygrad_lab.gradcheck import numerical_grad
-from tinygrad_lab.losses import cross_entropy, mse_loss
+from tinygrad_lab.losses import cross_entropy, half_sum_squared_error
 from tinygrad_lab.nn import MLP, Linear, Parameter
 from tinygrad_lab.nn.activation import ACTIVATIONS
 from tinygrad_lab.tensor import Tensor
@@ -207,7 +207,7 @@ def _loss_graph(model: MLP, x: np.ndarray, t: np.ndarray, target: int, loss: str
         h = module(h)
         h.name = f"z({l})" if isinstance(module, Linear) else f"a({l})"
     if loss == "l2":
-        E = mse_loss(h, Tensor(t[None], name="t"))
+        E = half_sum_squared_error(h, Tensor(t[None], name="t"))
     else:
         E = cross_entropy(h, [target], reduction="sum")
     E.name = "E"

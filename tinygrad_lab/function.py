@@ -24,6 +24,9 @@ Forward mode (:mod:`tinygrad_lab.forward_ad`) adds a third, optional method:
 """
 from __future__ import annotations
 
+import functools
+import types
+
 import numpy as np
 
 from tinygrad_lab.anomaly import check_forward
@@ -37,6 +40,19 @@ REGISTRY: dict[str, type["Function"]] = {}
 def data(x) -> np.ndarray:
     """The numpy array behind ``x`` (a Tensor or already an array)."""
     return x.data if isinstance(x, Tensor) else x
+
+
+class _instance_or_class_method:
+    """A method callable on an instance, or on the class, which then runs it on a fresh ``cls()``."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, instance, owner):
+        if instance is None:
+            return lambda *inputs: self.fn(owner(), *inputs)
+        return types.MethodType(self.fn, instance)
 
 
 class Function:
@@ -55,8 +71,12 @@ class Function:
     #: shares that input's version counter, so an in-place write through either is seen by both
     view = False
 
-    def __init_subclass__(cls, register: bool = True, **kwargs):
+    def __init_subclass__(cls, register: bool | None = None, **kwargs):
+        """The package's own ops join :data:`REGISTRY` (the gradient-check catalogue enumerates it);
+        a subclass defined elsewhere joins only with ``class MyOp(Function, register=True)``."""
         super().__init_subclass__(**kwargs)
+        if register is None:
+            register = cls.__module__.split(".")[0] == __name__.split(".")[0]
         if register:
             REGISTRY[cls.__name__] = cls
 
@@ -73,8 +93,10 @@ class Function:
     def jvp(self, *dxs, xs, y):
         raise NotImplementedError(f"{self.name} has no forward-mode (jvp) rule")
 
+    @_instance_or_class_method
     def apply(self, *inputs):
-        """Run the op.  On plain arrays it returns an array; with a Tensor among the inputs it returns
+        """Run the op: ``Op(params).apply(x, …)``, or ``Op.apply(x, …)`` (PyTorch's habit) for an op
+        whose constructor takes no arguments.  On plain arrays it returns an array; with a Tensor among the inputs it returns
         a Tensor and, when some input requires grad and grad mode is on, records this node."""
         tensors = [x for x in inputs if isinstance(x, Tensor)]
         if not tensors:

@@ -1,36 +1,52 @@
-"""Loss functions: the homework's squared error and the softmax cross-entropy."""
+"""Loss functions: PyTorch's, named and behaving like ``torch.nn.functional``'s (``mse_loss``,
+``cross_entropy``, ``nll_loss``, ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``,
+each with ``reduction`` "mean" (default), "sum" or "none"), and the homework's squared error under
+a name of its own, :func:`half_sum_squared_error`."""
 from __future__ import annotations
 
 import numpy as np
 
 from tinygrad_lab import ops
 from tinygrad_lab.backend import get_backend
-from tinygrad_lab.function import Function
+from tinygrad_lab.function import Function, data
 from tinygrad_lab.tensor import Tensor
 
-MSE_REDUCTIONS = ("half_sum", "mean", "sum")
+REDUCTIONS = ("mean", "sum", "none")
 
 
-def mse_loss(y, t, reduction: str = "half_sum"):
-    """Squared error between the output y and the target t (same shape, no broadcasting).
+def check_reduction(name: str, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
-    * ``"half_sum"`` (default): E = ½ Σ (y − t)² over the batch and the outputs: the homework's
-      E(y, t) = ½ Σₖ (yₖ − tₖ)², summed over samples, so that ∂E/∂y = y − t (seed 003).
-    * ``"mean"``: Σ (y − t)² / (number of elements), PyTorch's ``MSELoss()``.
-    * ``"sum"``: Σ (y − t)², PyTorch's ``MSELoss(reduction="sum")``.
-    """
-    if reduction not in MSE_REDUCTIONS:
-        raise ValueError(f"mse_loss: reduction must be one of {MSE_REDUCTIONS}, got {reduction!r}")
-    if np.shape(y) != np.shape(t):
-        raise ValueError(f"mse_loss: output shape {np.shape(y)} and target shape {np.shape(t)} differ "
-                         "(no broadcasting: an (N, 1) output against an (N,) target is a classic bug)")
-    diff = y - t
-    squares = ops.sum(diff * diff)
-    if reduction == "half_sum":
-        return squares * 0.5
+
+def _reduce(losses, reduction: str):
+    """The per-element ``losses`` averaged ("mean"), summed ("sum") or kept ("none")."""
     if reduction == "mean":
-        return squares * (1.0 / max(diff.size, 1))
-    return squares
+        return ops.mean(losses)
+    return ops.sum(losses) if reduction == "sum" else losses
+
+
+def _same_shape(name: str, y, t) -> None:
+    if np.shape(y) != np.shape(t):
+        raise ValueError(f"{name}: output shape {np.shape(y)} and target shape {np.shape(t)} differ "
+                         "(no broadcasting: an (N, 1) output against an (N,) target is a classic bug)")
+
+
+def half_sum_squared_error(y, t):
+    """The homework's E(y, t) = ½ Σ (y − t)², summed over the outputs and the batch, so that
+    ∂E/∂y = y − t (seed 003).  PyTorch's ``mse_loss`` is the mean of (y − t)² instead."""
+    _same_shape("half_sum_squared_error", y, t)
+    diff = y - t
+    return ops.sum(diff * diff) * 0.5
+
+
+def mse_loss(y, t, reduction: str = "mean"):
+    """(y − t)² elementwise, averaged over all elements (``"mean"``, PyTorch's default), summed
+    (``"sum"``) or kept (``"none"``).  y and t must have the same shape (no broadcasting)."""
+    check_reduction("mse_loss", reduction)
+    _same_shape("mse_loss", y, t)
+    diff = y - t
+    return _reduce(diff * diff, reduction)
 
 
 class CrossEntropy(Function):
@@ -71,23 +87,106 @@ class CrossEntropy(Function):
         return self._scale(((self.probs - self._onehot(x.shape, x.dtype)) * dx).sum(), x.shape[0])
 
 
-def cross_entropy(logits, targets, reduction: str = "mean"):
-    """Softmax cross-entropy of ``logits`` (N, C) against integer class ``targets`` (N,) in [0, C)."""
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean' or 'sum', got {reduction!r}")
-    shape = np.shape(logits)
+def _class_targets(name: str, shape, targets) -> np.ndarray:
+    """``targets`` as int64 class indices, one per row of an (N, C) input, each in [0, C)."""
     if len(shape) != 2:
-        raise ValueError(f"cross_entropy: logits must have shape (N, C), got {shape}")
-    t = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+        raise ValueError(f"{name}: logits must have shape (N, C), got {shape}")
+    t = np.asarray(data(targets))
     if t.dtype.kind not in "iu":
         if t.dtype.kind != "f" or not np.all(t == np.round(t)):
-            raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {t.dtype}")
+            raise TypeError(f"{name}: targets must be integer class indices, got dtype {t.dtype}")
         t = t.astype(np.int64)
     if t.shape != (shape[0],):
-        raise ValueError(f"cross_entropy: targets must have shape ({shape[0]},) for logits of shape "
+        raise ValueError(f"{name}: targets must have shape ({shape[0]},) for logits of shape "
                          f"{shape}, got {t.shape}")
     if t.size and (t.min() < 0 or t.max() >= shape[1]):
         bad = t[(t < 0) | (t >= shape[1])][0]
-        raise ValueError(f"cross_entropy: target {bad} is outside [0, {shape[1]}) for {shape[1]} classes")
+        raise ValueError(f"{name}: target {bad} is outside [0, {shape[1]}) for {shape[1]} classes")
     # a copy: the backward pass must not see later changes to the caller's targets
-    return CrossEntropy(np.array(t, dtype=np.int64, order="C"), reduction).apply(logits)
+    return np.array(t, dtype=np.int64, order="C")
+
+
+def nll_loss(log_probs, targets, reduction: str = "mean"):
+    """The negative log-likelihood −log_probs[n, tₙ] of each sample's target class (log_probs
+    (N, C), e.g. from ``log_softmax``), reduced over the batch."""
+    check_reduction("nll_loss", reduction)
+    t = _class_targets("nll_loss", np.shape(log_probs), targets)
+    return _reduce(-ops.getitem(log_probs, (np.arange(len(t)), t)), reduction)
+
+
+def cross_entropy(logits, targets, reduction: str = "mean", label_smoothing: float = 0.0):
+    """Softmax cross-entropy of ``logits`` (N, C) against integer class ``targets`` (N,) in [0, C):
+
+        lossₙ = (1 − ε) · (−log softmax(xₙ)[tₙ]) + ε · (−Σ_c log softmax(xₙ)[c] / C),  ε = label_smoothing
+
+    (PyTorch's definition), reduced over the batch.  Without smoothing, "mean" and "sum" run as
+    one fused node (:class:`CrossEntropy`); the other cases are built from ``log_softmax``.
+    """
+    check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    t = _class_targets("cross_entropy", np.shape(logits), targets)
+    if reduction != "none" and label_smoothing == 0.0:
+        return CrossEntropy(t, reduction).apply(logits)
+    log_probs = ops.log_softmax(logits, axis=1)
+    losses = nll_loss(log_probs, t, reduction="none")
+    if label_smoothing:
+        losses = losses * (1.0 - label_smoothing) - ops.mean(log_probs, axis=1) * label_smoothing
+    return _reduce(losses, reduction)
+
+
+class BinaryCrossEntropy(Function):
+    """E = −(t log p + (1 − t) log(1 − p)) elementwise for probabilities p against targets t in
+    [0, 1], each log clamped at −100 as in PyTorch (p = 0 or 1 gives a finite loss);
+    gp = gy ⊙ (p − t) / max(p (1 − p), 1e-12)."""
+
+    EPS = 1e-12
+
+    def __init__(self, targets: np.ndarray):
+        self.targets = targets
+
+    def forward(self, p):
+        with np.errstate(divide="ignore"):
+            log_p, log_q = np.maximum(np.log(p), -100), np.maximum(np.log1p(-p), -100)
+        return -(self.targets * log_p + (1 - self.targets) * log_q)
+
+    def backward(self, gy, p, y):
+        return gy * (p - self.targets) / ops.maximum(p * (1 - p), np.array(self.EPS, dtype=p.dtype))
+
+    def jvp(self, dp, *, xs, y):
+        p = xs[0]
+        return (p - self.targets) / np.maximum(p * (1 - p), self.EPS) * dp
+
+
+def _targets_like(name: str, y, t) -> np.ndarray:
+    _same_shape(name, y, t)
+    if isinstance(t, Tensor) and t.requires_grad:
+        raise ValueError(f"{name}: gradients with respect to the target are not supported; pass "
+                         "target.detach()")
+    return np.array(data(t), dtype=np.result_type(data(y)), copy=True)
+
+
+def binary_cross_entropy(p, t, reduction: str = "mean"):
+    """−(t log p + (1 − t) log(1 − p)) for probabilities p in [0, 1] (e.g. a sigmoid's output) and
+    targets t of the same shape, reduced.  Prefer :func:`binary_cross_entropy_with_logits` on the
+    logits: it is stable where the sigmoid saturates."""
+    check_reduction("binary_cross_entropy", reduction)
+    t = _targets_like("binary_cross_entropy", p, t)
+    values = data(p)
+    if values.size and (values.min() < 0 or values.max() > 1):
+        raise ValueError("binary_cross_entropy: the input must be probabilities in [0, 1], got values "
+                         f"in [{values.min():.4g}, {values.max():.4g}] (pass logits to "
+                         "binary_cross_entropy_with_logits)")
+    return _reduce(BinaryCrossEntropy(t).apply(p), reduction)
+
+
+def binary_cross_entropy_with_logits(x, t, reduction: str = "mean"):
+    """binary_cross_entropy(σ(x), t) computed from the logits x without forming σ(x):
+
+        −(t log σ(x) + (1 − t) log(1 − σ(x))) = softplus(x) − t x,   softplus(x) = log(1 + eˣ)
+
+    with softplus as the logsumexp of (0, x): stable for any x; the gradient is σ(x) − t."""
+    check_reduction("binary_cross_entropy_with_logits", reduction)
+    _same_shape("binary_cross_entropy_with_logits", x, t)
+    softplus = ops.logsumexp(ops.stack([np.zeros(np.shape(x)), x]), axis=0)
+    return _reduce(softplus - t * x, reduction)

@@ -151,6 +151,18 @@ def _ce_build(d):
                       "reduction": ("mean", "sum")[d(0, 1)]}
 
 
+def _class_loss_build(d):
+    shapes, params = _ce_build(d)
+    params.update(reduction=("mean", "sum", "none")[d(0, 2)], label_smoothing=(0.0, 0.3)[d(0, 1)])
+    return shapes, params
+
+
+def _binary_build(d):
+    shape = _shape(d, 1)
+    targets = np.array([d(0, 10) / 10 for _ in range(int(np.prod(shape)))]).reshape(shape)
+    return [shape], {"t": targets, "reduction": ("mean", "sum", "none")[d(0, 2)]}
+
+
 def _affine_build(d):
     n, i, o = d(1, 5), d(1, 4), d(1, 4)
     return [(n, i), (o, i), (o,)], {}
@@ -251,7 +263,7 @@ CASES: list[OpCase] = [
     OpCase("affine_sigmoid", _affine_build, lambda a, w, b: ops.affine(a, w, b, "sigmoid")),
     OpCase("affine_tanh", _affine_build, lambda a, w, b: ops.affine(a, w, b, "tanh")),
     OpCase("affine_relu", _affine_row_build, lambda a, w, b: ops.affine(a, w, b, "relu"), _affine_away_from_kink),
-    OpCase("mse_loss_half_sum", same_shape(2), lambda y, t: losses.mse_loss(y, t)),
+    OpCase("half_sum_squared_error", same_shape(2), losses.half_sum_squared_error),
     OpCase("mse_loss_mean", same_shape(2), lambda y, t: losses.mse_loss(y, t, reduction="mean")),
     OpCase("cross_entropy", _ce_build, losses.cross_entropy),
     OpCase("Linear", _affine_build, _linear),
@@ -262,6 +274,24 @@ CASES: list[OpCase] = [
     OpCase("Tanh", rows(), lambda x: nn.Tanh()(x)),
     OpCase("MLP_sigmoid", rows(), lambda x: _mlp(x, "sigmoid", False)),
     OpCase("MLP_tanh_batchnorm", rows(), lambda x: _mlp(x, "tanh", True), _spread_columns),
+    # PyTorch's losses (all reductions), and its everyday tensor methods
+    OpCase("mse_loss_none", same_shape(2), lambda y, t: losses.mse_loss(y, t, reduction="none")),
+    OpCase("nll_loss", _class_loss_build, lambda x, targets, reduction, label_smoothing:
+           losses.nll_loss(x, targets, reduction)),
+    OpCase("cross_entropy_smoothing", _class_loss_build, losses.cross_entropy),
+    OpCase("binary_cross_entropy", _binary_build, losses.binary_cross_entropy, lambda x: [0.5 + 0.2 * x]),
+    OpCase("binary_cross_entropy_with_logits", same_shape(2),
+           lambda x, t: losses.binary_cross_entropy_with_logits(x, t, reduction="none")),
+    OpCase("clone", unary(), lambda x: x.clone()),
+    OpCase("cast", unary(), lambda x: ops.Cast(x.dtype).apply(x)),  # float32 <-> float64: tests/test_tensor_methods.py
+    OpCase("minimum", binary_broadcast, ops.minimum, _separate),
+    OpCase("logsumexp", with_axis, lambda x, axis, keepdims: x.logsumexp(dim=axis, keepdim=keepdims)),
+    OpCase("std", lambda d: ([(d(2, 5), d(2, 4))], {"axis": (0, 1, None)[d(0, 2)], "ddof": d(0, 1)}),
+           lambda x, axis, ddof: x.std(dim=axis, correction=ddof), lambda x: [distinct(x)]),
+    OpCase("unsqueeze", unary(), lambda x: x.unsqueeze(-1).unsqueeze(0)),
+    OpCase("squeeze", lambda d: ([(1, d(1, 3), 1, d(1, 3))], {}), lambda x: x.squeeze()),
+    OpCase("flatten", unary(2), lambda x: x.flatten(start_dim=1)),
+    OpCase("view", unary(1), lambda x: x.view(-1, 1)),
 ]
 
 

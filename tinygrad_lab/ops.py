@@ -914,3 +914,115 @@ class Affine(Function):
 def affine(a, w, b=None, act: str = "identity"):
     """σ(a Wᵀ + b) as one node (see :class:`Affine`)."""
     return Affine(act).apply(a, w) if b is None else Affine(act).apply(a, w, b)
+
+
+# ----- PyTorch's everyday tensor methods -------------------------------------------------------
+class Clone(Function):
+    """y = a copy of x (new memory, same values), differentiable like PyTorch's ``clone``;  gx = gy."""
+
+    saves_inputs = False
+
+    jvp = linear_jvp
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy, x, y):
+        return gy
+
+
+class Cast(Function):
+    """y = x converted to ``dtype`` (float32 or float64);  gx = gy converted back to x's dtype."""
+
+    saves_inputs = False
+
+    jvp = linear_jvp
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, gy, x, y):
+        return Cast(x.dtype).apply(gy)
+
+
+def clone(x):
+    return Clone().apply(x)
+
+
+def to(x, dtype):
+    """x as ``dtype`` (float32 or float64, numpy dtype or its name); x itself if it already is."""
+    from tinygrad_lab.tensor import FLOAT_DTYPES
+
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"to: {dtype!r} is not a dtype; Tensors hold float32 or float64") from None
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"to: Tensors hold float32 or float64, got dtype {dtype}")
+    return x if x.dtype == dtype else Cast(dtype).apply(x)
+
+
+def minimum(a, b):
+    """min(a, b) elementwise = −max(−a, −b): the gradient goes to the smaller input, split on ties."""
+    return neg(maximum(neg(a), neg(b)))
+
+
+def logsumexp(x, axis=None, keepdims: bool = False):
+    """log Σ eˣ over ``axis``, as m + log Σ e^{x − m} with m = max x held constant (no overflow;
+    the shift cancels in the gradient, which is softmax(x))."""
+    normalize_axes("logsumexp", np.shape(x), axis)
+    m = np.max(data(x), axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = log(sum(exp(x - m), axis, keepdims=True)) + m
+    return out if keepdims else reshape(out, np.sum(m, axis=axis).shape)
+
+
+def std(x, axis=None, keepdims: bool = False, ddof: int = 0):
+    """√var(x) over ``axis``: ddof=0 (like numpy and :func:`var`) divides by n; PyTorch's
+    ``std`` defaults to the unbiased n − 1: pass ``ddof=1`` (or ``correction=1``)."""
+    return sqrt(var(x, axis, keepdims, ddof))
+
+
+def argmax(x, axis=None, keepdims: bool = False) -> np.ndarray:
+    """Indices of the maxima along ``axis`` (of the flattened tensor for None), as a numpy int64
+    array (Tensors hold floats; indices carry no gradient)."""
+    normalize_axes("argmax", np.shape(x), axis)
+    return np.argmax(data(x), axis=axis, keepdims=keepdims)
+
+
+def argmin(x, axis=None, keepdims: bool = False) -> np.ndarray:
+    """Indices of the minima along ``axis``, as a numpy int64 array (see :func:`argmax`)."""
+    normalize_axes("argmin", np.shape(x), axis)
+    return np.argmin(data(x), axis=axis, keepdims=keepdims)
+
+
+def unsqueeze(x, dim: int):
+    """x with a new size-1 axis inserted at ``dim`` (−ndim−1 ≤ dim ≤ ndim, PyTorch's range)."""
+    shape = list(np.shape(x))
+    if not -len(shape) - 1 <= dim <= len(shape):
+        raise ValueError(f"unsqueeze: dim {dim} is out of range for a tensor of shape {tuple(shape)}")
+    shape.insert(dim % (len(shape) + 1), 1)
+    return reshape(x, shape)
+
+
+def squeeze(x, dim=None):
+    """x without its size-1 axes (only ``dim``'s if given; like PyTorch, a ``dim`` whose size is not
+    1 is left as it is)."""
+    shape = np.shape(x)
+    normalize_axes("squeeze", shape, dim)
+    dims = range(len(shape)) if dim is None else [d % len(shape) for d in np.atleast_1d(dim)]
+    return reshape(x, [n for i, n in enumerate(shape) if not (i in dims and n == 1)])
+
+
+def flatten(x, start_dim: int = 0, end_dim: int = -1):
+    """x with the axes start_dim … end_dim merged into one (all of them by default)."""
+    shape = np.shape(x)
+    if not shape:
+        return reshape(x, (1,))
+    (lo,), (hi,) = (normalize_axes("flatten", shape, d) for d in (start_dim, end_dim))
+    if lo > hi:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
+    return reshape(x, shape[:lo] + (int(np.prod(shape[lo:hi + 1])),) + shape[hi + 1:])

@@ -9,7 +9,8 @@ contributions of every path are summed.  Leaves with ``requires_grad=True`` keep
 """
 from __future__ import annotations
 
-from typing import Iterator
+import functools
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
@@ -172,7 +173,8 @@ class Tensor:
         return f"Tensor({body}, dtype={self.dtype}{grad})"
 
     def numpy(self) -> np.ndarray:
-        """The data as a numpy array (shared, not copied)."""
+        """The data as a numpy array, shared, not copied (as PyTorch's ``numpy()``): writing into it
+        writes into the tensor.  Take ``t.numpy().copy()`` for an independent array."""
         return self.data
 
     def item(self) -> float:
@@ -188,6 +190,14 @@ class Tensor:
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad = None``)."""
         self.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Start (or stop) recording gradients for this leaf, in place; returns the tensor."""
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError(f"requires_grad_(False) on a non-leaf tensor of shape {self.shape}: "
+                               "it is part of a graph; use detach() to get a leaf")
+        self.requires_grad = bool(requires_grad)
+        return self
 
     # ----- reverse mode -----------------------------------------------------------------------
     def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
@@ -248,6 +258,46 @@ def _install_methods() -> None:
     }
     comparisons = map(_comparison, (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal))
     methods.update({compare.__name__: compare for compare in comparisons})
+    methods.update({  # PyTorch's everyday methods; reductions also take dim= / keepdim=
+        "clone": ops.clone, "to": ops.to, "minimum": ops.minimum,
+        "float": lambda self: ops.to(self, np.float32), "double": lambda self: ops.to(self, np.float64),
+        "unsqueeze": ops.unsqueeze, "squeeze": ops.squeeze, "flatten": ops.flatten,
+        "view": ops.reshape, "logsumexp": ops.logsumexp, "std": ops.std,
+        "argmax": ops.argmax, "argmin": ops.argmin,
+    })
+    for name in ("sum", "mean", "var", "std", "logsumexp", "argmax", "argmin", "softmax", "log_softmax"):
+        methods[name] = _torch_keywords(methods[name])
+    for name in ("max", "min"):
+        methods[name] = _torch_keywords(methods[name], with_indices=getattr(ops, f"arg{name}"))
     for name, fn in methods.items():
         setattr(Tensor, name, fn)
     Tensor.T = property(lambda self: ops.transpose(self))
+
+
+class ValuesIndices(NamedTuple):
+    """What ``max(dim=…)`` / ``min(dim=…)`` return, as PyTorch's: the values and their indices."""
+
+    values: Tensor
+    indices: np.ndarray
+
+
+TORCH_KEYWORDS = {"dim": "axis", "keepdim": "keepdims", "correction": "ddof"}
+
+
+def _torch_keywords(fn, with_indices=None):
+    """``fn`` accepting PyTorch's keyword names ``dim``/``keepdim``/``correction`` for numpy's
+    ``axis``/``keepdims``/``ddof``.  With ``with_indices`` (max and min), a call that names ``dim``
+    returns (values, indices) as PyTorch's ``max(dim=…)`` does; ``axis=`` returns the values only."""
+    @functools.wraps(fn)
+    def method(self, *args, **kwargs):
+        torch_style = "dim" in kwargs
+        for torch_name, numpy_name in TORCH_KEYWORDS.items():
+            if torch_name in kwargs:
+                if numpy_name in kwargs:
+                    raise TypeError(f"{fn.__name__}: got both {torch_name}= and {numpy_name}=; pass one")
+                kwargs[numpy_name] = kwargs.pop(torch_name)
+        values = fn(self, *args, **kwargs)
+        if with_indices is None or not torch_style:
+            return values
+        return ValuesIndices(values, with_indices(self, kwargs["axis"], kwargs.get("keepdims", False)))
+    return method

@@ -1,4 +1,5 @@
-"""Hypothesis strategies for testing ops and layers, reusable in your own tests.
+"""Hypothesis strategies for testing ops and layers, reusable in your own tests, and
+:func:`check_op`, the one-call property test for an op of your own.
 
 Gradient checks fail at kinks by design, so values are *moved away* from kinks (relu at 0, ties in
 max, the poles of log and 1/x) by a deterministic map rather than filtered out: filtering would
@@ -15,6 +16,7 @@ reject most examples.
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -76,3 +78,45 @@ def op_inputs(draw, case):
     shapes_, params = case.build(lambda lo, hi: draw(st.integers(lo, hi)))
     raw = [draw(arrays(s)) for s in shapes_]
     return case.prepare(*raw), params
+
+
+def check_op(fn, n_inputs: int = 1, shape=None, prepare=None, max_examples: int = 25,
+             second_order: bool = True, forward_mode: bool = True) -> None:
+    """Property-test the op ``fn(*tensors)`` on Hypothesis inputs in float64, in one call:
+
+    * gradcheck: backward against central differences (first derivatives);
+    * gradgradcheck: the backward of backward (second derivatives; ``second_order=False`` skips it);
+    * forward mode: the jvp (one dual-number pass, :func:`tinygrad_lab.func.jvp`) against the
+      directional difference (f(x + hv) − f(x − hv)) / 2h (``forward_mode=False`` skips it).
+
+    ``n_inputs`` arrays of one shape drawn from ``shape`` (default :func:`shapes`), values in [−2, 2]
+    mapped into the op's domain by ``prepare(*arrays) -> list of arrays`` (e.g. ``lambda x: [positive(x)]``;
+    see :func:`away_from` for kinks).  Raises on the first failing example, which Hypothesis shrinks
+    and prints.  Put it in a test of your own: ``def test_swish(): check_op(swish)``.
+    """
+    from tinygrad_lab.func import jvp
+    from tinygrad_lab.gradcheck import gradcheck, gradgradcheck
+    from tinygrad_lab.tensor import Tensor, no_grad
+
+    shape = shapes() if shape is None else shape
+    inputs = shape.flatmap(lambda s: st.tuples(*[arrays(s)] * n_inputs))
+
+    @settings(max_examples=max_examples, deadline=None, database=None)
+    @given(inputs)
+    def check(raw):
+        values = [np.asarray(a, dtype=np.float64) for a in (prepare(*raw) if prepare else raw)]
+        tensors = [Tensor(a, requires_grad=True) for a in values]
+        assert gradcheck(fn, tensors)
+        if second_order:
+            assert gradgradcheck(fn, tensors)
+        if forward_mode:
+            vs = [np.random.default_rng(0).standard_normal(a.shape) for a in values]
+            _, dy = jvp(fn, tuple(Tensor(a) for a in values), tuple(vs))
+            h = 1e-6
+            with no_grad():
+                plus = fn(*(Tensor(a + h * v) for a, v in zip(values, vs))).data
+                minus = fn(*(Tensor(a - h * v) for a, v in zip(values, vs))).data
+            np.testing.assert_allclose(dy.data, (plus - minus) / (2 * h), rtol=1e-3, atol=1e-5,
+                                       err_msg="forward mode: jvp differs from the directional difference")
+
+    check()

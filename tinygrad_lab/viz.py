@@ -164,3 +164,41 @@ def draw(tensor: Tensor, path, **kwargs) -> Path:
     if result.returncode != 0:
         raise RuntimeError(f"draw: `dot -T{fmt}` failed on {dot_path}: {result.stderr.strip()}")
     return path
+
+
+class Graph:
+    """A graph drawing that Jupyter shows inline: as SVG rendered by Graphviz's ``dot`` when it is
+    installed, else as its DOT text.  ``graph.source`` (and ``str(graph)``) is the DOT text."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self._svg: str | None = None
+
+    def __str__(self) -> str:
+        return self.source
+
+    def svg(self) -> str | None:
+        """The drawing as SVG text, or None without Graphviz."""
+        program = shutil.which("dot")
+        if program is None:
+            return None
+        if self._svg is None:
+            result = subprocess.run([program, "-Tsvg"], input=self.source, check=False, capture_output=True,
+                                    text=True)
+            if result.returncode != 0:
+                raise RuntimeError(f"Graph.svg: `dot -Tsvg` failed: {result.stderr.strip()}")
+            self._svg = result.stdout
+        return self._svg
+
+    def _repr_svg_(self) -> str | None:
+        return self.svg()
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        svg = self.svg()
+        return {"text/plain": self.source} if svg is None else {"image/svg+xml": svg, "text/plain": self.source}
+
+
+def graph(tensor: Tensor, **kwargs) -> Graph:
+    """The graph of ``tensor`` as a :class:`Graph` (``kwargs`` go to :func:`to_dot`): the last
+    expression of a notebook cell, it is drawn inline."""
+    return Graph(to_dot(tensor, **kwargs))

@@ -76,4 +76,39 @@ def test_sequential_rejects_non_modules():
 
 
 def test_repr_lists_layers():
-    assert "(0): Linear(3, 4, bias=True)" in repr(_model())
+    assert repr(_model()) == (
+        "Sequential(\n"
+        "  (0): Linear(in_features=3, out_features=4, bias=True)\n"
+        "  (1): BatchNorm1d(4, eps=1e-05, momentum=0.1)\n"
+        "  (2): ReLU()\n"
+        "  (3): Linear(in_features=4, out_features=2, bias=True)\n"
+        ")")
+
+
+def test_repr_is_pytorchs():
+    torch = pytest.importorskip("torch")
+    ours = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Sequential(nn.Linear(4, 2, bias=False), nn.Sigmoid()))
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(),
+                                 torch.nn.Sequential(torch.nn.Linear(4, 2, bias=False), torch.nn.Sigmoid()))
+    assert repr(ours) == repr(theirs)
+
+
+def test_summary_prints_output_shapes_and_parameter_counts(capsys):
+    model = nn.MLP([5, 4, 3], batchnorm=True, dropout=0.5, seed=0).train()
+    nn.summary(model, (1, 5))
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split() for line in lines[2:7]]
+    assert [r[1] for r in rows] == ["Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear"]
+    assert [r[2] + r[3] for r in rows] == ["(1,4)", "(1,4)", "(1,4)", "(1,4)", "(1,3)"]
+    assert [int(r[4]) for r in rows] == [5 * 4 + 4, 2 * 4, 0, 0, 4 * 3 + 3]
+    assert f"Total params: {model.num_parameters()}" in lines and model.num_parameters() == 24 + 8 + 15
+    assert model.training and model.fuse and "forward" not in vars(model[0])   # all restored
+
+
+def test_state_dict_keys_are_named_like_pytorchs():
+    torch = pytest.importorskip("torch")
+    ours = nn.MLP([3, 4, 2], batchnorm=True)
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(),
+                                 torch.nn.Linear(4, 2))
+    expected = [k for k in theirs.state_dict() if not k.endswith("num_batches_tracked")]
+    assert sorted(ours.state_dict()) == sorted(expected)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tinygrad_lab import Tensor
-from tinygrad_lab.functional import hessian
+from tinygrad_lab.func import hessian
 from tinygrad_lab.optim import newton_step
 
 

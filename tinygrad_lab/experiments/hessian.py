@@ -2,7 +2,7 @@
 
 Seed 000 blames SGD's zig-zag on an ill-conditioned Hessian; seed 002 ends with Newton's method;
 seed 003 (question 2) asks for ∂y/∂x of a network.  This experiment computes, with the exact
-Hessians of :mod:`tinygrad_lab.functional`:
+Hessians of :mod:`tinygrad_lab.func`:
 
 1. The Hessians of the quadratics x² + 50y², x²/20 + y² and 0.05x² + y², their eigenvalues λ and
    condition numbers κ = λ_max / λ_min, and the Hessian of a small sigmoid MLP's loss
@@ -85,7 +85,7 @@ def gradient_descent(f, start, lr: float, steps: int) -> np.ndarray:
 
 def stability_runs(steps: int) -> dict:
     """GD on x² + 50y² from (1, 1) at lr = factor · 2/λ_max for each factor in LR_FACTORS."""
-    from tinygrad_lab.functional import hessian
+    from tinygrad_lab.func import hessian
     from tinygrad_lab.tensor import Tensor
 
     f = quadratic(*QUADRATICS[STABILITY_QUADRATIC])
@@ -106,8 +106,8 @@ def mlp_loss_hessian(seed: int) -> dict:
     """The Hessian of E(θ) = ½ Σ (y − t)² of a sigmoid MLP at initialisation, θ = all W(l), b(l)."""
     from tinygrad_lab import nn, ops
     from tinygrad_lab.backprop import layers_of
-    from tinygrad_lab.functional import hessian
-    from tinygrad_lab.losses import mse_loss
+    from tinygrad_lab.func import hessian
+    from tinygrad_lab.losses import half_sum_squared_error
     from tinygrad_lab.tensor import Tensor
 
     rng = np.random.default_rng(seed)
@@ -124,7 +124,7 @@ def mlp_loss_hessian(seed: int) -> dict:
             w = theta[offset:offset + n_w].reshape(n_out, n_in)
             b = theta[offset + n_w:offset + n_w + n_out]
             a, offset = layer.sigma.forward(ops.affine(a, w, b)), offset + n_w + n_out
-        return mse_loss(a, Tensor(t))
+        return half_sum_squared_error(a, Tensor(t))
 
     return {"sizes": LOSS_MLP_SIZES, "samples": len(x), "parameters": theta0.size,
             **spectrum(hessian(loss, Tensor(theta0)).data)}
@@ -134,7 +134,7 @@ def input_jacobians(seed: int) -> dict:
     """∂y/∂x per sample (N, outputs, inputs) four ways, and their largest pairwise difference."""
     from tinygrad_lab import nn
     from tinygrad_lab.backprop import input_jacobian, layers_of
-    from tinygrad_lab.functional import jacobian
+    from tinygrad_lab.func import jacobian
     from tinygrad_lab.gradcheck import jacobian as numerical_jacobian
     from tinygrad_lab.tensor import Tensor
 
@@ -159,7 +159,7 @@ def input_jacobians(seed: int) -> dict:
 
 
 def compute(steps: int, seed: int) -> dict:
-    from tinygrad_lab.functional import hessian
+    from tinygrad_lab.func import hessian
     from tinygrad_lab.tensor import Tensor
 
     quadratics = {}

@@ -5,7 +5,7 @@ Gaussian batch (N samples × n features), is run forward once with the framework
 (``nn.Linear``, ``nn.BatchNorm1d``, ``nn.ReLU``/``Sigmoid``/``Tanh``) and initializers
 (:mod:`tinygrad_lab.init`).  For every layer we record the mean and std of a(l) over all N × n
 entries, and after one backward pass of E = ½ Σₙ Σᵢ a(L)ₙᵢ² (summed over the batch: the homework's
-``mse_loss(a(L), 0, "half_sum")``) the mean |∂E/∂W(l)| over the entries of W(l).
+``half_sum_squared_error(a(L), 0)``) the mean |∂E/∂W(l)| over the entries of W(l).
 
 Three of the seeds' results are reproduced:
 
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_lab.init import get_initializer
-from tinygrad_lab.losses import mse_loss
+from tinygrad_lab.losses import half_sum_squared_error
 from tinygrad_lab.nn import BatchNorm1d, Linear, Sequential, get_activation
 from tinygrad_lab.tensor import Tensor
 
@@ -48,7 +48,7 @@ SEED003_THETAS = ("zeros", "normal:1", "normal:0.01")
 BN_SUFFIX = "+bn"
 #: histogram range of a(l) per activation (None: from the data)
 VALUE_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": None}
-LOSS_TEXT = "E = ½ Σₙ Σᵢ a(L)ₙᵢ² (summed over the batch; mse_loss(a(L), 0, 'half_sum'))"
+LOSS_TEXT = "E = ½ Σₙ Σᵢ a(L)ₙᵢ² (summed over the batch; half_sum_squared_error(a(L), 0))"
 
 
 # ----- settings and results ---------------------------------------------------------------------
@@ -175,7 +175,7 @@ def measure(net: Sequential, x: np.ndarray) -> tuple[list[LayerStats], list[np.n
     the arrays a(1), …, a(L)."""
     net.zero_grad()
     outputs = layer_outputs(net, x)
-    mse_loss(outputs[-1], np.zeros(outputs[-1].shape), reduction="half_sum").backward()
+    half_sum_squared_error(outputs[-1], np.zeros(outputs[-1].shape)).backward()
     arrays = [a.data for a in outputs]
     grads = [block[0].weight.grad.data for block in net]
     stats = [LayerStats.of(0, x)] + [LayerStats.of(l, a, g)

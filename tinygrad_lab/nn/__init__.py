@@ -1,10 +1,17 @@
 """Layers and models: ``Module``, ``Parameter``, ``Linear``, ``ReLU``/``Sigmoid``/``Tanh``,
-``BatchNorm1d``, ``Sequential`` and the ``MLP`` builder."""
+``BatchNorm1d``, ``Dropout``, ``Sequential``, the ``MLP`` builder, the loss modules, ``summary``, and
+``save_model``/``load_model`` (architecture + weights in one file).  ``nn.functional`` holds the
+same operations as functions, named like ``torch.nn.functional``'s."""
 from tinygrad_lab.nn.activation import Activation, Identity, ReLU, Sigmoid, Tanh, get_activation
 from tinygrad_lab.nn.batchnorm import BatchNorm1d
+from tinygrad_lab.nn.dropout import Dropout
 from tinygrad_lab.nn.linear import Linear
+from tinygrad_lab.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from tinygrad_lab.nn.mlp import MLP
-from tinygrad_lab.nn.module import Module, Parameter, Sequential
+from tinygrad_lab.nn.module import Module, Parameter, Sequential, summary
+from tinygrad_lab.nn.saving import from_spec, load_model, save_model, spec
+from tinygrad_lab.nn import functional  # noqa: E402  (after the layers it names)
 
-__all__ = ["Activation", "BatchNorm1d", "Identity", "Linear", "MLP", "Module", "Parameter", "ReLU",
-           "Sequential", "Sigmoid", "Tanh", "get_activation"]
+__all__ = ["Activation", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "Identity",
+           "Linear", "MLP", "MSELoss", "Module", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh",
+           "from_spec", "functional", "get_activation", "load_model", "save_model", "spec", "summary"]

@@ -39,4 +39,4 @@ class Linear(Module):
         return ops.affine(a, self.weight, self.bias, act)
 
     def extra_repr(self) -> str:
-        return f"{self.in_features}, {self.out_features}, bias={self.bias is not None}"
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

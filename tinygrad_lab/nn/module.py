@@ -135,7 +135,12 @@ class Module:
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
     def extra_repr(self) -> str:
+        """The layer's settings shown inside its parentheses by ``print(model)``."""
         return ""
+
+    def num_parameters(self) -> int:
+        """The number of trained values (elements of all parameters)."""
+        return int(sum(p.size for p in self.parameters()))
 
 
 class Sequential(Module):
@@ -180,3 +185,50 @@ class Sequential(Module):
                 x = layer(x)
                 i += 1
         return x
+
+
+def summary(model: Module, input_shape) -> None:
+    """Print each layer of ``model`` with its output shape for an input of ``input_shape`` (batch
+    dimension included) and its parameter count, then the totals (like torchinfo's ``summary``).
+
+    The forward pass runs on zeros in eval mode, unfused and without recording a graph; the model's
+    mode is restored afterwards."""
+    from tinygrad_lab.tensor import no_grad
+
+    rows: list[tuple[str, str, str, int]] = []
+    leaves = [(name, m) for name, m in model.named_modules() if not list(m.named_children())]
+    sequentials = [m for m in model.modules() if isinstance(m, Sequential)]
+    saved = ([m.training for m in model.modules()], [s.fuse for s in sequentials])
+
+    def recording(name, module):
+        def forward(*args, **kwargs):
+            y = type(module).forward(module, *args, **kwargs)
+            rows.append((name or type(module).__name__, type(module).__name__, str(tuple(np.shape(y))),
+                         module.num_parameters()))
+            return y
+        return forward
+
+    dtype = next(model.parameters()).dtype if model.num_parameters() else np.float64
+    try:
+        model.eval()
+        for s in sequentials:
+            s.fuse = False
+        for name, m in leaves:
+            m.forward = recording(name, m)
+        with no_grad():
+            model(Tensor(np.zeros(tuple(input_shape), dtype=dtype)))
+    finally:
+        for name, m in leaves:
+            del m.forward
+        for m, training in zip(model.modules(), saved[0]):
+            m.training = training
+        for s, fuse in zip(sequentials, saved[1]):
+            s.fuse = fuse
+    header = ("Layer", "Type", "Output shape", "Param #")
+    table = [header] + [(n, t, s, f"{c:,}") for n, t, s, c in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in table]
+    rule = "-" * len(lines[0])
+    total = model.num_parameters()
+    print("\n".join([lines[0], rule, *lines[1:], rule, f"Total params: {total:,}", f"Input shape: {tuple(input_shape)}"]))

@@ -2,7 +2,7 @@
 
     θ ← θ − d,   (H + δI) d = ∇f(θ)
 
-with the exact Hessian H built from the graph (:func:`tinygrad_lab.functional.hessian`, by double
+with the exact Hessian H built from the graph (:func:`tinygrad_lab.func.hessian`, by double
 backward).  On a quadratic f = ½θᵀAθ + bᵀθ the Hessian is A everywhere, so one undamped step lands
 on the minimiser whatever the conditioning: x² + 50y² (condition number 50, where gradient descent
 crawls along x) is solved in one step.  For small problems only: H has n² entries.
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_lab import functional
+from tinygrad_lab import func
 
 __all__ = ["newton_step"]
 
@@ -26,7 +26,7 @@ def newton_step(f: Callable[[Any], Any], x: Any, damping: float = 0.0) -> np.nda
     ``damping`` δ ≥ 0 (Levenberg-style) keeps the step finite and downhill when H is singular or
     indefinite.  ``x.grad`` is left as it was.
     """
-    new = functional.newton_step(f, x, damping)
+    new = func.newton_step(f, x, damping)
     step = x.data - new.data
     x.copy_(new)
     return step.reshape(-1)

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_lab import ops
-from tinygrad_lab.functional import hessian, hvp, jacobian, jvp, newton_step, vjp
+from tinygrad_lab.func import hessian, hvp, jacobian, jvp, newton_step, vjp
 from tinygrad_lab.gradcheck import jacobian as numerical_jacobian
 from tinygrad_lab.tensor import Tensor
 from tinygrad_lab.testing import arrays
@@ -163,3 +163,13 @@ def test_hvp_jvp_vjp_match_torch(x, v, u):
                                rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(hessian(mlp_like, Tensor(x)).data, TF.hessian(tf, tx).numpy(),
                                rtol=1e-10, atol=1e-10)
+
+
+def test_the_torch_func_style_module_is_called_func():
+    """PyTorch's names: ``tinygrad_lab.func`` (torch.func); ``nn.functional`` is the layer functions."""
+    from pathlib import Path
+
+    import tinygrad_lab
+
+    package = Path(tinygrad_lab.__file__).parent
+    assert (package / "func.py").is_file() and not (package / "functional.py").exists()

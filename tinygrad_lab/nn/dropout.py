@@ -1,0 +1,41 @@
+"""Dropout (Srivastava et al. 2014), inverted as in PyTorch: y = x ⊙ m / (1 − p) in training, with
+mᵢ ~ Bernoulli(1 − p), so that E[y] = x; y = x in evaluation."""
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_lab.nn.module import Module
+
+
+def check_p(p) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
+        raise ValueError(f"dropout probability must be a number in [0, 1], got {p!r}")
+    return float(p)
+
+
+def dropout_mask(shape, p: float, rng: np.random.Generator, dtype) -> np.ndarray:
+    """m / (1 − p) with mᵢ ~ Bernoulli(1 − p): the multiplier of inverted dropout (zeros for p = 1)."""
+    keep = rng.random(shape) >= p
+    return keep.astype(dtype) / (1 - p) if p < 1 else np.zeros(shape, dtype=dtype)
+
+
+class Dropout(Module):
+    """``Dropout(p=0.5)``: zeroes each element with probability p in training and scales the
+    survivors by 1 / (1 − p); the identity in eval mode.
+
+    The masks come from ``rng`` (a numpy Generator; ``numpy.random.default_rng(seed)`` if None), so a
+    seeded model drops the same units run after run.  The mask is a constant of the graph: the
+    gradient is gy ⊙ m / (1 − p), the same mask as the forward pass.
+    """
+
+    def __init__(self, p: float = 0.5, seed: int | None = None, rng: np.random.Generator | None = None):
+        self.p = check_p(p)
+        self.rng = rng if rng is not None else np.random.default_rng(seed)
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        return x * dropout_mask(np.shape(x), self.p, self.rng, x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
