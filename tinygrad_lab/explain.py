@@ -25,7 +25,7 @@ from tinygrad_lab import backprop, ops
 from tinygrad_lab.gradcheck import numerical_grad
 from tinygrad_lab.losses import cross_entropy, mse_loss
 from tinygrad_lab.nn import MLP, Linear, Parameter
-from tinygrad_lab.nn.activation import ACTIVATIONS
+from tinygrad_lab.activations import REGISTRY as ACTIVATIONS
 from tinygrad_lab.tensor import Tensor
 
 LOSSES = ("l2", "cross-entropy")

@@ -98,7 +98,7 @@ def parse_schedule(spec: str) -> tuple[str, list[float]]:
 
 def build_model(cfg: TrainConfig) -> nn.MLP:
     return nn.MLP(cfg.sizes, activation=cfg.activation, batchnorm=cfg.batchnorm, init=cfg.init,
-                  seed=cfg.seed, dtype=np.dtype(cfg.dtype))
+                  seed=cfg.seed, dtype=np.dtype(cfg.dtype), fuse=True)
 
 
 def build_optimizer(cfg: TrainConfig, params) -> optim.Optimizer:

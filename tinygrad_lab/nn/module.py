@@ -123,17 +123,15 @@ class Module:
 class Sequential(Module):
     """Modules applied one after the other: ``Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))``.
 
-    With ``fuse=True`` (the default) a Linear followed by a ReLU, Sigmoid or Tanh runs as one graph
-    node computing σ(a Wᵀ + b) (same numbers, fewer nodes, one pass for bias + activation);
-    ``fuse=False`` keeps z(l) and a(l) as separate tensors of the graph, as the homework writes them.
+    Each layer is one call; to fuse a layer's activation into it, build the layer that way
+    (``Linear(2, 3, activation="sigmoid")``, or ``MLP(..., fuse=True)``).
     """
 
-    def __init__(self, *layers: Module, fuse: bool = True):
+    def __init__(self, *layers: Module):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential: item {i} is a {type(layer).__name__}, not a Module")
         self.layers = list(layers)
-        self.fuse = fuse
 
     def named_children(self):
         return ((str(i), m) for i, m in enumerate(self.layers))
@@ -148,17 +146,6 @@ class Sequential(Module):
         return self.layers[i]
 
     def forward(self, x):
-        from tinygrad_lab.nn.activation import FUSABLE
-        from tinygrad_lab.nn.linear import Linear
-
-        layers, i = self.layers, 0
-        while i < len(layers):
-            layer = layers[i]
-            following = layers[i + 1] if i + 1 < len(layers) else None
-            if self.fuse and type(layer) is Linear and type(following) in FUSABLE:
-                x = layer(x, act=following.name)
-                i += 2
-            else:
-                x = layer(x)
-                i += 1
+        for layer in self.layers:
+            x = layer(x)
         return x

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy import sqrt
 
 from .optimizer import Optimizer, check_nonnegative
 
@@ -42,4 +43,14 @@ class Adagrad(Optimizer):
     def _update(self, backend, param, grad, state, group):
         state["step"] += 1
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        backend.adagrad_update(param, grad, state["sum"], clr, group["eps"], group["weight_decay"])
+        backend.update(adagrad_rule, param, grad, (state["sum"],), (clr, group["eps"], group["weight_decay"]))
+
+
+def adagrad_rule(p, g, s, clr, eps, weight_decay):
+    """One coordinate: d = g + λθ;  s ← s + d²;  θ ← θ − clr·d / (√s + ε), clr = γ/(1 + (t − 1)η_d).
+    Returns (θ, s)."""
+    d = g
+    if weight_decay != 0:
+        d = p * weight_decay + d
+    s = s + d * d
+    return p - (d * clr) / (sqrt(s) + eps), s

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numpy import sqrt
 
 from .optimizer import Optimizer, check_nonnegative, check_unit_interval
 
-__all__ = ["Adam", "AdamW"]
+__all__ = ["Adam", "AdamW", "adam_rule"]
 
 
 class Adam(Optimizer):
@@ -47,10 +50,27 @@ class Adam(Optimizer):
 
     def _update(self, backend, param, grad, state, group):
         state["step"] += 1
+        t, lr, wd = state["step"], group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
-        backend.adam_update(param, grad, state["exp_avg"], state["exp_avg_sq"], group["lr"],
-                            beta1, beta2, group["eps"], group["weight_decay"], state["step"],
-                            self.decoupled)
+        backend.update(adam_rule, param, grad, (state["exp_avg"], state["exp_avg_sq"]),
+                       (lr / (1.0 - beta1**t), math.sqrt(1.0 - beta2**t), beta1, beta2, 1.0 - beta1,
+                        1.0 - beta2, group["eps"], wd, 1.0 - lr * wd, self.decoupled))
+
+
+def adam_rule(p, g, m, v, step_size, sqrt_bc2, beta1, beta2, keep1, keep2, eps, weight_decay,
+              decay_factor, decoupled):
+    """One coordinate at step t: Adam d = g + λθ, AdamW θ ← θ(1 − γλ) and d = g;
+    m ← β₁m + (1 − β₁)d;  v ← β₂v + (1 − β₂)d²;  θ ← θ − (γ/(1 − β₁ᵗ)) m / (√v/√(1 − β₂ᵗ) + ε).
+    Returns (θ, m, v); ``step_size`` = γ/(1 − β₁ᵗ), ``sqrt_bc2`` = √(1 − β₂ᵗ), ``decay_factor`` = 1 − γλ."""
+    d = g
+    if weight_decay != 0:
+        if decoupled:
+            p = p * decay_factor
+        else:
+            d = p * weight_decay + d
+    m = m * beta1 + d * keep1
+    v = v * beta2 + (d * keep2) * d
+    return p - (m * step_size) / (sqrt(v) / sqrt_bc2 + eps), m, v
 
 
 class AdamW(Adam):
