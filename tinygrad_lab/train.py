@@ -9,6 +9,7 @@ bit where the interrupted one stopped.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import itertools
 import json
 import sys
@@ -27,6 +28,9 @@ from tinygrad_lab.optim import lr_scheduler
 from tinygrad_lab.tensor import Tensor, no_grad
 
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.01, "rmsprop": 1e-3, "adam": 1e-3}
+#: --optimizer choices: SGD's momentum variants, then every optimizer of optim.REGISTRY (default lr: the
+#: class's own unless DEFAULT_LR says otherwise)
+OPTIMIZERS = ("sgd", "momentum", "nesterov", *(name for name in optim.REGISTRY if name != "sgd"))
 DATASETS = ("mnist", "fashion-mnist", "mnist-sample")
 
 
@@ -57,8 +61,8 @@ class TrainConfig:
     def validate(self) -> None:
         if self.dataset not in DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
-        if self.optimizer not in DEFAULT_LR:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(DEFAULT_LR)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if len(self.sizes) < 2 or min(self.sizes) < 1:
             raise ValueError(f"sizes must be at least two positive numbers, got {self.sizes}")
         for name in ("epochs", "batch_size"):
@@ -76,7 +80,11 @@ class TrainConfig:
 
     @property
     def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+        if self.lr is not None:
+            return self.lr
+        if self.optimizer in DEFAULT_LR:
+            return DEFAULT_LR[self.optimizer]
+        return inspect.signature(optim.REGISTRY[self.optimizer]).parameters["lr"].default
 
 
 def parse_schedule(spec: str) -> tuple[str, list[float]]:
@@ -106,11 +114,7 @@ def build_optimizer(cfg: TrainConfig, params) -> optim.Optimizer:
     if cfg.optimizer in ("sgd", "momentum", "nesterov"):
         momentum = 0.0 if cfg.optimizer == "sgd" else 0.9
         return optim.SGD(params, lr=lr, momentum=momentum, nesterov=cfg.optimizer == "nesterov", weight_decay=wd)
-    if cfg.optimizer == "adagrad":
-        return optim.Adagrad(params, lr=lr, weight_decay=wd)
-    if cfg.optimizer == "rmsprop":
-        return optim.RMSprop(params, lr=lr, weight_decay=wd)
-    return optim.Adam(params, lr=lr, weight_decay=wd)
+    return optim.REGISTRY[cfg.optimizer](params, lr=lr, weight_decay=wd)
 
 
 def build_scheduler(cfg: TrainConfig, optimizer):

@@ -19,6 +19,9 @@ def _sizes(args) -> list[int]:
 
 
 def add_parser(subparsers) -> None:
+    from tinygrad_lab import activations
+    from tinygrad_lab.train import OPTIMIZERS
+
     p = subparsers.add_parser("train", help="train an MLP classifier on MNIST (default: 784-512-256-10 "
                               "ReLU, He init, Adam 1e-3 with cosine decay, batch 128, 5 epochs, float32)")
     p.add_argument("--dataset", default="mnist", help="mnist | fashion-mnist | mnist-sample (default mnist; "
@@ -26,11 +29,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data-dir", help="folder holding the four IDX files (gzipped or not)")
     p.add_argument("--hidden", help="hidden layer sizes, e.g. 512,256 (default)")
     p.add_argument("--sizes", help="all layer sizes, e.g. 784-512-256-10")
-    p.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh"])
+    p.add_argument("--activation", default="relu", choices=[a for a in activations.REGISTRY if a != "identity"])
     p.add_argument("--init", help="he | xavier | normal:0.01 | ... (default: he for relu, xavier otherwise)")
     p.add_argument("--batchnorm", action="store_true", help="BatchNorm1d after every hidden linear layer")
-    p.add_argument("--optimizer", default="adam",
-                   choices=["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"])
+    p.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
     p.add_argument("--lr", type=float, help="learning rate (default depends on the optimizer; adam 1e-3)")
     p.add_argument("--lr-schedule", default="cosine",
                    help="cosine (default: the lr falls to 0 over --epochs along a half cosine) | none | "

@@ -14,5 +14,8 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler",
+#: optimizer by its lower-case name (``tinygrad-lab train --optimizer`` offers each)
+REGISTRY = {cls.__name__.lower(): cls for cls in (SGD, Adagrad, RMSprop, Adam, AdamW)}
+
+__all__ = ["REGISTRY", "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler",
            "clip_grad_norm_", "clip_grad_value_", "newton_step"]
