@@ -12,7 +12,7 @@ import importlib
 from tinygrad_lab.activations.definition import Definition
 
 #: the activation modules, in the order the CLI and the docs list them
-MODULES = ("identity", "relu", "sigmoid", "tanh", "leaky_relu", "gelu")
+MODULES = ("identity", "relu", "sigmoid", "tanh", "leaky_relu", "gelu", "softplus")
 
 REGISTRY: dict[str, Definition] = {}
 for _module in MODULES:
