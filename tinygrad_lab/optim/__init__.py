@@ -9,13 +9,14 @@ from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .clip import clip_grad_norm_, clip_grad_value_
+from .nadam import NAdam
 from .newton import newton_step
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 #: optimizer by its lower-case name (``tinygrad-lab train --optimizer`` offers each)
-REGISTRY = {cls.__name__.lower(): cls for cls in (SGD, Adagrad, RMSprop, Adam, AdamW)}
+REGISTRY = {cls.__name__.lower(): cls for cls in (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam)}
 
-__all__ = ["REGISTRY", "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "lr_scheduler",
+__all__ = ["REGISTRY", "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "lr_scheduler",
            "clip_grad_norm_", "clip_grad_value_", "newton_step"]

@@ -12,6 +12,14 @@ from .optimizer import Optimizer, check_nonnegative, check_unit_interval
 __all__ = ["Adam", "AdamW", "adam_rule"]
 
 
+def check_betas(betas) -> None:
+    """Raise unless ``betas`` is a pair (β₁, β₂) with both in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    check_unit_interval("beta1", betas[0])
+    check_unit_interval("beta2", betas[1])
+
+
 class Adam(Optimizer):
     r"""Adam as ``torch.optim.Adam`` (no amsgrad).
 
@@ -36,11 +44,7 @@ class Adam(Optimizer):
 
     def _validate(self, group):
         super()._validate(group)
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        check_unit_interval("beta1", betas[0])
-        check_unit_interval("beta2", betas[1])
+        check_betas(group["betas"])
         check_nonnegative("eps", group["eps"])
         check_nonnegative("weight_decay", group["weight_decay"])
 
