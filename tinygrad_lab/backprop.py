@@ -76,7 +76,7 @@ def forward(layers: list[Layer], x: np.ndarray) -> ForwardPass:
     return ForwardPass(x, zs, activations)
 
 
-def backward(layers: list[Layer], fp: ForwardPass, t: np.ndarray) -> Gradients:
+def gradients(layers: list[Layer], fp: ForwardPass, t: np.ndarray) -> Gradients:
     """The homework's recursion for E = ½ Σ (y − t)²: δ(L), then δ(l) from δ(l+1), then ∂E/∂W, ∂E/∂b."""
     sigma_prime_L = layers[-1].sigma.derivative(fp.z[-1], fp.a[-1])
     return backpropagate(layers, fp, (fp.a[-1] - t) * sigma_prime_L)   # δ(L) = (a(L) − t) ⊙ σ'(z(L))
@@ -117,4 +117,4 @@ def homework_gradients(model: Sequential, x: np.ndarray, t: np.ndarray) -> Gradi
     fp = forward(layers, x)
     if t.shape != fp.a[-1].shape:
         raise ValueError(f"target shape {t.shape} differs from the output shape {fp.a[-1].shape}")
-    return backward(layers, fp, t)
+    return gradients(layers, fp, t)

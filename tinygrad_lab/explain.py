@@ -190,7 +190,7 @@ def explain(sizes=(2, 3, 2), activation: str = "sigmoid", loss: str = "l2", seed
     layers = backprop.layers_of(model)
     fp = backprop.forward(layers, x[None])
     if loss == "l2":
-        grads = backprop.backward(layers, fp, t[None])
+        grads = backprop.gradients(layers, fp, t[None])
     else:
         grads = backprop.backpropagate(layers, fp, ops.softmax(fp.z[-1], axis=1) - t[None])
     recursion = [g for pair in zip(grads.dW, grads.db) for g in pair]

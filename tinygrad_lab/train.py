@@ -327,8 +327,6 @@ def write_reports(trainer: Trainer) -> list[Path]:
 
 
 def plot_curves(history: list[dict], path: Path, title: str) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_lab.cli import build_parser, main
-from tinygrad_lab.experiments import EXPERIMENT_MODULES
+from tinygrad_lab.cli import main
+from tinygrad_lab.experiments import EXPERIMENT_MODULES, init_stats, parser
 from tinygrad_lab.experiments.init_stats import (
     HISTOGRAM_DEPTH,
     SEED000_DEPTH,
@@ -151,7 +151,7 @@ def test_seed003_theta_zero_is_reported_as_it_is():
 
 def test_experiment_is_registered_and_defaults_are_the_real_experiment():
     assert "init_stats" in EXPERIMENT_MODULES
-    args = build_parser().parse_args(["experiment", "init-stats"])
+    args = parser(init_stats).parse_args([])
     assert (args.width, args.samples, args.seed, args.out) == (100, 1000, 0, Path("runs/init-stats"))
 
 
@@ -177,7 +177,7 @@ def test_command_writes_its_files(tmp_path, capsys):
 
 
 def test_init_option_selects_the_table_settings(tmp_path, capsys):
-    args = build_parser().parse_args(["experiment", "init-stats", "--init", "he_uniform", "--init", "xavier+bn"])
+    args = parser(init_stats).parse_args(["--init", "he_uniform", "--init", "xavier+bn"])
     assert args.init == ["he_uniform", "xavier+bn"]
     assert [s.batchnorm for s in seed000_settings(args.init)] == [False, True]
 

@@ -48,8 +48,6 @@ def run(args) -> int:
 
 
 def plot_confusion(counts: np.ndarray, path: Path, title: str) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)

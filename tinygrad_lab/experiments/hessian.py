@@ -135,7 +135,7 @@ def input_jacobians(seed: int) -> dict:
     from tinygrad_lab import nn
     from tinygrad_lab.backprop import input_jacobian, layers_of
     from tinygrad_lab.functional import jacobian
-    from tinygrad_lab.gradcheck import jacobian as numerical_jacobian
+    from tinygrad_lab.gradcheck import numerical_jacobian
     from tinygrad_lab.tensor import Tensor
 
     rng = np.random.default_rng(seed + 1)
@@ -197,9 +197,8 @@ def report(summary: dict) -> None:
 
 
 def plot(summary: dict, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tinygrad_lab.experiments import pyplot
+    plt = pyplot()
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     s = summary["stability"]

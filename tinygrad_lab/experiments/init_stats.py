@@ -283,10 +283,8 @@ def write_csv(path: Path, experiment: str, runs: list[Run]) -> Path:
 
 # ----- figures ----------------------------------------------------------------------------------
 def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+    from tinygrad_lab.experiments import pyplot
+    return pyplot()
 
 
 def _positive_or_nan(values) -> np.ndarray:

@@ -32,7 +32,7 @@ import numpy as np
 
 from tinygrad_lab import Tensor
 from tinygrad_lab.experiments import main, pyplot
-from tinygrad_lab.optim import SGD, Adagrad, Adam, RMSprop, newton_step
+from tinygrad_lab.optim import SGD, Adagrad, Adam, RMSprop, newton_step_
 
 NAME = "quadratic"
 HELP = "optimizers on x^2 + 50y^2 and friends: contour trajectories, convergence, steps table"
@@ -135,7 +135,7 @@ def optimize(problem: Problem, method: Method, lr: float | None, steps: int, tol
         if k == steps:
             break
         if opt is None:
-            newton_step(problem.f, x)
+            newton_step_(problem.f, x)
         else:
             opt.zero_grad()
             loss.backward()
