@@ -4,7 +4,7 @@ Notation: y = f(x), gy = ∂E/∂y, and each backward returns gx = ∂E/∂x = g
 returns the forward-mode tangent dy = ∂y/∂x · dx (linear ops: ``jvp = linear_jvp``, dy = f(dx)).
 Every backward is written so it runs on numpy arrays and on Tensors alike (see
 :mod:`tinygrad_lab.function`).  Broadcasting in the forward direction is undone in the backward
-direction by :func:`unbroadcast`: the gradient of a broadcast input is summed over the axes the
+direction by :func:`sum_to`: the gradient of a broadcast input is summed over the axes the
 broadcast created or stretched.
 """
 from __future__ import annotations
@@ -81,11 +81,6 @@ def sum_to(x, *shape):
     return x if np.shape(x) == shape else SumTo(shape).apply(x)
 
 
-def unbroadcast(g, shape):
-    """The gradient ``g`` of a broadcast result, summed back to the input's ``shape``."""
-    return sum_to(g, shape)
-
-
 # ----- arithmetic ------------------------------------------------------------------------------
 class Add(Function):
     """y = a + b;  ga = gy,  gb = gy  (each summed back to its input's shape)."""
@@ -99,7 +94,7 @@ class Add(Function):
         return a + b
 
     def backward(self, gy, a, b, y):
-        return unbroadcast(gy, a.shape), unbroadcast(gy, b.shape)
+        return sum_to(gy, a.shape), sum_to(gy, b.shape)
 
 
 class Sub(Function):
@@ -114,7 +109,7 @@ class Sub(Function):
         return a - b
 
     def backward(self, gy, a, b, y):
-        return unbroadcast(gy, a.shape), unbroadcast(-gy, b.shape) if self.needs_grad[1] else None
+        return sum_to(gy, a.shape), sum_to(-gy, b.shape) if self.needs_grad[1] else None
 
 
 class Mul(Function):
@@ -125,8 +120,8 @@ class Mul(Function):
         return a * b
 
     def backward(self, gy, a, b, y):
-        ga = unbroadcast(gy * b, a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(gy * a, b.shape) if self.needs_grad[1] else None
+        ga = sum_to(gy * b, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(gy * a, b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):
@@ -142,8 +137,8 @@ class Div(Function):
         return a / b
 
     def backward(self, gy, a, b, y):
-        ga = unbroadcast(gy / b, a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(-gy * a / (b * b), b.shape) if self.needs_grad[1] else None
+        ga = sum_to(gy / b, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(-gy * a / (b * b), b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):
@@ -188,8 +183,8 @@ class Pow(Function):
         return a ** b
 
     def backward(self, gy, a, b, y):
-        ga = unbroadcast(gy * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(gy * y * log(a), b.shape) if self.needs_grad[1] else None
+        ga = sum_to(gy * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
+        gb = sum_to(gy * y * log(a), b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):
@@ -212,8 +207,8 @@ class MatMul(Function):
         return a @ b
 
     def backward(self, gy, a, b, y):
-        ga = unbroadcast(gy @ b.swapaxes(-1, -2), a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(a.swapaxes(-1, -2) @ gy, b.shape) if self.needs_grad[1] else None
+        ga = sum_to(gy @ b.swapaxes(-1, -2), a.shape) if self.needs_grad[0] else None
+        gb = sum_to(a.swapaxes(-1, -2) @ gy, b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):
@@ -344,8 +339,8 @@ class Where(Function):
         return np.where(self.cond, a, b)
 
     def backward(self, gy, a, b, y):
-        ga = unbroadcast(gy * self.cond, a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(gy * ~self.cond, b.shape) if self.needs_grad[1] else None
+        ga = sum_to(gy * self.cond, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(gy * ~self.cond, b.shape) if self.needs_grad[1] else None
         return ga, gb
 
 
@@ -363,8 +358,8 @@ class Maximum(Function):
 
     def backward(self, gy, a, b, y):
         share_a = self._share_a(data(a), data(b))
-        ga = unbroadcast(gy * share_a, a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(gy * (1 - share_a), b.shape) if self.needs_grad[1] else None
+        ga = sum_to(gy * share_a, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(gy * (1 - share_a), b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):

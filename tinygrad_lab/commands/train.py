@@ -30,7 +30,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--hidden", help="hidden layer sizes, e.g. 512,256 (default)")
     p.add_argument("--sizes", help="all layer sizes, e.g. 784-512-256-10")
     p.add_argument("--activation", default="relu", choices=[a for a in activations.REGISTRY if a != "identity"])
-    p.add_argument("--init", help="he | xavier | normal:0.01 | ... (default: he for relu, xavier otherwise)")
+    p.add_argument("--init", help="he | xavier (N(0, 1/n_in), = lecun; Glorot's is xavier_normal) | normal:0.01 | ... "
+                   "(default: he for relu-like activations, xavier otherwise)")
     p.add_argument("--batchnorm", action="store_true", help="BatchNorm1d after every hidden linear layer")
     p.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
     p.add_argument("--lr", type=float, help="learning rate (default depends on the optimizer; adam 1e-3)")

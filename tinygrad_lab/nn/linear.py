@@ -17,7 +17,7 @@ class Linear(Module):
 
     ``weight`` has shape (out_features, in_features) like W(l) (row i holds the weights w_ij into
     unit i); ``bias`` has shape (out_features,) and starts at 0.  ``init`` names the weight
-    initializer (see :func:`tinygrad_lab.init.get_initializer`; default Xavier N(0, 1/n_in)).
+    initializer (see :func:`tinygrad_lab.init.get_initializer`; default "xavier", N(0, 1/n_in)).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init="xavier",
