@@ -18,7 +18,9 @@ rule or activation (and per dtype), and kept for the process.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
+import types
 
 import numpy as np
 from numba import njit
@@ -67,6 +69,19 @@ def _step(x):
 
 # ----- optimizer rules -------------------------------------------------------------------------
 @functools.cache
+def _jit_formula(fn):
+    """``fn`` jitted, with every package function it calls (a shared helper formula such as
+    ``optim.adam.decay``) jitted the same way, so a rule can be written with helpers."""
+    scope = dict(fn.__globals__)
+    for name in fn.__code__.co_names:
+        helper = scope.get(name)
+        if (inspect.isfunction(helper) and helper.__module__.startswith("tinygrad_lab.")
+                and helper not in elementwise.PRIMITIVES):            # those have scalar forms above
+            scope[name] = _jit_formula(helper)
+    return _jit_generated(types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__))
+
+
+@functools.cache
 def _update_kernel(rule, n_state: int):
     """for i: (p[i], s₁[i], …) = rule(p[i], g[i], s₁[i], …, *hyper), one jitted loop."""
     state = ", ".join(f"s{k}" for k in range(n_state))
@@ -74,7 +89,7 @@ def _update_kernel(rule, n_state: int):
     source = (f"def kernel(p, g, {state}, hyper):\n"
               f"    for i in range(p.shape[0]):\n"
               f"        p[i]{at_i} = rule(p[i], g[i]{at_i}, *hyper)\n")
-    namespace = {"rule": _jit_generated(rule)}
+    namespace = {"rule": _jit_formula(rule)}
     exec(source, namespace)
     return _jit_generated(namespace["kernel"])
 
@@ -89,7 +104,7 @@ def update(rule, param, grad, state, hyper):
 @functools.cache
 def _act_kernels(act):
     """(forward, backward) loops around the jitted σ and σ' of ``act``."""
-    sigma, sigma_prime = _jit_generated(act.sigma), _jit_generated(act.sigma_prime)
+    sigma, sigma_prime = _jit_formula(act.sigma), _jit_formula(act.sigma_prime)
     uses_z = act.uses == "z"
 
     @_jit_generated

@@ -20,6 +20,16 @@ def check_betas(betas) -> None:
     check_unit_interval("beta2", betas[1])
 
 
+def decay(p, g, weight_decay, decay_factor, decoupled):
+    """Weight decay for one coordinate: L2 (d = g + λθ) or decoupled (θ ← θ(1 − γλ), d = g, with
+    ``decay_factor`` = 1 − γλ).  Returns (θ, d)."""
+    if weight_decay != 0:
+        if decoupled:
+            return p * decay_factor, g
+        return p, p * weight_decay + g
+    return p, g
+
+
 class Adam(Optimizer):
     r"""Adam as ``torch.optim.Adam`` (no amsgrad).
 
@@ -66,12 +76,7 @@ def adam_rule(p, g, m, v, step_size, sqrt_bc2, beta1, beta2, keep1, keep2, eps, 
     """One coordinate at step t: Adam d = g + λθ, AdamW θ ← θ(1 − γλ) and d = g;
     m ← β₁m + (1 − β₁)d;  v ← β₂v + (1 − β₂)d²;  θ ← θ − (γ/(1 − β₁ᵗ)) m / (√v/√(1 − β₂ᵗ) + ε).
     Returns (θ, m, v); ``step_size`` = γ/(1 − β₁ᵗ), ``sqrt_bc2`` = √(1 − β₂ᵗ), ``decay_factor`` = 1 − γλ."""
-    d = g
-    if weight_decay != 0:
-        if decoupled:
-            p = p * decay_factor
-        else:
-            d = p * weight_decay + d
+    p, d = decay(p, g, weight_decay, decay_factor, decoupled)
     m = m * beta1 + d * keep1
     v = v * beta2 + (d * keep2) * d
     return p - (m * step_size) / (sqrt(v) / sqrt_bc2 + eps), m, v

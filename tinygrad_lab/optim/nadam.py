@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy import sqrt
 
-from .adam import check_betas
+from .adam import check_betas, decay
 from .optimizer import Optimizer, check_nonnegative
 
 __all__ = ["NAdam"]
@@ -58,12 +58,7 @@ def nadam_rule(p, g, m, v, grad_step, momentum_step, bc2, beta2, keep1, keep2, e
     """One coordinate: d = g + λθ (or θ ← θ(1 − γλ));  m ← β₁m + (1 − β₁)d;  v ← β₂v + (1 − β₂)d²;
     θ ← θ + a·d/(√(v/(1 − β₂ᵗ)) + ε) + b·m/(same), a = −γ(1 − μₜ)/(1 − Πₜ), b = −γμₜ₊₁/(1 − Πₜμₜ₊₁).
     Returns (θ, m, v)."""
-    d = g
-    if weight_decay != 0:
-        if decoupled:
-            p = p * decay_factor
-        else:
-            d = p * weight_decay + d
+    p, d = decay(p, g, weight_decay, decay_factor, decoupled)
     m = m + (d - m) * keep1                   # = β₁m + (1 − β₁)d, in PyTorch's lerp order
     v = v * beta2 + (d * keep2) * d
     denom = sqrt(v / bc2) + eps
