@@ -1,4 +1,4 @@
-"""Backpropagation exactly as the homework derives it (seed 003), with no graph at all.
+"""Backpropagation exactly as the homework derives it (the homework), with no graph at all.
 
 Notation (one sample is a row; a batch stacks rows):
 
@@ -101,7 +101,7 @@ def backpropagate(layers: list[Layer], fp: ForwardPass, output_delta: np.ndarray
 
 
 def input_jacobian(layers: list[Layer], x: np.ndarray) -> np.ndarray:
-    """∂y/∂x per sample (seed 003, question 2): the chain product
+    """∂y/∂x per sample (the homework, question 2): the chain product
     diag(σ'(z(L))) W(L) ⋯ diag(σ'(z(1))) W(1), shape (N, outputs, inputs)."""
     fp = forward(layers, x)
     jac = np.broadcast_to(np.eye(x.shape[1]), (x.shape[0], x.shape[1], x.shape[1]))

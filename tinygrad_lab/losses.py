@@ -15,7 +15,7 @@ def mse_loss(y, t, reduction: str = "half_sum"):
     """Squared error between the output y and the target t (same shape, no broadcasting).
 
     * ``"half_sum"`` (default): E = ½ Σ (y − t)² over the batch and the outputs: the homework's
-      E(y, t) = ½ Σₖ (yₖ − tₖ)², summed over samples, so that ∂E/∂y = y − t (seed 003).
+      E(y, t) = ½ Σₖ (yₖ − tₖ)², summed over samples, so that ∂E/∂y = y − t (the homework).
     * ``"mean"``: Σ (y − t)² / (number of elements), PyTorch's ``MSELoss()``.
     * ``"sum"``: Σ (y − t)², PyTorch's ``MSELoss(reduction="sum")``.
     """

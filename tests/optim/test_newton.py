@@ -9,7 +9,7 @@ from tinygrad_lab.optim import newton_step_
 
 
 def elongated(x):
-    return x[0] ** 2 + 50 * x[1] ** 2  # seed 000
+    return x[0] ** 2 + 50 * x[1] ** 2  # the nine-layer experiment
 
 
 def test_hessian_of_a_quadratic_and_no_side_effects():

@@ -8,38 +8,40 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_lab.tensor import Tensor
+#: what numpy computes on; anything else is a Tensor, computed on through its methods (graph ops).
+#: (A duck test, so that this module imports no Tensor: tensor → ops → activations stays acyclic.)
+NUMERIC = (np.ndarray, np.generic, float, int)
 
 
 def tanh(x):
     """tanh x."""
-    return x.tanh() if isinstance(x, Tensor) else np.tanh(x)
+    return np.tanh(x) if isinstance(x, NUMERIC) else x.tanh()
 
 
 def exp(x):
     """eˣ."""
-    return x.exp() if isinstance(x, Tensor) else np.exp(x)
+    return np.exp(x) if isinstance(x, NUMERIC) else x.exp()
 
 
 def log1p(x):
     """ln(1 + x), exact for small x."""
-    return (x + 1.0).log() if isinstance(x, Tensor) else np.log1p(x)
+    return np.log1p(x) if isinstance(x, NUMERIC) else (x + 1.0).log()
 
 
 def abs(x):
     """|x|."""
-    return x.abs() if isinstance(x, Tensor) else np.abs(x)
+    return np.abs(x) if isinstance(x, NUMERIC) else x.abs()
 
 
 def maximum(x, c: float):
     """max(x, c) for a constant c."""
-    return x.maximum(c) if isinstance(x, Tensor) else np.maximum(x, c)
+    return np.maximum(x, c) if isinstance(x, NUMERIC) else x.maximum(c)
 
 
 def step(x):
     """The Heaviside step H(x) = 1 for x > 0, else 0: a constant (its derivative is 0 almost
     everywhere), so on a Tensor it gives a plain array of the Tensor's dtype."""
-    if isinstance(x, Tensor):
+    if not isinstance(x, NUMERIC):
         x = x.data
     return np.greater(x, 0).astype(np.result_type(x, np.float16))
 

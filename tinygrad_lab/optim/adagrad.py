@@ -19,9 +19,9 @@ class Adagrad(Optimizer):
         s ← s + g ⊙ g                       (s starts at initial_accumulator_value)
         θ ← θ − γ / (1 + (t − 1)η_d) · g / (√s + ε),   ε = 1e-10
 
-    The seeds write the same thing as h ← h + ∂L/∂W ⊙ ∂L/∂W, W ← W − η/√h · ∂L/∂W (seed 001)
-    and ``cache += dx**2; x += -lr * dx / (sqrt(cache) + eps)`` (seed 002). Everything is **per
-    coordinate**: the homework in seed 003 sums all squared coordinates into one scalar
+    The textbooks write the same thing as h ← h + ∂L/∂W ⊙ ∂L/∂W, W ← W − η/√h · ∂L/∂W (DLFS)
+    and ``cache += dx**2; x += -lr * dx / (sqrt(cache) + eps)`` (cs231n). Everything is **per
+    coordinate**: the homework in the homework sums all squared coordinates into one scalar
     (``gt += np.sum(np.square(grad))``), which turns AdaGrad into gradient descent with a single
     shrinking step size and loses the rescaling of flat directions; see the tests.
     """

@@ -20,10 +20,10 @@ class RMSprop(Optimizer):
         centered:  ḡ ← αḡ + (1 − α)g,  a = √(v − ḡ²) + ε     else  a = √v + ε
         μ > 0:     b ← μb + g / a,  θ ← θ − γb               else  θ ← θ − γ g / a
 
-    ε = 1e-8 sits **outside** the square root, α = 0.99 by default. Seed 004 writes
+    ε = 1e-8 sits **outside** the square root, α = 0.99 by default. the lecture notes writes
     E[g²] ← 0.9·E[g²] + 0.1·g², w ← w − η/√(E[g²] + ε) ⊙ g: decay α = 0.9 (pass ``alpha=0.9``)
-    and ε inside the root; the two placements differ only while √v is comparable to ε. Seed 002
-    (cs231n) has ε outside, like PyTorch. The homework in seed 003 is wrong twice: it averages a
+    and ε inside the root; the two placements differ only while √v is comparable to ε. cs231n
+    (cs231n) has ε outside, like PyTorch. The homework in the homework is wrong twice: it averages a
     single scalar over all coordinates and *assigns* ``x = lr*grad/...`` instead of subtracting.
     """
 

@@ -19,14 +19,14 @@ class SGD(Optimizer):
                    g ← g + μb   (nesterov)   or   g ← b
         θ ← θ − γg
 
-    The seeds (001, 004; Deep Learning from Scratch) write momentum as a velocity that carries
+    The textbooks (001, 004; Deep Learning from Scratch) write momentum as a velocity that carries
     the learning rate inside it::
 
-        v ← αv − η∇L,   w ← w + v          (seed 001; seed 004: m ← μm + η∇L, w ← w − m)
+        v ← αv − η∇L,   w ← w + v          (DLFS; the lecture notes: m ← μm + η∇L, w ← w − m)
 
     With τ = 0 and a constant lr these are the same trajectory (v = −γb). They differ as soon as
-    the lr changes: PyTorch rescales the whole accumulated step by the new γ at once, the seeds'
-    velocity keeps the old η inside v and forgets it only at rate α. Seed 004's Nesterov
+    the lr changes: PyTorch rescales the whole accumulated step by the new γ at once, the textbooks'
+    velocity keeps the old η inside v and forgets it only at rate α. the lecture notes's Nesterov
     (gradient taken at the look-ahead point w − μm) is the same algorithm as PyTorch's
     ``g + μb`` form after a change of variables; PyTorch's first momentum step also differs from
     the zero-initialised velocity (b₁ = g₁, not (1 − τ)g₁).
