@@ -77,7 +77,7 @@ def training_run(report_at: list[int]) -> list[dict]:
     sample = load_sample()
     x, y = normalize(sample.train_images, np.float32), sample.train_labels
     loader = DataLoader(x, y, batch_size=128, seed=0)
-    model = tl.nn.MLP([784, 512, 256, 10], activation="relu", seed=0, dtype=np.float32)
+    model = tl.nn.MLP([784, 512, 256, 10], activation="relu", seed=0, dtype=np.float32, fuse=True)
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
 
     def batches():

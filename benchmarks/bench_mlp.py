@@ -8,7 +8,8 @@ Models (ReLU, softmax cross-entropy, float32, MNIST-shaped random data):
 A = 784-100-100-10, B = 784-512-256-10, C = 784-(100x8)-10.  Contenders, interleaved in every
 repetition so that the machine's slow and fast stretches hit all of them alike:
 
-* ``tgl-numba`` / ``tgl-numpy``: tinygrad_lab's MLP + optimizer through the graph, on each backend;
+* ``tgl-numba`` / ``tgl-numpy``: tinygrad_lab's MLP (``fuse=True``, as ``tinygrad-lab train`` builds
+  it) + optimizer through the graph, on each backend;
 * ``numpy-naive``: a book-style numpy MLP (Deep Learning from Scratch), new arrays everywhere;
 * ``hand-fused``: numpy GEMMs + tinygrad_lab's numba kernels (bias+ReLU, ReLU backward + bias grad,
   softmax-CE) + one fused update over a flat parameter buffer, no graph: the ceiling for a framework;
@@ -51,7 +52,7 @@ def tinygrad_lab_step(sizes, batch, opt, backend):
     from tinygrad_lab import optim
     from tinygrad_lab.backend import set_backend
 
-    model = tl.nn.MLP(sizes, activation="relu", seed=0, dtype=np.float32)
+    model = tl.nn.MLP(sizes, activation="relu", seed=0, dtype=np.float32, fuse=True)
     params = list(model.parameters())
     optimizer = optim.Adam(params, lr=LR[opt]) if opt == "adam" else optim.SGD(params, lr=LR[opt], momentum=0.9)
     x, y = data(batch)
@@ -106,7 +107,12 @@ def numpy_naive_step(sizes, batch, opt):
 
 def hand_fused_step(sizes, batch, opt):
     """numpy GEMMs into reused buffers + tinygrad_lab's numba kernels + one flat update."""
+    from tinygrad_lab import activations
     from tinygrad_lab.backend import numba_backend as K
+    from tinygrad_lab.optim.adam import adam_rule
+    from tinygrad_lab.optim.sgd import sgd_rule
+
+    relu, identity = activations.get("relu"), activations.get("identity")
 
     init = he_weights(sizes)
     total = sum(w.size + b.size for w, b in init)
@@ -130,7 +136,7 @@ def hand_fused_step(sizes, batch, opt):
     def step():
         for i in range(n):
             np.matmul(acts[i], W[i].T, out=acts[i + 1])
-            K.bias_act_(acts[i + 1], B[i], "relu" if i < n - 1 else "identity")
+            K.bias_act(acts[i + 1], B[i], relu if i < n - 1 else identity, acts[i + 1])
         K.softmax_xent(acts[n], y, probs)
         K.xent_grad(probs, y, 1.0 / batch, grads[n])
         np.sum(grads[n], axis=0, out=GB[n - 1])
@@ -138,12 +144,13 @@ def hand_fused_step(sizes, batch, opt):
             np.matmul(grads[i + 1].T, acts[i], out=GW[i])
             if i:
                 np.matmul(grads[i + 1], W[i], out=grads[i])
-                K.act_backward_bias(grads[i], acts[i], "relu", grads[i], GB[i - 1])
+                K.act_backward_bias(grads[i], acts[i], acts[i], relu, grads[i], GB[i - 1])
         t[0] += 1
         if opt == "adam":
-            K.adam_update(flat, gflat, m, v, LR[opt], 0.9, 0.999, 1e-8, 0.0, t[0], False)
+            K.update(adam_rule, flat, gflat, (m, v), (LR[opt] / (1 - 0.9 ** t[0]), (1 - 0.999 ** t[0]) ** 0.5,
+                                                      0.9, 0.999, 0.1, 0.001, 1e-8, 0.0, 1.0, False))
         else:
-            K.sgd_update(flat, gflat, m, LR[opt], 0.9, 0.0, False, 0.0, t[0] == 1)
+            K.update(sgd_rule, flat, gflat, (m,), (LR[opt], 0.9, 1.0, 0.0, False, t[0] == 1, True))
     return step
 
 

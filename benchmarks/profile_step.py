@@ -29,7 +29,7 @@ from tinygrad_lab.backend import get_backend
 
 
 def phases(sizes, batch, reps):
-    model = tl.nn.MLP(sizes, activation="relu", seed=0, dtype=np.float32)
+    model = tl.nn.MLP(sizes, activation="relu", seed=0, dtype=np.float32, fuse=True)
     opt = optim.Adam(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(0)
     x = tl.Tensor(rng.random((batch, sizes[0]), dtype=np.float32))

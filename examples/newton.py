@@ -1,4 +1,4 @@
-"""Newton's method vs gradient descent on the quadratics of seeds 000 and 001/003.
+"""Newton's method vs gradient descent on the quadratics of the nine-layer experiment and 001/003.
 
 For f(p) = ½ pᵀHp, gradient descent is stable only for lr < 2/λ_max and then needs about
 κ = λ_max/λ_min steps per e-fold along the flat direction.  λ_max comes from power iteration

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from tinygrad_lab import ops
 from tinygrad_lab.func import hessian, hvp, jacobian, jvp, newton_step, vjp
-from tinygrad_lab.gradcheck import jacobian as numerical_jacobian
+from tinygrad_lab.gradcheck import numerical_jacobian
 from tinygrad_lab.tensor import Tensor
 from tinygrad_lab.testing import arrays
 

@@ -4,7 +4,7 @@ import pytest
 
 from tinygrad_lab import Tensor
 from tinygrad_lab.function import Function, REGISTRY
-from tinygrad_lab.gradcheck import GradcheckError, gradcheck, jacobian, max_errors, numerical_grad
+from tinygrad_lab.gradcheck import GradcheckError, gradcheck, max_errors, numerical_grad, numerical_jacobian
 
 
 class _WrongSquare(Function, register=False):
@@ -50,7 +50,7 @@ def test_numerical_grad_restores_inputs_bit_for_bit():
 def test_numerical_jacobian_of_a_linear_map_is_its_matrix():
     A = np.random.default_rng(3).normal(size=(2, 3))
     x = Tensor(np.ones((3, 1)))
-    np.testing.assert_allclose(jacobian(lambda t: Tensor(A) @ t, x)[:, 0, :, 0], A, atol=1e-9)
+    np.testing.assert_allclose(numerical_jacobian(lambda t: Tensor(A) @ t, x)[:, 0, :, 0], A, atol=1e-9)
 
 
 def test_float32_inputs_warn():

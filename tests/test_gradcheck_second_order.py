@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from tinygrad_lab import ops
+from tinygrad_lab import activations, ops
 from tinygrad_lab.function import data
 from tinygrad_lab.gradcheck import GradcheckError, gradgradcheck
 from tinygrad_lab.op_catalogue import CASES, run_case
@@ -22,8 +22,11 @@ def test_second_derivatives_match_central_differences(case):
     check()
 
 
-class _FrozenSigmoid(ops.Sigmoid, register=False):
+class _FrozenSigmoid(ops.Activate, register=False):
     """A sigmoid whose backward reads σ' from the data: right first derivative, no second one."""
+
+    def __init__(self):
+        super().__init__(activations.get("sigmoid"))
 
     def backward(self, gy, x, y):
         s = data(y)

@@ -10,18 +10,21 @@ def _w(shape=(400, 800)):
 
 
 @pytest.mark.parametrize("fn, var", [
-    (init.xavier_normal_, 1 / 800), (init.xavier_uniform_, 1 / 800),
+    (init.lecun_normal_, 1 / 800), (init.lecun_uniform_, 1 / 800),
+    (init.xavier_normal_, 2 / 1200), (init.xavier_uniform_, 2 / 1200),
     (init.he_normal_, 2 / 800), (init.he_uniform_, 2 / 800), (init.msra_normal_, 2 / 800),
+    (init.get_initializer("xavier"), 1 / 800),
 ])
-def test_seeds_definitions_use_the_fan_in(fn, var):
+def test_variances(fn, var):
     w = fn(_w(), rng=np.random.default_rng(0))
     assert abs(w.data.var() / var - 1) < 0.02
     assert abs(w.data.mean()) < 0.01 * np.sqrt(var) * 10
 
 
-def test_fan_avg_is_glorots_variant():
-    w = init.xavier_normal_(_w(), mode="fan_avg", rng=np.random.default_rng(0))
-    assert abs(w.data.var() / (2 / (400 + 800)) - 1) < 0.02
+def test_xavier_normal_is_pytorchs():
+    torch = pytest.importorskip("torch")
+    assert abs(init.xavier_normal_(_w(), rng=np.random.default_rng(0)).data.std()
+               / torch.nn.init.xavier_normal_(torch.empty(400, 800)).std().item() - 1) < 0.02
 
 
 def test_uniform_bounds_and_constant():
@@ -52,8 +55,8 @@ def test_get_initializer_by_name(spec, std):
 
 
 def test_bad_specs_and_arguments():
-    with pytest.raises(ValueError, match="unknown init 'lecun'.*he, he_normal"):
-        init.get_initializer("lecun")
+    with pytest.raises(ValueError, match="unknown init 'glorot'.*he, he_normal"):
+        init.get_initializer("glorot")
     with pytest.raises(ValueError, match="'abc' is not a number"):
         init.get_initializer("normal:abc")
     with pytest.raises(ValueError, match="std must be >= 0, got -1"):

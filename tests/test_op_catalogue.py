@@ -25,13 +25,13 @@ def _node_types(case, seed):
     arrays, params = case.sample(np.random.default_rng(seed))
     fn, tensors = run_case(case, arrays, params)
     out = fn(*tensors)
-    names = {t.creator.name for t in topological_order([out]) if t.creator is not None}
+    names = {type(t.creator).__name__ for t in topological_order([out]) if t.creator is not None}
     # the backward of some ops builds other ops (GetItem -> ScatterAdd): see them with create_graph
     from tinygrad_lab.autograd import grad
     u = np.ones(out.shape)
     grads = grad(out, tensors, grad_outputs=u, create_graph=True, allow_unused=True)
     roots = [g for g in grads if g is not None and g.requires_grad]
-    names |= {t.creator.name for t in topological_order(roots) if t.creator is not None}
+    names |= {type(t.creator).__name__ for t in topological_order(roots) if t.creator is not None}
     return names
 
 

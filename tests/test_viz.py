@@ -52,18 +52,18 @@ def test_known_expression_has_one_node_per_op_and_tensor():
 
 
 def test_mlp_graph_counts_constants_and_parameter_names():
-    model = nn.MLP([2, 3, 1], activation="sigmoid", seed=0)
+    model = nn.MLP([2, 3, 1], activation="sigmoid", seed=0, fuse=True)
     x = Tensor(np.ones((4, 2)), name="x")
     E = half_sum_squared_error(model(x), Tensor(np.zeros((4, 1)), name="t"))
-    nodes, edges = parse_dot(viz.to_dot(E, model=model, names={"W(2)": model[2].weight}))
+    nodes, edges = parse_dot(viz.to_dot(E, model=model, names={"W(2)": model[1].weight}))
     assert sorted(label for label, attrs in nodes.values() if "shape=box" in attrs)[:2] == ["Affine", "Affine+sigmoid"]
-    # ops: Affine+sigmoid (Linear and Sigmoid fused by Sequential), Affine, Sub, Mul, Sum, Mul(½) = 6
+    # ops: Affine+sigmoid (Linear built with its sigmoid: fuse=True), Affine, Sub, Mul, Sum, Mul(½) = 6
     # tensors: x, W1, b1, a1, W2, b2, y, t, y−t, (y−t)², Σ, ½, E = 13
     assert len(nodes) == 19
     # Affine 3 in + 1 out (×2), Sub 3, Mul 3 (same input twice), Sum 2, Mul 3
     assert len(edges) == 8 + 3 + 3 + 2 + 3
     names = {label.split("\n")[0] for label, _ in nodes.values()}
-    assert {"x", "t", "0.weight", "0.bias", "W(2)", "2.bias"} <= names
+    assert {"x", "t", "0.weight", "0.bias", "W(2)", "1.bias"} <= names
     assert "2.weight" not in names  # the names mapping wins over the model's name
 
 

@@ -5,7 +5,7 @@ from tinygrad_lab.tensor import (
 
 _install_methods()
 
-from tinygrad_lab import func, init, nn, optim  # noqa: E402
+from tinygrad_lab import init, nn, optim  # noqa: E402
 from tinygrad_lab.anomaly import AnomalyError, detect_anomaly  # noqa: E402
 from tinygrad_lab.autograd import grad  # noqa: E402
 from tinygrad_lab.backend import get_backend, set_backend  # noqa: E402
@@ -27,3 +27,12 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "half_sum_squared_error", "nll_loss",
     "func", "load", "save",
 ]
+
+
+def __getattr__(name: str):
+    """``tinygrad_lab.func`` (vjp, jvp, hessian, ...) is imported on first use: it brings forward mode."""
+    if name == "func":
+        import importlib
+
+        return importlib.import_module("tinygrad_lab.func")
+    raise AttributeError(f"module 'tinygrad_lab' has no attribute {name!r}")

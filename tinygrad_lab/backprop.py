@@ -1,4 +1,4 @@
-"""Backpropagation exactly as the homework derives it (seed 003), with no graph at all.
+"""Backpropagation exactly as the homework derives it (the homework), with no graph at all.
 
 Notation (one sample is a row; a batch stacks rows):
 
@@ -76,7 +76,7 @@ def forward(layers: list[Layer], x: np.ndarray) -> ForwardPass:
     return ForwardPass(x, zs, activations)
 
 
-def backward(layers: list[Layer], fp: ForwardPass, t: np.ndarray) -> Gradients:
+def gradients(layers: list[Layer], fp: ForwardPass, t: np.ndarray) -> Gradients:
     """The homework's recursion for E = ½ Σ (y − t)²: δ(L), then δ(l) from δ(l+1), then ∂E/∂W, ∂E/∂b."""
     sigma_prime_L = layers[-1].sigma.derivative(fp.z[-1], fp.a[-1])
     return backpropagate(layers, fp, (fp.a[-1] - t) * sigma_prime_L)   # δ(L) = (a(L) − t) ⊙ σ'(z(L))
@@ -101,7 +101,7 @@ def backpropagate(layers: list[Layer], fp: ForwardPass, output_delta: np.ndarray
 
 
 def input_jacobian(layers: list[Layer], x: np.ndarray) -> np.ndarray:
-    """∂y/∂x per sample (seed 003, question 2): the chain product
+    """∂y/∂x per sample (the homework, question 2): the chain product
     diag(σ'(z(L))) W(L) ⋯ diag(σ'(z(1))) W(1), shape (N, outputs, inputs)."""
     fp = forward(layers, x)
     jac = np.broadcast_to(np.eye(x.shape[1]), (x.shape[0], x.shape[1], x.shape[1]))
@@ -117,4 +117,4 @@ def homework_gradients(model: Sequential, x: np.ndarray, t: np.ndarray) -> Gradi
     fp = forward(layers, x)
     if t.shape != fp.a[-1].shape:
         raise ValueError(f"target shape {t.shape} differs from the output shape {fp.a[-1].shape}")
-    return backward(layers, fp, t)
+    return gradients(layers, fp, t)

@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="tinygrad-lab",
         description="A from-scratch autograd framework for studying backprop: training, checks and "
-                    "the seeds' experiments.")
+                    "the textbook experiments.")
     from tinygrad_lab import __version__
     parser.add_argument("--version", action="version", version=f"tinygrad-lab {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

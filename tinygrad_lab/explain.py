@@ -1,4 +1,4 @@
-"""Backprop for one sample, step by step, in the homework's notation (seed 003).
+"""Backprop for one sample, step by step, in the homework's notation (the homework).
 
 :func:`explain` builds a tiny MLP (2-3-2, sigmoid, by default), runs one sample through it and
 returns an :class:`Explanation`: the forward pass, the homework's δ recursion
@@ -25,7 +25,7 @@ from tinygrad_lab import backprop, ops
 from tinygrad_lab.gradcheck import numerical_grad
 from tinygrad_lab.losses import cross_entropy, half_sum_squared_error
 from tinygrad_lab.nn import MLP, Linear, Parameter
-from tinygrad_lab.nn.activation import ACTIVATIONS
+from tinygrad_lab.activations import REGISTRY as ACTIVATIONS
 from tinygrad_lab.tensor import Tensor
 
 LOSSES = ("l2", "cross-entropy")
@@ -100,7 +100,7 @@ class Explanation:
                     "has no σ: y = a(L) = z(L), the logits, so δ(L) = softmax(z(L)) − onehot(t) "
                     "and σ'(z(L)) does not appear.")
         intro = (f"Backprop, step by step, for one sample of a {sizes} MLP with σ = {self.activation} "
-                 f"on {where}.  The homework's notation (seed 003); float64, seed {self.seed}; "
+                 f"on {where}.  The homework's notation (the homework); float64, seed {self.seed}; "
                  "vectors are printed as rows, with 4 significant digits.")
         paragraphs = [intro, loss]
         return [line for text in paragraphs for line in textwrap.wrap(text, width) + [""]]
@@ -190,7 +190,7 @@ def explain(sizes=(2, 3, 2), activation: str = "sigmoid", loss: str = "l2", seed
     layers = backprop.layers_of(model)
     fp = backprop.forward(layers, x[None])
     if loss == "l2":
-        grads = backprop.backward(layers, fp, t[None])
+        grads = backprop.gradients(layers, fp, t[None])
     else:
         grads = backprop.backpropagate(layers, fp, ops.softmax(fp.z[-1], axis=1) - t[None])
     recursion = [g for pair in zip(grads.dW, grads.db) for g in pair]

@@ -9,7 +9,7 @@ For y = f(x) with Jacobian J = ∂y/∂x (and, for a scalar f, gradient ∇f and
   column (``"fwd"``: one jvp per input element): choose the mode with fewer passes;
 * ``hessian(f, x)``            H row by row: ∇f is built once as a graph, then one backward pass per
   element of x (small x only: n passes, n² numbers);
-* ``newton_step(f, x, damping)``  x − (H + λI)⁻¹ ∇f (seed 002's second-order method).
+* ``newton_step(f, x, damping)``  x − (H + λI)⁻¹ ∇f (cs231n's second-order method).
 
 ``x`` is a Tensor or a tuple of Tensors (then ``v``/``u`` are tuples too, and results come as
 tuples: ``jacobian`` gives one J per input, ``hessian`` the blocks H[i][j] = ∂²f/∂xᵢ∂xⱼ).  The
@@ -164,7 +164,7 @@ def hessian(f: Callable[..., Tensor], x) -> Tensor | tuple[tuple[Tensor, ...], .
 
 
 def newton_step(f: Callable[[Tensor], Tensor], x: Tensor, damping: float = 0.0) -> Tensor:
-    """One step of Newton's method (seed 002, second-order methods) on a scalar f:
+    """One step of Newton's method (cs231n, second-order methods) on a scalar f:
 
         x ← x − d,   (H + λI) d = ∇f(x),   λ = ``damping``
 

@@ -59,7 +59,7 @@ def _value(y) -> np.ndarray:
     return y.data if isinstance(y, Tensor) else np.asarray(y)
 
 
-def jacobian(f: Callable[..., Tensor], x: Tensor, eps: float = 1e-6) -> np.ndarray:
+def numerical_jacobian(f: Callable[..., Tensor], x: Tensor, eps: float = 1e-6) -> np.ndarray:
     """The numerical Jacobian ∂f(x)/∂x by central differences, shape f(x).shape + x.shape."""
     (x,) = _as_tensors([x])
     with no_grad():

@@ -1,13 +1,17 @@
 """Weight initializers, in place on a Parameter, each drawing from a seeded numpy Generator.
 
-The seeds' definitions (seed 004) are the defaults, with n_in = fan-in (inputs per unit):
+With n_in = fan-in (inputs per unit) and n_out = fan-out, each function has PyTorch's meaning:
 
-* Xavier:    W ~ N(0, 1/n_in)          (std 1/√n_in: keeps Var(z) = Var(a) for linear/tanh/sigmoid units)
-* He / MSRA: W ~ N(0, 2/n_in)          (std √(2/n_in): ReLU zeroes half the inputs, so twice the variance)
+* Xavier / Glorot (``xavier_normal_``): W ~ N(0, 2/(n_in + n_out)), Glorot & Bengio's average of
+  the forward and backward conditions;
+* LeCun (``lecun_normal_``):            W ~ N(0, 1/n_in), the fan-in form of the same argument
+  (std 1/√n_in keeps Var(z) = Var(a) for linear/tanh units); many course notes call it "Xavier";
+* He / MSRA (``he_normal_``, PyTorch's ``kaiming_normal_``): W ~ N(0, 2/n_in) (ReLU zeroes half
+  the inputs, so twice the variance).
 
-``mode="fan_avg"`` gives Glorot & Bengio's original variant, 2/(n_in + n_out) for Xavier (PyTorch's
-``xavier_normal_``); He's ``fan_avg`` uses 4/(n_in + n_out).  Uniform versions draw from
-U(−a, a) with a = √3 · std, which has the same variance.
+Uniform versions draw from U(−a, a) with a = √3 · std, which has the same variance.  The names the
+CLI and ``Linear(init=...)`` accept are the one table :data:`INITIALIZERS`; there ``"xavier"`` keeps
+the course notes' meaning N(0, 1/n_in) (= ``lecun``), while ``"xavier_normal"`` is Glorot's.
 """
 from __future__ import annotations
 
@@ -60,7 +64,7 @@ def zeros_(param, rng: np.random.Generator | None = None):
 
 
 def normal_(param, std: float = 1.0, mean: float = 0.0, rng: np.random.Generator | None = None):
-    """W ~ N(mean, std²): the seeds' "std 1" and "std 0.01" experiments."""
+    """W ~ N(mean, std²): the "std 1" and "std 0.01" experiments."""
     if _finite("normal_: std", std) < 0:
         raise ValueError(f"normal_: std must be >= 0, got {std}")
     _finite("normal_: mean", mean)
@@ -81,19 +85,30 @@ def _std(shape, gain_sq: float, mode: str) -> float:
     return float(np.sqrt(gain_sq / n_in if mode == "fan_in" else 2 * gain_sq / (n_in + n_out)))
 
 
-def xavier_normal_(param, mode: str = "fan_in", rng: np.random.Generator | None = None):
-    """Xavier: W ~ N(0, 1/n_in) (the seeds'); ``mode="fan_avg"``: N(0, 2/(n_in + n_out))."""
+def xavier_normal_(param, mode: str = "fan_avg", rng: np.random.Generator | None = None):
+    """Xavier / Glorot as PyTorch's ``xavier_normal_``: W ~ N(0, 2/(n_in + n_out));
+    ``mode="fan_in"``: N(0, 1/n_in) (that is :func:`lecun_normal_`)."""
     return normal_(param, _std(param.shape, 1.0, mode), rng=rng)
 
 
-def xavier_uniform_(param, mode: str = "fan_in", rng: np.random.Generator | None = None):
-    """Xavier, uniform: U(−a, a) with a = √(3/n_in) (``fan_avg``: √(6/(n_in + n_out)))."""
+def xavier_uniform_(param, mode: str = "fan_avg", rng: np.random.Generator | None = None):
+    """Xavier / Glorot, uniform, as PyTorch's ``xavier_uniform_``: U(−a, a), a = √(6/(n_in + n_out))."""
     a = np.sqrt(3.0) * _std(param.shape, 1.0, mode)
     return uniform_(param, -a, a, rng=rng)
 
 
+def lecun_normal_(param, rng: np.random.Generator | None = None):
+    """LeCun: W ~ N(0, 1/n_in), the fan-in form (what the CLI's ``--init xavier`` means)."""
+    return xavier_normal_(param, mode="fan_in", rng=rng)
+
+
+def lecun_uniform_(param, rng: np.random.Generator | None = None):
+    """LeCun, uniform: U(−a, a), a = √(3/n_in)."""
+    return xavier_uniform_(param, mode="fan_in", rng=rng)
+
+
 def he_normal_(param, mode: str = "fan_in", rng: np.random.Generator | None = None):
-    """He / MSRA: W ~ N(0, 2/n_in) (the seeds'); ``mode="fan_avg"``: N(0, 4/(n_in + n_out))."""
+    """He / MSRA: W ~ N(0, 2/n_in) (PyTorch's ``kaiming_normal_``); ``mode="fan_avg"``: N(0, 4/(n_in + n_out))."""
     return normal_(param, _std(param.shape, 2.0, mode), rng=rng)
 
 
@@ -108,7 +123,9 @@ msra_uniform_ = he_uniform_
 
 INITIALIZERS: dict[str, Callable] = {
     "zeros": zeros_,
-    "xavier": xavier_normal_, "xavier_normal": xavier_normal_, "xavier_uniform": xavier_uniform_,
+    "xavier": lecun_normal_,   # the course notes' Xavier, N(0, 1/n_in); Glorot's is "xavier_normal"
+    "lecun": lecun_normal_, "lecun_normal": lecun_normal_, "lecun_uniform": lecun_uniform_,
+    "xavier_normal": xavier_normal_, "xavier_uniform": xavier_uniform_,
     "he": he_normal_, "he_normal": he_normal_, "he_uniform": he_uniform_,
     "msra": he_normal_, "msra_normal": he_normal_, "msra_uniform": he_uniform_,
 }
@@ -118,8 +135,9 @@ def get_initializer(spec) -> Callable:
     """An initializer ``f(param, rng=...)`` from a name, ``"normal:STD"``, ``"constant:VALUE"``
     or a callable.
 
-    Names: zeros, xavier (= xavier_normal), xavier_uniform, he / msra (= he_normal), he_uniform,
-    normal:0.01, constant:0.5.
+    Names: zeros, xavier (= lecun = lecun_normal: N(0, 1/n_in)), lecun_uniform, xavier_normal and
+    xavier_uniform (Glorot: 2/(n_in + n_out)), he / msra (= he_normal), he_uniform, normal:0.01,
+    constant:0.5.
     """
     if callable(spec):
         return spec

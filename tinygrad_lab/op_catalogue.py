@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from tinygrad_lab import losses, nn, ops
+from tinygrad_lab import activations, losses, nn, ops
 from tinygrad_lab.tensor import Tensor
 from tinygrad_lab.testing import away_from, distinct, nonzero, positive
 
@@ -173,10 +173,25 @@ def _affine_row_build(d):
     return [(1, i), (o, i), (o,)], {}
 
 
-def _affine_away_from_kink(a, w, b):
-    """One row: shift each bias so that z = a Wᵀ + b keeps 0.05 away from relu's kink."""
-    z = a @ w.T + b
-    return [a, w, b + (away_from(z, [0.0]) - z)[0]]
+def _affine_away_from(kinks):
+    def prepare(a, w, b):
+        """One row: shift each bias so that z = a Wᵀ + b keeps 0.05 away from σ's kinks."""
+        z = a @ w.T + b
+        return [a, w, b + (away_from(z, list(kinks)) - z)[0]]
+    return prepare
+
+
+def _activation_cases(act) -> list[OpCase]:
+    """The unfused node, the fused Affine node and the nn layer of one activation."""
+    away = (lambda *xs: [away_from(x, list(act.kinks)) for x in xs]) if act.kinks else _same
+    fused = [OpCase("affine" if act.name == "identity" else f"affine_{act.name}",
+                    _affine_row_build if act.kinks else _affine_build,
+                    lambda a, w, b: ops.affine(a, w, b, act),
+                    _affine_away_from(act.kinks) if act.kinks else _same)]
+    if act.name == "identity":
+        return fused
+    return [OpCase(act.name, unary(), lambda x: ops.activation(x, act), away), *fused,
+            OpCase(act.title, rows(), lambda x: nn.get_activation(act.name)(x), away)]
 
 
 def _batchnorm_build(d):
@@ -212,9 +227,9 @@ def _batchnorm(x, gamma, beta, training):
     return layer(x)
 
 
-def _mlp(x, activation, batchnorm):
+def _mlp(x, activation, batchnorm, fuse=False):
     model = nn.MLP([x.shape[1], 3, 2], activation=activation, batchnorm=batchnorm, seed=7,
-                   output_activation="sigmoid")
+                   output_activation="sigmoid", fuse=fuse)
     return model(x)
 
 
@@ -237,9 +252,6 @@ CASES: list[OpCase] = [
     OpCase("clip", unary(), lambda x: ops.clip(x, -0.5, 0.7), lambda x: [away_from(x, [-0.5, 0.7])]),
     OpCase("where", _where_build, lambda a, b, cond: ops.where(cond, a, b)),
     OpCase("maximum", binary_broadcast, ops.maximum, _separate),
-    OpCase("relu", unary(), ops.relu, lambda x: [away_from(x, [0.0])]),
-    OpCase("sigmoid", unary(), ops.sigmoid),
-    OpCase("tanh", unary(), ops.tanh),
     OpCase("softmax", with_axis, lambda x, axis, keepdims: ops.softmax(x, axis if axis is not None else -1)),
     OpCase("log_softmax", with_axis,
            lambda x, axis, keepdims: ops.log_softmax(x, axis if axis is not None else -1)),
@@ -259,19 +271,12 @@ CASES: list[OpCase] = [
     OpCase("stack", _join_build, lambda *xs, axis: ops.stack(xs, axis)),
     OpCase("broadcast_to", _broadcast_build, lambda x, shape: ops.broadcast_to(x, shape)),
     OpCase("sum_to", _sum_to_build, lambda x, shape: ops.sum_to(x, shape)),
-    OpCase("affine", _affine_build, ops.affine),
-    OpCase("affine_sigmoid", _affine_build, lambda a, w, b: ops.affine(a, w, b, "sigmoid")),
-    OpCase("affine_tanh", _affine_build, lambda a, w, b: ops.affine(a, w, b, "tanh")),
-    OpCase("affine_relu", _affine_row_build, lambda a, w, b: ops.affine(a, w, b, "relu"), _affine_away_from_kink),
     OpCase("half_sum_squared_error", same_shape(2), losses.half_sum_squared_error),
     OpCase("mse_loss_mean", same_shape(2), lambda y, t: losses.mse_loss(y, t, reduction="mean")),
     OpCase("cross_entropy", _ce_build, losses.cross_entropy),
     OpCase("Linear", _affine_build, _linear),
     OpCase("BatchNorm1d_train", _batchnorm_build, lambda x, g, b: _batchnorm(x, g, b, True), _spread_columns),
     OpCase("BatchNorm1d_eval", _batchnorm_build, lambda x, g, b: _batchnorm(x, g, b, False)),
-    OpCase("ReLU", rows(), lambda x: nn.ReLU()(x), lambda x: [away_from(x, [0.0])]),
-    OpCase("Sigmoid", rows(), lambda x: nn.Sigmoid()(x)),
-    OpCase("Tanh", rows(), lambda x: nn.Tanh()(x)),
     OpCase("MLP_sigmoid", rows(), lambda x: _mlp(x, "sigmoid", False)),
     OpCase("MLP_tanh_batchnorm", rows(), lambda x: _mlp(x, "tanh", True), _spread_columns),
     # PyTorch's losses (all reductions), and its everyday tensor methods
@@ -292,6 +297,8 @@ CASES: list[OpCase] = [
     OpCase("squeeze", lambda d: ([(1, d(1, 3), 1, d(1, 3))], {}), lambda x: x.squeeze()),
     OpCase("flatten", unary(2), lambda x: x.flatten(start_dim=1)),
     OpCase("view", unary(1), lambda x: x.view(-1, 1)),
+    OpCase("MLP_sigmoid_fused", rows(), lambda x: _mlp(x, "sigmoid", False, fuse=True)),
+    *(case for act in activations.REGISTRY.values() for case in _activation_cases(act)),
 ]
 
 

@@ -4,7 +4,7 @@ Notation: y = f(x), gy = ∂E/∂y, and each backward returns gx = ∂E/∂x = g
 returns the forward-mode tangent dy = ∂y/∂x · dx (linear ops: ``jvp = linear_jvp``, dy = f(dx)).
 Every backward is written so it runs on numpy arrays and on Tensors alike (see
 :mod:`tinygrad_lab.function`).  Broadcasting in the forward direction is undone in the backward
-direction by :func:`unbroadcast`: the gradient of a broadcast input is summed over the axes the
+direction by :func:`sum_to`: the gradient of a broadcast input is summed over the axes the
 broadcast created or stretched.
 """
 from __future__ import annotations
@@ -14,6 +14,8 @@ import operator
 
 import numpy as np
 
+from tinygrad_lab import activations
+from tinygrad_lab.activations import Definition
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.function import Function, data, linear_jvp
 from tinygrad_lab.tensor import Tensor
@@ -114,11 +116,6 @@ def sum_to(x, *shape):
     return x if np.shape(x) == shape else SumTo(shape).apply(x)
 
 
-def unbroadcast(g, shape):
-    """The gradient ``g`` of a broadcast result, summed back to the input's ``shape``."""
-    return sum_to(g, shape)
-
-
 # ----- arithmetic ------------------------------------------------------------------------------
 class Add(Function):
     """y = a + b;  ga = gy,  gb = gy  (each summed back to its input's shape)."""
@@ -132,7 +129,7 @@ class Add(Function):
         return a + b
 
     def backward(self, gy, a, b, y):
-        return unbroadcast(gy, a.shape), unbroadcast(gy, b.shape)
+        return sum_to(gy, a.shape), sum_to(gy, b.shape)
 
 
 class Sub(Function):
@@ -147,7 +144,7 @@ class Sub(Function):
         return a - b
 
     def backward(self, gy, a, b, y):
-        return unbroadcast(gy, a.shape), unbroadcast(-gy, b.shape) if self.needs_grad[1] else None
+        return sum_to(gy, a.shape), sum_to(-gy, b.shape) if self.needs_grad[1] else None
 
 
 class Mul(Function):
@@ -158,8 +155,8 @@ class Mul(Function):
         return a * b
 
     def backward(self, gy, a, b, y):
-        ga = unbroadcast(gy * b, a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(gy * a, b.shape) if self.needs_grad[1] else None
+        ga = sum_to(gy * b, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(gy * a, b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):
@@ -175,8 +172,8 @@ class Div(Function):
         return a / b
 
     def backward(self, gy, a, b, y):
-        ga = unbroadcast(gy / b, a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(-gy * a / (b * b), b.shape) if self.needs_grad[1] else None
+        ga = sum_to(gy / b, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(-gy * a / (b * b), b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):
@@ -233,8 +230,8 @@ class Pow(Function):
 
     def backward(self, gy, a, b, y):
         both_zero, a_zero = self._masks(data(a), data(b))
-        ga = unbroadcast(where(both_zero, 0.0, gy * b * a ** (b - 1)), a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(gy * where(a_zero, 0.0, y * log(where(a_zero, 1.0, a))), b.shape) if self.needs_grad[1] else None
+        ga = sum_to(where(both_zero, 0.0, gy * b * a ** (b - 1)), a.shape) if self.needs_grad[0] else None
+        gb = sum_to(gy * where(a_zero, 0.0, y * log(where(a_zero, 1.0, a))), b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):
@@ -259,8 +256,8 @@ class MatMul(Function):
         return a @ b
 
     def backward(self, gy, a, b, y):
-        ga = unbroadcast(gy @ b.swapaxes(-1, -2), a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(a.swapaxes(-1, -2) @ gy, b.shape) if self.needs_grad[1] else None
+        ga = sum_to(gy @ b.swapaxes(-1, -2), a.shape) if self.needs_grad[0] else None
+        gb = sum_to(a.swapaxes(-1, -2) @ gy, b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):
@@ -399,8 +396,8 @@ class Where(Function):
         return np.where(self.cond, a, b)
 
     def backward(self, gy, a, b, y):
-        ga = unbroadcast(gy * self.cond, a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(gy * ~self.cond, b.shape) if self.needs_grad[1] else None
+        ga = sum_to(gy * self.cond, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(gy * ~self.cond, b.shape) if self.needs_grad[1] else None
         return ga, gb
 
 
@@ -418,8 +415,8 @@ class Maximum(Function):
 
     def backward(self, gy, a, b, y):
         share_a = self._share_a(data(a), data(b))
-        ga = unbroadcast(gy * share_a, a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(gy * (1 - share_a), b.shape) if self.needs_grad[1] else None
+        ga = sum_to(gy * share_a, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(gy * (1 - share_a), b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):
@@ -458,43 +455,43 @@ def maximum(a, b):
 
 
 # ----- activations -----------------------------------------------------------------------------
-class ReLU(Function):
-    """y = max(x, 0);  σ'(z) = 1 for z > 0, else 0 (the kink at 0 gets 0, as in PyTorch)."""
+class Activate(Function):
+    """y = σ(x) elementwise for an activation of :mod:`tinygrad_lab.activations`;  gx = gy ⊙ σ'(x),
+    σ' read from the activation's one definition (through x or y = σ(x), as it is written there).
+    The node is named after the activation (``ReLU``, ``Sigmoid``, ...)."""
+
+    def __init__(self, act: Definition):
+        self.act = act
+
+    @property
+    def name(self) -> str:
+        return self.act.title
 
     def forward(self, x):
-        return np.maximum(x, 0)
+        return self.act.sigma(x)
 
     def backward(self, gy, x, y):
-        return gy * (data(x) > 0)
+        return gy * self.act.derivative(x, y)
 
     def jvp(self, dx, *, xs, y):
-        return (xs[0] > 0) * dx
+        return self.act.derivative(xs[0], y) * dx
 
 
-class Sigmoid(Function):
-    """y = 1 / (1 + e⁻ˣ), computed as (1 + tanh(x/2)) / 2 (no overflow);  σ'(z) = y(1 − y)."""
-
-    def forward(self, x):
-        return 0.5 * (np.tanh(0.5 * x) + 1)
-
-    def backward(self, gy, x, y):
-        return gy * (y * (1 - y))
-
-    def jvp(self, dx, *, xs, y):
-        return y * (1 - y) * dx
+def activation(x, name):
+    """σ(x) for the activation ``name`` (or an :class:`~tinygrad_lab.activations.Definition`)."""
+    return Activate(activations.get(name)).apply(x)
 
 
-class Tanh(Function):
-    """y = tanh x;  σ'(z) = 1 − y²."""
+def relu(x):
+    return activation(x, "relu")
 
-    def forward(self, x):
-        return np.tanh(x)
 
-    def backward(self, gy, x, y):
-        return gy * (1 - y * y)
+def sigmoid(x):
+    return activation(x, "sigmoid")
 
-    def jvp(self, dx, *, xs, y):
-        return (1 - y * y) * dx
+
+def tanh(x):
+    return activation(x, "tanh")
 
 
 class Softmax(Function):
@@ -529,18 +526,6 @@ class LogSoftmax(Function):
 
     def jvp(self, dx, *, xs, y):
         return dx - (np.exp(y) * dx).sum(axis=self.axis, keepdims=True)
-
-
-def relu(x):
-    return ReLU().apply(x)
-
-
-def sigmoid(x):
-    return Sigmoid().apply(x)
-
-
-def tanh(x):
-    return Tanh().apply(x)
 
 
 def softmax(x, axis: int = -1):
@@ -847,60 +832,68 @@ def stack(xs, axis: int = 0):
 
 
 
-# ----- the affine map of a layer ---------------------------------------------------------------
-ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh")
+# ----- fused nodes -----------------------------------------------------------------------------
+class Fused(Function, register=False):
+    """A graph node that is a declared acceleration of a composition of unfused ops.
 
-
-def activation_grad(gy, y, act: str):
-    """gz = gy ⊙ σ'(z), with σ' written through the output y = σ(z) (works on arrays and Tensors)."""
-    if act == "relu":
-        return gy * (data(y) > 0)
-    if act == "sigmoid":
-        return gy * (y * (1 - y))
-    if act == "tanh":
-        return gy * (1 - y * y)
-    return gy
-
-
-class Affine(Function):
-    """y = σ(z), z = a Wᵀ + b for a batch of rows a (N, in), W (out, in), b (out,): the homework's
-    z(l) = W(l) a(l−1) + b(l) and a(l) = σ(z(l)), one sample per row, as ONE graph node.
-
-    ``act`` is identity (then y = z), relu, sigmoid or tanh.  Backward, with δ = ∂E/∂z:
-    δ = gy ⊙ σ'(z),  ga = δ W,  gW = δᵀ a  (= Σₙ δₙ aₙᵀ, the homework's δ(l) a(l−1)ᵀ),  gb = Σₙ δₙ.
-    The GEMMs run on BLAS; the epilogues (z + b then σ, and δ with gb) are one pass each in the
-    backend (:mod:`tinygrad_lab.backend`).
+    ``composition(*xs)`` is what the node means, written with the ops above; ``forward`` and
+    ``fast_backward`` compute the same numbers on arrays with the backend's fused kernels.  The
+    backward contract is the composition's: on arrays (an ordinary backward pass) the fast kernels
+    run; on Tensors (``create_graph=True``) the vector–Jacobian product of the composition itself
+    is taken, so a fused node is differentiable again and can never disagree with its meaning
+    (``tests/test_fused.py`` checks forward and backward against the composition).
     """
 
-    def __init__(self, act: str = "identity"):
-        if act not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {act!r}; known: {', '.join(ACTIVATIONS)}")
-        self.act = act
+    def composition(self, *xs):
+        raise NotImplementedError
+
+    def fast_backward(self, gy, *xs, y):
+        raise NotImplementedError
+
+    def backward(self, gy, *xs, y):
+        if not isinstance(gy, Tensor):
+            return self.fast_backward(gy, *xs, y=y)
+        from tinygrad_lab.autograd import grad
+
+        wanted = [x for x, needed in zip(xs, self.needs_grad) if needed]
+        found = iter(grad(self.composition(*xs), wanted, gy, create_graph=True, allow_unused=True))
+        return tuple(next(found) if needed else None for needed in self.needs_grad)
+
+
+class Affine(Fused):
+    """y = σ(z), z = a Wᵀ + b for a batch of rows a (N, in), W (out, in), b (out,): the homework's
+    z(l) = W(l) a(l−1) + b(l) and a(l) = σ(z(l)), one sample per row, as ONE graph node (the
+    composition ``activation(a @ W.T + b)``).
+
+    Backward, with δ = ∂E/∂z:  δ = gy ⊙ σ'(z),  ga = δ W,  gW = δᵀ a  (= Σₙ δₙ aₙᵀ, the homework's
+    δ(l) a(l−1)ᵀ),  gb = Σₙ δₙ.  The GEMMs run on BLAS; the epilogues (z + b then σ, and δ with gb)
+    are one pass each in the backend (:mod:`tinygrad_lab.backend`).  z is kept only when σ' is
+    written through z.
+    """
+
+    def __init__(self, act: Definition | str = "identity"):
+        self.act = activations.get(act)
 
     @property
     def name(self) -> str:
-        return "Affine" if self.act == "identity" else f"Affine+{self.act}"
+        return "Affine" if self.act.name == "identity" else f"Affine+{self.act.name}"
+
+    def composition(self, a, w, b=None):
+        z = a @ w.T if b is None else a @ w.T + b
+        return z if self.act.name == "identity" else activation(z, self.act)
 
     def forward(self, a, w, b=None):
         if a.ndim != 2 or a.shape[1] != w.shape[1]:
             raise ValueError(f"linear layer with weight of shape {w.shape} expects input of shape "
                              f"(N, {w.shape[1]}), got {a.shape}")
-        return get_backend().bias_act_(a @ w.T, b, self.act)
+        z = a @ w.T
+        y = z if self.act.uses == "y" else np.empty_like(z)
+        self.z = None if y is z else z
+        return get_backend().bias_act(z, b, self.act, y)
 
-    def _delta(self, gy, y, with_bias: bool):
-        """(δ, gb) for the plain array path: one fused pass in the backend."""
-        if self.act == "identity":
-            return gy, gy.sum(axis=0) if with_bias else None
-        gb = np.empty(gy.shape[1], dtype=gy.dtype) if with_bias else None
-        return get_backend().act_backward_bias(gy, y, self.act, np.empty_like(gy), gb), gb
-
-    def backward(self, gy, a, w, b=None, *, y):
-        with_bias = b is not None and self.needs_grad[2]
-        if isinstance(gy, Tensor):
-            delta = activation_grad(gy, y, self.act)
-            gb = delta.sum(axis=0) if with_bias else None
-        else:
-            delta, gb = self._delta(gy, y, with_bias)
+    def fast_backward(self, gy, a, w, b=None, *, y):
+        gb = np.empty(gy.shape[1], gy.dtype) if b is not None and self.needs_grad[2] else None
+        delta = get_backend().act_backward_bias(gy, self.z, y, self.act, np.empty_like(gy), gb)
         ga = delta @ w if self.needs_grad[0] else None
         gw = delta.T @ a if self.needs_grad[1] else None
         return (ga, gw) if b is None else (ga, gw, gb)
@@ -908,10 +901,10 @@ class Affine(Function):
     def jvp(self, da, dw, db=None, *, xs, y):
         a, w = xs[:2]
         dz = da @ w.T + a @ dw.T
-        return activation_grad(dz if db is None else dz + db, y, self.act)
+        return self.act.derivative(self.z, y) * (dz if db is None else dz + db)
 
 
-def affine(a, w, b=None, act: str = "identity"):
+def affine(a, w, b=None, act: Definition | str = "identity"):
     """σ(a Wᵀ + b) as one node (see :class:`Affine`)."""
     return Affine(act).apply(a, w) if b is None else Affine(act).apply(a, w, b)
 

@@ -9,6 +9,7 @@ bit where the interrupted one stopped.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import itertools
 import json
 import math
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_lab import nn, optim
+from tinygrad_lab import activations, nn, optim
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.atomic import atomic_output
 from tinygrad_lab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -33,10 +34,11 @@ from tinygrad_lab.optim import lr_scheduler
 from tinygrad_lab.tensor import Tensor, no_grad
 
 DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.01, "rmsprop": 1e-3, "adam": 1e-3}
+#: --optimizer choices: SGD's momentum variants, then every optimizer of optim.REGISTRY (default lr: the
+#: class's own unless DEFAULT_LR says otherwise)
+OPTIMIZERS = ("sgd", "momentum", "nesterov", *(name for name in optim.REGISTRY if name != "sgd"))
 DATASETS = ("mnist", "fashion-mnist", "mnist-sample")
-ACTIVATIONS = tuple(name for name in nn.activation.ACTIVATIONS if name != "identity")
-#: extra arrays per parameter that each optimizer keeps (momentum, squared-gradient averages)
-OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 2}
+ACTIVATIONS = tuple(name for name in activations.REGISTRY if name != "identity")
 SCHEDULES = ("none, step:EPOCHS[:GAMMA], multistep:E1,E2[:GAMMA], exp:GAMMA, cosine or "
              "plateau[:FACTOR[:PATIENCE]]")
 
@@ -78,11 +80,12 @@ class TrainConfig:
                                   "the only place looked in", resumable=True, metavar="DIR")
     sizes: list[int] = option([784, 512, 256, 10], "all layer sizes, input to output")
     activation: str = option("relu", "hidden-layer activation", choices=ACTIVATIONS)
-    init: str | None = option(None, "weight init: he | xavier (N(0, 1/n_in)) | normal:STD | ... (default: he "
-                              "for relu, xavier otherwise)")
+    init: str | None = option(None, "weight init: he | xavier (N(0, 1/n_in), = lecun; Glorot's is "
+                              "xavier_normal) | normal:STD | ... (default: he for relu-like activations, "
+                              "xavier otherwise)")
     batchnorm: bool = option(False, "BatchNorm1d after every hidden linear layer (a last batch of one sample "
                              "is dropped from each epoch)")
-    optimizer: str = option("adam", "update rule", choices=tuple(DEFAULT_LR))
+    optimizer: str = option("adam", "update rule", choices=OPTIMIZERS)
     lr: float | None = option(None, "learning rate (default by optimizer: "
                               + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
     lr_schedule: str = option("cosine", f"per-epoch lr schedule: {SCHEDULES}; cosine falls to 0 over --epochs "
@@ -103,7 +106,7 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise a :class:`ConfigError` for the first unusable value (every field is checked)."""
         for name, choices in (("dataset", DATASETS), ("activation", ACTIVATIONS),
-                              ("optimizer", tuple(DEFAULT_LR)), ("dtype", ("float32", "float64"))):
+                              ("optimizer", OPTIMIZERS), ("dtype", ("float32", "float64"))):
             if getattr(self, name) not in choices:
                 raise ConfigError(name, getattr(self, name), f"choose one of {', '.join(choices)}")
         if len(self.sizes) < 2 or min(self.sizes) < 1:
@@ -125,12 +128,16 @@ class TrainConfig:
 
     @property
     def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+        if self.lr is not None:
+            return self.lr
+        if self.optimizer in DEFAULT_LR:
+            return DEFAULT_LR[self.optimizer]
+        return inspect.signature(optim.REGISTRY[self.optimizer]).parameters["lr"].default
 
     def resolved(self) -> dict:
         """The values actually used: defaults filled in (init, lr, the schedule's parameters), no ``None``."""
         values = dataclasses.asdict(self)
-        values["init"] = self.init if self.init is not None else nn.mlp.DEFAULT_INIT[self.activation]
+        values["init"] = self.init if self.init is not None else nn.mlp.default_init(self.activation)
         values["lr"] = self.learning_rate
         values["lr_schedule_parameters"] = schedule_parameters(self)
         return {k: v for k, v in values.items() if v is not None}
@@ -190,7 +197,7 @@ def schedule_parameters(cfg: TrainConfig) -> dict:
 
 def build_model(cfg: TrainConfig) -> nn.MLP:
     return nn.MLP(cfg.sizes, activation=cfg.activation, batchnorm=cfg.batchnorm, init=cfg.init,
-                  seed=cfg.seed, dtype=np.dtype(cfg.dtype))
+                  seed=cfg.seed, dtype=np.dtype(cfg.dtype), fuse=True)
 
 
 def build_optimizer(cfg: TrainConfig, params) -> optim.Optimizer:
@@ -198,11 +205,7 @@ def build_optimizer(cfg: TrainConfig, params) -> optim.Optimizer:
     if cfg.optimizer in ("sgd", "momentum", "nesterov"):
         momentum = 0.0 if cfg.optimizer == "sgd" else 0.9
         return optim.SGD(params, lr=lr, momentum=momentum, nesterov=cfg.optimizer == "nesterov", weight_decay=wd)
-    if cfg.optimizer == "adagrad":
-        return optim.Adagrad(params, lr=lr, weight_decay=wd)
-    if cfg.optimizer == "rmsprop":
-        return optim.RMSprop(params, lr=lr, weight_decay=wd)
-    return optim.Adam(params, lr=lr, weight_decay=wd)
+    return optim.REGISTRY[cfg.optimizer](params, lr=lr, weight_decay=wd)
 
 
 def build_scheduler(cfg: TrainConfig, optimizer):
@@ -264,12 +267,13 @@ def check_against_data(cfg: TrainConfig, x_train: np.ndarray, y_train: np.ndarra
 
 
 def memory_needed(cfg: TrainConfig) -> int:
-    """Bytes a run needs, roughly: weights, gradients, optimizer state and an update's temporary, plus
-    the activations and their gradients of a training (or 1000-sample evaluation) batch."""
+    """Bytes a run needs, roughly: weights, gradients, optimizer state (at most two arrays per
+    parameter for every optimizer here) and an update's temporary, plus the activations and their
+    gradients of a training (or 1000-sample evaluation) batch."""
     params = sum(n_in * n_out + n_out for n_in, n_out in zip(cfg.sizes[:-1], cfg.sizes[1:]))
     params += 4 * sum(cfg.sizes[1:-1]) if cfg.batchnorm else 0
     rows = max(cfg.batch_size, 1000)
-    return np.dtype(cfg.dtype).itemsize * (params * (3 + OPTIMIZER_SLOTS[cfg.optimizer]) + 4 * rows * sum(cfg.sizes))
+    return np.dtype(cfg.dtype).itemsize * (params * 5 + 4 * rows * sum(cfg.sizes))
 
 
 def memory_available() -> int | None:

@@ -9,7 +9,7 @@ def test_all_quick_writes_the_docs_figures(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "mnist" not in done.stdout.lower()
     for folder, figure in [("quadratic", "elongated_trajectories.png"), ("lr_decay", "lr_decay.png"),
-                           ("init_stats", "seed000_relu9_stats.png"), ("hessian", "hessian.png")]:
+                           ("init_stats", "relu9_stats.png"), ("hessian", "hessian.png")]:
         assert (tmp_path / folder / figure).stat().st_size > 1000, (folder, figure)
 
 

@@ -1,4 +1,4 @@
-"""``experiment hessian`` writes the numbers the seeds' arguments rest on."""
+"""``experiment hessian`` writes the numbers the textbook arguments rest on."""
 import argparse
 import json
 

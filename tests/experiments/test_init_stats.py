@@ -1,4 +1,4 @@
-"""The initialization lab: statistics from the framework's forward/backward pass, the seeds' claims
+"""The initialization lab: statistics from the framework's forward/backward pass, the textbook claims
 under a fixed seed (orders of magnitude), and the ``tinygrad-lab experiment init-stats`` command."""
 import csv
 from pathlib import Path
@@ -6,19 +6,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_lab.cli import build_parser, main
-from tinygrad_lab.experiments import EXPERIMENT_MODULES
+from tinygrad_lab.cli import main
+from tinygrad_lab.experiments import EXPERIMENT_MODULES, init_stats, parser
 from tinygrad_lab.experiments.init_stats import (
     HISTOGRAM_DEPTH,
-    SEED000_DEPTH,
-    SEED000_INITS,
+    RELU9_DEPTH,
+    RELU9_INITS,
     Setting,
     build_net,
     measure,
     run_settings,
-    seed000_settings,
-    seed001_settings,
-    seed003_settings,
+    relu9_settings,
+    five_layer_settings,
+    homework_settings,
     seed_table,
     theta_zero_findings,
 )
@@ -79,8 +79,8 @@ def test_settings_draw_their_weights_from_the_seed():
 
 
 @pytest.fixture(scope="module")
-def seed000():
-    runs = run_settings(seed000_settings(), 1000, 100, SEED000_DEPTH, seed=0, part=0)
+def relu9_runs():
+    runs = run_settings(relu9_settings(), 1000, 100, RELU9_DEPTH, seed=0, part=0)
     return {r.setting.init + ("+bn" if r.setting.batchnorm else ""): r for r in runs}
 
 
@@ -88,36 +88,36 @@ def stds(run):
     return np.array([s.std for s in run.layers])
 
 
-def test_seed000_tells_the_seeds_story(seed000):
-    assert list(seed000) == list(SEED000_INITS)
-    assert stds(seed000["normal:0.01"])[-1] <= 1e-5                     # collapses
-    assert np.all(np.diff(np.log(stds(seed000["normal:0.01"]))) < 0)
-    assert stds(seed000["normal:1"])[-1] >= 1e6                         # explodes (√50 per layer at width 100)
-    assert np.all(np.diff(np.log(stds(seed000["normal:1"]))) > 0)
-    xavier = stds(seed000["xavier"])
+def test_relu9_tells_the_story(relu9_runs):
+    assert list(relu9_runs) == list(RELU9_INITS)
+    assert stds(relu9_runs["normal:0.01"])[-1] <= 1e-5                     # collapses
+    assert np.all(np.diff(np.log(stds(relu9_runs["normal:0.01"]))) < 0)
+    assert stds(relu9_runs["normal:1"])[-1] >= 1e6                         # explodes (√50 per layer at width 100)
+    assert np.all(np.diff(np.log(stds(relu9_runs["normal:1"]))) > 0)
+    xavier = stds(relu9_runs["xavier"])
     assert 0.4 < xavier[0] < 0.8 and 1e-3 < xavier[-1] < 0.1 and xavier[-1] / xavier[0] < 0.2  # slow decay
-    assert np.all((0.4 < stds(seed000["he"])) & (stds(seed000["he"]) < 2))  # order 0.8 throughout
-    assert np.all(np.abs(stds(seed000["normal:0.01+bn"]) - 0.584) < 0.03)  # std of ReLU(N(0, 1)): constant
-    means_bn = np.array([s.mean for s in seed000["normal:0.01+bn"].layers])
+    assert np.all((0.4 < stds(relu9_runs["he"])) & (stds(relu9_runs["he"]) < 2))  # order 0.8 throughout
+    assert np.all(np.abs(stds(relu9_runs["normal:0.01+bn"]) - 0.584) < 0.03)  # std of ReLU(N(0, 1)): constant
+    means_bn = np.array([s.mean for s in relu9_runs["normal:0.01+bn"].layers])
     assert np.all(np.abs(means_bn - 0.399) < 0.03)
 
 
-def test_seed000_gradients_vanish_and_explode(seed000):
-    grad = {k: np.array([s.mean_abs_grad for s in r.layers]) for k, r in seed000.items()}
+def test_relu9_gradients_vanish_and_explode(relu9_runs):
+    grad = {k: np.array([s.mean_abs_grad for s in r.layers]) for k, r in relu9_runs.items()}
     assert np.all(grad["normal:0.01"] < 1e-12) and np.all(grad["normal:1"] > 1e12)
     assert np.all((grad["he"] > 1) & (grad["he"] < 1e5))
 
 
-def test_seed000_table_has_the_seeds_format(seed000):
-    table = seed_table(seed000["he"])
+def test_relu9_table_has_the_seeds_format(relu9_runs):
+    table = seed_table(relu9_runs["he"])
     assert table[0].startswith("input mean ") and " and std " in table[0]
-    assert table[1].startswith("layer 1 mean 0.5") and len(table) == SEED000_DEPTH + 1
-    assert "e-" in seed_table(seed000["normal:0.01"])[-1]  # a collapsed std stays visible
+    assert table[1].startswith("layer 1 mean 0.5") and len(table) == RELU9_DEPTH + 1
+    assert "e-" in seed_table(relu9_runs["normal:0.01"])[-1]  # a collapsed std stays visible
 
 
 def test_std_one_reaches_the_seeds_magnitude_at_its_width():
-    """The seed's layer-9 std 8.8e10 fits width ≈ 800."""
-    (run,) = run_settings([Setting("relu", "normal:1")], 200, 800, SEED000_DEPTH, seed=0, part=0)
+    """The textbook table's layer-9 std 8.8e10 fits width ≈ 800."""
+    (run,) = run_settings([Setting("relu", "normal:1")], 200, 800, RELU9_DEPTH, seed=0, part=0)
     assert run.layers[-1].std >= 1e9
 
 
@@ -125,20 +125,20 @@ def saturated(a, low, high):
     return np.mean((a < low) | (a > high))
 
 
-def test_seed001_histogram_claims():
-    sigmoid = {r.setting.init: r.outputs for r in run_settings(seed001_settings("sigmoid"), 1000, 100,
+def test_five_layer_histogram_claims():
+    sigmoid = {r.setting.init: r.outputs for r in run_settings(five_layer_settings("sigmoid"), 1000, 100,
                                                                HISTOGRAM_DEPTH, seed=0, part=1)}
     assert all(saturated(a, 0.05, 0.95) > 0.6 for a in sigmoid["normal:1"])        # at 0 and 1
     assert all(np.all(np.abs(a - 0.5) < 0.2) for a in sigmoid["normal:0.01"])       # at 0.5
     assert all(0.1 < a.std() < 0.3 and saturated(a, 0.05, 0.95) < 0.1 for a in sigmoid["xavier"])
-    relu = {r.setting.init: r.outputs for r in run_settings(seed001_settings("relu"), 1000, 100,
+    relu = {r.setting.init: r.outputs for r in run_settings(five_layer_settings("relu"), 1000, 100,
                                                             HISTOGRAM_DEPTH, seed=0, part=1)}
     assert all(0.5 < a.std() < 1.5 for a in relu["he"])
     assert relu["xavier"][-1].std() < 0.5 * relu["xavier"][0].std()
 
 
-def test_seed003_theta_zero_is_reported_as_it_is():
-    runs = {r.setting.slug: r for r in run_settings(seed003_settings(), 100, 100, HISTOGRAM_DEPTH, seed=0, part=2)}
+def test_homework_theta_zero_is_reported_as_it_is():
+    runs = {r.setting.slug: r for r in run_settings(homework_settings(), 100, 100, HISTOGRAM_DEPTH, seed=0, part=2)}
     assert all(np.all(a == 0.5) for a in runs["sigmoid_zeros"].outputs)
     assert all(np.all(a == 0) for a in runs["relu_zeros"].outputs)
     assert [s.mean_abs_grad > 0 for s in runs["sigmoid_zeros"].layers] == [False] * 4 + [True]
@@ -151,7 +151,7 @@ def test_seed003_theta_zero_is_reported_as_it_is():
 
 def test_experiment_is_registered_and_defaults_are_the_real_experiment():
     assert "init_stats" in EXPERIMENT_MODULES
-    args = build_parser().parse_args(["experiment", "init-stats"])
+    args = parser(init_stats).parse_args([])
     assert (args.width, args.samples, args.seed, args.out) == (100, 1000, 0, Path("runs/init-stats"))
 
 
@@ -162,24 +162,24 @@ def test_command_writes_its_files(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "input mean" in printed and "layer 9 mean" in printed and "(50, 20)" in printed
     names = {p.name for p in out.iterdir()}
-    expected_png = ({"seed000_relu9_stats.png", "gradients.png", "seed003_overview.png"}
-                    | {f"seed001_{a}_histograms.png" for a in ("sigmoid", "tanh", "relu")}
-                    | {f"seed003_{s.slug}.png" for s in seed003_settings()})
-    assert expected_png | {"seed000_relu9_stats.csv", "seed001_stats.csv", "seed003_stats.csv",
+    expected_png = ({"relu9_stats.png", "gradients.png", "homework_overview.png"}
+                    | {f"five_layer_{a}_histograms.png" for a in ("sigmoid", "tanh", "relu")}
+                    | {f"homework_{s.slug}.png" for s in homework_settings()})
+    assert expected_png | {"relu9_stats.csv", "five_layer_stats.csv", "homework_stats.csv",
                            "summary.txt"} <= names
     for name in expected_png:
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
-    with open(out / "seed000_relu9_stats.csv") as f:
+    with open(out / "relu9_stats.csv") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == len(SEED000_INITS) * (SEED000_DEPTH + 1)
+    assert len(rows) == len(RELU9_INITS) * (RELU9_DEPTH + 1)
     assert {r["init"] for r in rows} == {"normal:0.01", "normal:1", "xavier", "he"}
     assert (out / "summary.txt").read_text().strip() in printed
 
 
 def test_init_option_selects_the_table_settings(tmp_path, capsys):
-    args = build_parser().parse_args(["experiment", "init-stats", "--init", "he_uniform", "--init", "xavier+bn"])
+    args = parser(init_stats).parse_args(["--init", "he_uniform", "--init", "xavier+bn"])
     assert args.init == ["he_uniform", "xavier+bn"]
-    assert [s.batchnorm for s in seed000_settings(args.init)] == [False, True]
+    assert [s.batchnorm for s in relu9_settings(args.init)] == [False, True]
 
 
 @pytest.mark.parametrize("argv, message", [

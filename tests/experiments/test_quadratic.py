@@ -1,4 +1,4 @@
-"""The quadratic lab: quick runs write their files and seed 000's story holds."""
+"""The quadratic lab: quick runs write their files and the nine-layer table's story holds."""
 
 import csv
 import json
@@ -28,7 +28,7 @@ def test_files(elongated):
     assert rows[0]["step"] == "0" and float(rows[0]["x"]) == -7.0
 
 
-def test_seed000_story(elongated):
+def test_relu9_story(elongated):
     _, summary = elongated
     runs = {r["optimizer"]: r for r in summary["runs"]}
     assert runs["sgd-large"]["status"] == "diverged"

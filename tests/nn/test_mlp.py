@@ -26,8 +26,8 @@ def test_he_init_for_relu_has_the_right_scale():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
-        nn.MLP([2, 2], activation="gelu")
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        nn.MLP([2, 2], activation="swish")
     with pytest.raises(ValueError, match=r"\[2\]"):
         nn.MLP([2])
     with pytest.raises(ValueError, match=r"\[2, 0, 1\]"):

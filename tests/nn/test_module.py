@@ -102,7 +102,7 @@ def test_summary_prints_output_shapes_and_parameter_counts(capsys):
     assert [r[2] + r[3] for r in rows] == ["(1,4)", "(1,4)", "(1,4)", "(1,4)", "(1,3)"]
     assert [int(r[4]) for r in rows] == [5 * 4 + 4, 2 * 4, 0, 0, 4 * 3 + 3]
     assert f"Total params: {model.num_parameters()}" in lines and model.num_parameters() == 24 + 8 + 15
-    assert model.training and model.fuse and "forward" not in vars(model[0])   # all restored
+    assert model.training and "forward" not in vars(model[0])   # all restored
 
 
 def test_state_dict_keys_are_named_like_pytorchs():

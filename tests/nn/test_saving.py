@@ -33,7 +33,7 @@ def test_spec_is_plain_data():
     spec = nn.spec(nn.MLP([2, 3, 1]))
     assert spec == {"type": "MLP", "config": {"sizes": [2, 3, 1], "activation": "relu", "batchnorm": False,
                                               "dropout": 0.0, "output_activation": None, "dtype": "float64",
-                                              "fuse": True}}
+                                              "fuse": False}}
 
 
 def test_custom_modules_have_no_spec_and_say_what_to_do(tmp_path):

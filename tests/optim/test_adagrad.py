@@ -1,4 +1,4 @@
-"""Adagrad by hand, and the per-coordinate accumulator against seed 003's scalar-sum bug."""
+"""Adagrad by hand, and the per-coordinate accumulator against the homework's scalar-sum bug."""
 
 import numpy as np
 import pytest
@@ -37,12 +37,12 @@ def test_lr_decay_and_initial_accumulator(make_param, backend):
 
 
 def f_grad(w):
-    """f(x, y) = x^2/20 + y^2 (seeds 001/003): curvatures 0.1 and 2."""
+    """f(x, y) = x^2/20 + y^2 (DLFS/003): curvatures 0.1 and 2."""
     return np.array([w[0] / 10, 2 * w[1]])
 
 
 def homework_adagrad(w, lr, steps):
-    """Seed 003's AdaGrad, copied: ONE scalar accumulates the squares of all coordinates."""
+    """the homework's AdaGrad, copied: ONE scalar accumulates the squares of all coordinates."""
     w = w.copy()
     gt = 0.0
     for _ in range(steps):

@@ -48,7 +48,7 @@ def test_adamw_default_weight_decay(make_param):
 
 
 def test_first_step_is_lr_not_the_homeworks_10x(make_param):
-    """Seed 003 corrects v with beta1 (r / (1 - rho1**t)); at t=1 that makes its step 10 lr."""
+    """the homework corrects v with beta1 (r / (1 - rho1**t)); at t=1 that makes its step 10 lr."""
     p = make_param([1.0])
     p.set_grad([4.0])
     Adam([p], lr=0.1).step()

@@ -5,11 +5,11 @@ import pytest
 
 from tinygrad_lab import Tensor
 from tinygrad_lab.func import hessian
-from tinygrad_lab.optim import newton_step
+from tinygrad_lab.optim import newton_step_
 
 
 def elongated(x):
-    return x[0] ** 2 + 50 * x[1] ** 2  # seed 000
+    return x[0] ** 2 + 50 * x[1] ** 2  # the nine-layer experiment
 
 
 def test_hessian_of_a_quadratic_and_no_side_effects():
@@ -32,7 +32,7 @@ def test_hessian_of_a_coupled_function():
 
 def test_one_step_solves_the_ill_conditioned_quadratic():
     x = Tensor(np.array([-7.0, 2.0]), requires_grad=True)
-    d = newton_step(elongated, x)
+    d = newton_step_(elongated, x)
     np.testing.assert_allclose(d, [-7.0, 2.0], rtol=1e-9)
     assert np.all(np.abs(x.data) < 1e-9)
     assert elongated(x).item() < 1e-16
@@ -40,16 +40,16 @@ def test_one_step_solves_the_ill_conditioned_quadratic():
 
 def test_damping_shortens_the_step():
     x = Tensor(np.array([-7.0, 2.0]), requires_grad=True)
-    d = newton_step(elongated, x, damping=2.0)
+    d = newton_step_(elongated, x, damping=2.0)
     # (H + 2I) d = g: d = (2*-7/4, 100*2/102)
     np.testing.assert_allclose(d, [-3.5, 200 / 102], rtol=1e-8)
     with pytest.raises(ValueError, match="damping"):
-        newton_step(elongated, x, damping=-1.0)
+        newton_step_(elongated, x, damping=-1.0)
 
 
 def test_keeps_an_existing_gradient():
     x = Tensor(np.array([1.0, 1.0]), requires_grad=True)
     elongated(x).backward()
     g = x.grad.data.copy()
-    newton_step(elongated, x)
+    newton_step_(elongated, x)
     np.testing.assert_array_equal(x.grad.data, g)

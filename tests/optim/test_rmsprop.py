@@ -42,8 +42,8 @@ def test_centered(two_steps, backend):
     np.testing.assert_allclose(s2, th1 - 0.01 * G2 / (np.sqrt(V2 - gbar2**2) + EPS), rtol=1e-13)
 
 
-def test_seed004_decay(make_param):
-    """Seed 004's decay 0.9 is alpha=0.9 (its eps sits inside the root: negligible here)."""
+def test_lecture_notes_decay(make_param):
+    """the lecture notes's decay 0.9 is alpha=0.9 (its eps sits inside the root: negligible here)."""
     p = make_param(TH0)
     p.set_grad(G1)
     RMSprop([p], lr=1e-3, alpha=0.9).step()

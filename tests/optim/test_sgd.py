@@ -45,7 +45,7 @@ def test_weight_decay(two_steps, backend):
 
 
 def test_seed_velocity_form_equals_pytorch_at_constant_lr(make_param):
-    """Seed 001: v = a v - eta g, w = w + v is PyTorch's momentum while the lr is constant..."""
+    """DLFS: v = a v - eta g, w = w + v is PyTorch's momentum while the lr is constant..."""
     rng = np.random.default_rng(0)
     grads = rng.standard_normal((20, 2))
     p = make_param([1.0, -2.0])

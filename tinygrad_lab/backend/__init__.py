@@ -1,14 +1,12 @@
 """The narrow interface where array kernels live.
 
-A backend is a module of plain functions over NumPy arrays. For now it holds the fused in-place
-optimizer updates (one function per update rule, see :mod:`.numpy_backend` for the contract);
-later the op kernels move here too.
+A backend is a module of plain functions over NumPy arrays satisfying the declared interface
+:class:`~tinygrad_lab.backend.interface.Backend` (the optimizer update and the fused layer
+kernels). Two backends exist:
 
-Two backends exist:
-
-* ``"numpy"``: the reference, written with in-place NumPy ufuncs (``out=``);
-* ``"numba"``: the same maths as one serial ``@njit`` loop per rule (the default when Numba
-  imports).
+* ``"numpy"``: the reference, the shared formulas evaluated on whole arrays;
+* ``"numba"``: the same formulas compiled into one serial ``@njit`` loop per kernel (the default
+  when Numba imports).
 
 Choose with :func:`set_backend`, or with the environment variable ``TINYGRAD_LAB_BACKEND``
 (read at the first :func:`get_backend` call).

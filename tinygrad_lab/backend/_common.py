@@ -1,12 +1,6 @@
-"""Shared by both backends: the argument contract and the per-step scalar arithmetic.
-
-Keeping the scalar work (bias corrections, ``1 - dampening``...) in one place, in Python floats,
-is what lets the NumPy and Numba kernels agree bit for bit in float64.
-"""
+"""Shared by both backends: the argument checks of the optimizer kernel and the scalar casts."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -30,10 +24,8 @@ def check_flat(param: np.ndarray, *others: np.ndarray) -> None:
             )
 
 
-def adam_scalars(lr: float, beta1: float, beta2: float, step: int) -> tuple[float, float]:
-    """Return ``(step_size, sqrt_bc2)`` = (lr / (1 − β₁ᵗ), √(1 − β₂ᵗ)) as PyTorch computes them."""
-    if step < 1:
-        raise ValueError(f"step must be >= 1, got {step}")
-    bias_correction1 = 1.0 - beta1**step
-    bias_correction2 = 1.0 - beta2**step
-    return lr / bias_correction1, math.sqrt(bias_correction2)
+def cast_hyper(dtype: np.dtype, hyper: tuple) -> tuple:
+    """The hyperparameters in the parameter's dtype (bools stay flags): float32 parameters then
+    update in float32 arithmetic in both backends, as NumPy does, which LLVM vectorises twice as
+    wide (Adam over 535k float32 parameters: 306 µs instead of 1140 µs with float64 scalars)."""
+    return tuple(h if isinstance(h, (bool, np.bool_)) else dtype.type(h) for h in hyper)

@@ -1,184 +1,153 @@
-"""Numba backend: each optimizer update is one serial, jitted loop over the flat buffer.
+"""Numba backend: the shared formulas compiled into serial loops (see :mod:`.interface`).
 
-Same contract and the same arithmetic, in the same order, as :mod:`.numpy_backend` (the
-reference); see its docstring. The Python wrappers check the arguments and compute the per-step
-scalars (shared with the reference via :mod:`._common`), then call the kernel.
+Nothing here restates a formula that is written elsewhere: an optimizer's kernel is one loop
+generated around its update rule (:func:`update`), an activation's kernels are two loops generated
+around its σ and σ' (:func:`bias_act`, :func:`act_backward_bias`); Numba inlines the jitted scalar
+function into the loop (the idea of minitorch's ``tensor_map(njit(fn))``).  The primitives the
+formulas use (:mod:`tinygrad_lab.activations.elementwise`) get their scalar forms here.  Only the
+reductions (softmax cross-entropy, batch norm) are hand-written loops, checked against the NumPy
+reference by the parity suite.
 
 Kernels use ``error_model='numpy'`` (division by zero gives inf/nan instead of raising, which lets
-LLVM vectorise loops that divide: ~7x on a fused Adam), ``fastmath=False`` (no reassociation, so
-float64 results match NumPy bit for bit) and ``cache=True`` (compile once per machine). They are
-serial: ``parallel=True`` next to a multithreaded BLAS oversubscribes small machines. Scalar
-hyperparameters are cast to the parameter's dtype, so float32 parameters update in float32
-arithmetic like NumPy's (and vectorise twice as wide); decisions such as "momentum != 0" are made
-on the uncast values.
+LLVM vectorise loops that divide: ~7x on a fused Adam) and ``fastmath=False`` (no reassociation,
+so float64 results match NumPy bit for bit).  They are serial: ``parallel=True`` next to a
+multithreaded BLAS oversubscribes small machines.  Generated kernels are compiled on first use per
+rule or activation (and per dtype), and kept for the process.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+import types
 
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
-from ._common import adam_scalars, check_flat
+from tinygrad_lab.activations import elementwise
+
+from ._common import cast_hyper, check_flat
 
 NAME = "numba"
 
 _jit = njit(cache=True, error_model="numpy", fastmath=False)
+_jit_generated = njit(error_model="numpy", fastmath=False)
 
 
-@_jit
-def _sgd_kernel(param, grad, buf, lr, momentum, keep, nesterov, weight_decay, first, has_momentum):
-    for i in range(param.shape[0]):
-        d = grad[i]
-        if weight_decay != 0:
-            d = param[i] * weight_decay + d
-        if has_momentum:
-            if first:
-                b = d
-            else:
-                b = buf[i] * momentum + d * keep
-            buf[i] = b
-            if nesterov:
-                d = d + b * momentum
-            else:
-                d = b
-        param[i] = param[i] - d * lr
+# ----- the primitives' scalar forms ------------------------------------------------------------
+@overload(elementwise.tanh)
+def _tanh(x):
+    return lambda x: math.tanh(x)
 
 
-@_jit
-def _adagrad_kernel(param, grad, state_sum, clr, eps, weight_decay):
-    for i in range(param.shape[0]):
-        d = grad[i]
-        if weight_decay != 0:
-            d = param[i] * weight_decay + d
-        s = state_sum[i] + d * d
-        state_sum[i] = s
-        param[i] = param[i] - (d * clr) / (math.sqrt(s) + eps)
+@overload(elementwise.exp)
+def _exp(x):
+    return lambda x: math.exp(x)
 
 
-@_jit
-def _rmsprop_kernel(param, grad, square_avg, grad_avg, buf, lr, alpha, keep, eps, weight_decay,
-                    momentum, centered, has_momentum):
-    for i in range(param.shape[0]):
-        d = grad[i]
-        if weight_decay != 0:
-            d = param[i] * weight_decay + d
-        sq = square_avg[i] * alpha + (d * keep) * d
-        square_avg[i] = sq
-        if centered:
-            ga = grad_avg[i] * alpha + d * keep
-            grad_avg[i] = ga
-            avg = math.sqrt(sq - ga * ga) + eps
-        else:
-            avg = math.sqrt(sq) + eps
-        if has_momentum:
-            b = buf[i] * momentum + d / avg
-            buf[i] = b
-            param[i] = param[i] - b * lr
-        else:
-            param[i] = param[i] - (d * lr) / avg
+@overload(elementwise.log1p)
+def _log1p(x):
+    return lambda x: math.log1p(x)
 
 
-@_jit
-def _adam_kernel(param, grad, m, v, step_size, sqrt_bc2, beta1, beta2, keep1, keep2, eps,
-                 weight_decay, decay_factor, decoupled):
-    for i in range(param.shape[0]):
-        p = param[i]
-        d = grad[i]
-        if weight_decay != 0:
-            if decoupled:
-                p = p * decay_factor
-            else:
-                d = p * weight_decay + d
-        mi = m[i] * beta1 + d * keep1
-        vi = v[i] * beta2 + (d * keep2) * d
-        m[i] = mi
-        v[i] = vi
-        param[i] = p - (mi * step_size) / (math.sqrt(vi) / sqrt_bc2 + eps)
+@overload(elementwise.abs)
+def _abs(x):
+    return lambda x: abs(x)
 
 
-def _scalars(param, *values):
-    """The hyperparameters in the parameter's dtype: float32 parameters then update in float32
-    arithmetic, as NumPy does, which LLVM vectorises twice as wide (Adam over 535k float32
-    parameters: 306 µs instead of 1140 µs with float64 scalars)."""
-    return tuple(map(param.dtype.type, values))
+@overload(elementwise.maximum)
+def _maximum(x, c):
+    return lambda x, c: x if x > c else x * 0 + c
 
 
-def sgd_update(param, grad, buf, lr, momentum, dampening, nesterov, weight_decay, first):
-    """SGD with momentum/Nesterov/weight decay (see ``numpy_backend.sgd_update``)."""
-    check_flat(param, grad, *((buf,) if momentum != 0 else ()))
-    _sgd_kernel(param, grad, buf, *_scalars(param, lr, momentum, 1.0 - dampening), bool(nesterov),
-                *_scalars(param, weight_decay), bool(first), momentum != 0)
+@overload(elementwise.step)
+def _step(x):
+    return lambda x: 1.0 if x > 0 else 0.0
 
 
-def adagrad_update(param, grad, state_sum, clr, eps, weight_decay):
-    """Adagrad (see ``numpy_backend.adagrad_update``)."""
-    check_flat(param, grad, state_sum)
-    _adagrad_kernel(param, grad, state_sum, *_scalars(param, clr, eps, weight_decay))
+# ----- optimizer rules -------------------------------------------------------------------------
+@functools.cache
+def _jit_formula(fn):
+    """``fn`` jitted, with every package function it calls (a shared helper formula such as
+    ``optim.adam.decay``) jitted the same way, so a rule can be written with helpers."""
+    scope = dict(fn.__globals__)
+    for name in fn.__code__.co_names:
+        helper = scope.get(name)
+        if (inspect.isfunction(helper) and helper.__module__.startswith("tinygrad_lab.")
+                and helper not in elementwise.PRIMITIVES):            # those have scalar forms above
+            scope[name] = _jit_formula(helper)
+    return _jit_generated(types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__))
 
 
-def rmsprop_update(param, grad, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay,
-                   momentum, centered):
-    """RMSprop (see ``numpy_backend.rmsprop_update``)."""
-    check_flat(param, grad, square_avg, *((grad_avg,) if centered else ()),
-               *((buf,) if momentum > 0 else ()))
-    _rmsprop_kernel(param, grad, square_avg, grad_avg, buf,
-                    *_scalars(param, lr, alpha, 1.0 - alpha, eps, weight_decay, momentum), bool(centered),
-                    momentum > 0)
+@functools.cache
+def _update_kernel(rule, n_state: int):
+    """for i: (p[i], s₁[i], …) = rule(p[i], g[i], s₁[i], …, *hyper), one jitted loop."""
+    state = ", ".join(f"s{k}" for k in range(n_state))
+    at_i = "".join(f", s{k}[i]" for k in range(n_state))
+    source = (f"def kernel(p, g, {state}, hyper):\n"
+              f"    for i in range(p.shape[0]):\n"
+              f"        p[i]{at_i} = rule(p[i], g[i]{at_i}, *hyper)\n")
+    namespace = {"rule": _jit_formula(rule)}
+    exec(source, namespace)
+    return _jit_generated(namespace["kernel"])
 
 
-def adam_update(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled):
-    """Adam / AdamW (see ``numpy_backend.adam_update``)."""
-    check_flat(param, grad, m, v)
-    step_size, sqrt_bc2 = adam_scalars(lr, beta1, beta2, step)
-    _adam_kernel(param, grad, m, v, *_scalars(param, step_size, sqrt_bc2, beta1, beta2, 1.0 - beta1,
-                                              1.0 - beta2, eps, weight_decay, 1.0 - lr * weight_decay),
-                 bool(decoupled))
+def update(rule, param, grad, state, hyper):
+    """(param, *state) ← rule(param, grad, *state, *hyper), one pass over the flat arrays."""
+    check_flat(param, grad, *state)
+    _update_kernel(rule, len(state))(param, grad, *state, cast_hyper(param.dtype, hyper))
 
 
-# ----- layer kernels (see numpy_backend for the contracts) -----------------------------------------
-ACT_CODES = {"identity": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+# ----- activations -----------------------------------------------------------------------------
+@functools.cache
+def _act_kernels(act):
+    """(forward, backward) loops around the jitted σ and σ' of ``act``."""
+    sigma, sigma_prime = _jit_formula(act.sigma), _jit_formula(act.sigma_prime)
+    uses_z = act.uses == "z"
+
+    @_jit_generated
+    def forward(z, b, has_bias, y):
+        n, m = z.shape
+        for i in range(n):
+            for j in range(m):
+                v = z[i, j] + b[j] if has_bias else z[i, j]
+                z[i, j] = v
+                y[i, j] = sigma(v)
+
+    @_jit_generated
+    def backward(gy, z, y, gz, gb, has_bias):
+        n, m = gy.shape
+        if has_bias:
+            for j in range(m):
+                gb[j] = 0
+        for i in range(n):
+            for j in range(m):
+                g = gy[i, j] * sigma_prime(z[i, j] if uses_z else y[i, j])
+                gz[i, j] = g
+                if has_bias:
+                    gb[j] += g
+
+    return forward, backward
 
 
-@_jit
-def _bias_act_kernel(z, b, has_bias, act, half, one):
-    n, m = z.shape
-    for i in range(n):
-        row = z[i]
-        for j in range(m):
-            v = row[j] + b[j] if has_bias else row[j]
-            if act == 1:
-                if v < 0:
-                    v = 0
-            elif act == 2:
-                v = (math.tanh(v * half) + one) * half
-            elif act == 3:
-                v = math.tanh(v)
-            row[j] = v
+_EMPTY = {np.dtype(np.float32): np.zeros(1, np.float32), np.dtype(np.float64): np.zeros(1, np.float64)}
 
 
-@_jit
-def _act_backward_bias_kernel(gy, y, act, gz, gb, has_bias, one):
-    n, m = gy.shape
-    if has_bias:
-        for j in range(m):
-            gb[j] = 0
-    for i in range(n):
-        for j in range(m):
-            g = gy[i, j]
-            a = y[i, j]
-            if act == 1:
-                g = g if a > 0 else g * 0
-            elif act == 2:
-                g = (one - a) * a * g
-            elif act == 3:
-                g = (one - a * a) * g
-            gz[i, j] = g
-            if has_bias:
-                gb[j] += g
+def bias_act(z, b, act, y):
+    """z ← z + b; y ← σ(z) in one pass."""
+    _act_kernels(act)[0](z, _EMPTY[z.dtype] if b is None else b, b is not None, y)
+    return y
 
 
+def act_backward_bias(gy, z, y, act, gz, gb):
+    """gz ← gy ⊙ σ'(z) and gb ← Σ_rows gz in one pass."""
+    _act_kernels(act)[1](gy, z, y, gz, _EMPTY[gz.dtype] if gb is None else gb, gb is not None)
+    return gz
+
+
+# ----- reductions: softmax cross-entropy and batch norm ----------------------------------------
 @_jit
 def _softmax_xent_kernel(logits, targets, probs):
     n, m = logits.shape
@@ -208,23 +177,6 @@ def _xent_grad_kernel(probs, targets, scale, out):
         out[i, targets[i]] -= scale
 
 
-_EMPTY = {np.dtype(np.float32): np.zeros(1, np.float32), np.dtype(np.float64): np.zeros(1, np.float64)}
-
-
-def bias_act_(z, b, act):
-    """In place: z ← σ(z + b) in one pass (see ``numpy_backend.bias_act_``)."""
-    _bias_act_kernel(z, _EMPTY[z.dtype] if b is None else b, b is not None, ACT_CODES[act],
-                     *_scalars(z, 0.5, 1.0))
-    return z
-
-
-def act_backward_bias(gy, y, act, gz, gb):
-    """gz ← gy ⊙ σ'(z) and gb ← Σ_rows gz in one pass (see ``numpy_backend.act_backward_bias``)."""
-    _act_backward_bias_kernel(gy, y, ACT_CODES[act], gz, _EMPTY[gz.dtype] if gb is None else gb,
-                              gb is not None, *_scalars(gz, 1.0))
-    return gz
-
-
 def softmax_xent(logits, targets, probs):
     """probs ← softmax(logits); returns Σₙ −log probs[n, tₙ] (see ``numpy_backend.softmax_xent``)."""
     return float(_softmax_xent_kernel(logits, targets, probs))
@@ -234,6 +186,7 @@ def xent_grad(probs, targets, scale, out):
     """out ← (probs − onehot) · scale (see ``numpy_backend.xent_grad``)."""
     _xent_grad_kernel(probs, targets, probs.dtype.type(scale), out)
     return out
+
 
 
 @_jit
@@ -290,5 +243,3 @@ def batchnorm_backward(gy, xhat, gamma, inv_std, gx, ggamma, gbeta):
     return gx
 
 
-__all__ = ["NAME", "sgd_update", "adagrad_update", "rmsprop_update", "adam_update", "bias_act_",
-           "act_backward_bias", "softmax_xent", "xent_grad", "batchnorm_forward", "batchnorm_backward"]

@@ -16,7 +16,7 @@ def _sizes(text: str) -> list[int]:
 
 def add_parser(subparsers) -> None:
     from tinygrad_lab.explain import LOSSES
-    from tinygrad_lab.nn.activation import ACTIVATIONS
+    from tinygrad_lab.activations import REGISTRY as ACTIVATIONS
 
     p = subparsers.add_parser(
         "explain", help="print the forward pass and the δ(l) recursion of backprop for one sample of a "

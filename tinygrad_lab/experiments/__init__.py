@@ -1,4 +1,4 @@
-"""The seeds' experiments, one module each.
+"""The lab's experiments, one module each.
 
 Convention (the ``tinygrad-lab experiment NAME`` command builds on it): an experiment module
 defines ``NAME`` (the sub-command name), ``HELP`` (one line), ``add_arguments(parser)`` (argparse)
@@ -9,6 +9,8 @@ and ``run(args) -> int`` (the exit status). :func:`main` runs one module stand-a
 from __future__ import annotations
 
 import argparse
+import ast
+from pathlib import Path
 from types import ModuleType
 
 #: module names under tinygrad_lab.experiments (other issues append theirs)
@@ -17,19 +19,34 @@ EXPERIMENT_MODULES = [
 ]
 
 
+def describe(module_name: str) -> tuple[str, str]:
+    """(NAME, HELP) of the experiment module ``module_name``, read from its source without importing
+    it (so ``tinygrad-lab --help`` imports no experiment)."""
+    source = (Path(__file__).parent / f"{module_name}.py").read_text(encoding="utf-8")
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id in ("NAME", "HELP"):
+                found[node.targets[0].id] = ast.literal_eval(node.value)
+    return found["NAME"], found["HELP"]
+
+
+def parser(module: ModuleType) -> argparse.ArgumentParser:
+    """The argument parser of one experiment module."""
+    p = argparse.ArgumentParser(prog=f"tinygrad-lab experiment {module.NAME}", description=module.HELP)
+    module.add_arguments(p)
+    return p
+
+
 def main(module: ModuleType, argv: list[str] | None = None) -> int:
     """Parse ``argv`` with the module's arguments and run it."""
-    parser = argparse.ArgumentParser(prog=f"tinygrad-lab experiment {module.NAME}",
-                                     description=module.HELP)
-    module.add_arguments(parser)
-    return int(module.run(parser.parse_args(argv)) or 0)
+    return int(module.run(parser(module).parse_args(argv)) or 0)
 
 
 def pyplot():
-    """matplotlib.pyplot on the non-interactive Agg backend (files only, no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """matplotlib.pyplot, imported on first use.  The backend is left as the user has it (matplotlib
+    picks the non-interactive Agg by itself when there is no display); figures are saved to files
+    and closed."""
     import matplotlib.pyplot as plt
 
     return plt

@@ -1,4 +1,4 @@
-"""Batch normalization against the init scale (seed 004; Deep Learning from Scratch ch. 6).
+"""Batch normalization against the init scale (the lecture notes; Deep Learning from Scratch ch. 6).
 
 The 5-layer MLP (784-100-100-100-100-10, ReLU) trains with and without BatchNorm1d after each
 hidden Linear layer, for several weight scales W ~ N(0, s²) (``--scales``, default 1, 0.3, 0.1,

@@ -1,7 +1,7 @@
 """``tinygrad-lab experiment hessian``: curvature, the largest stable learning rate, and ∂y/∂x four ways.
 
-Seed 000 blames SGD's zig-zag on an ill-conditioned Hessian; seed 002 ends with Newton's method;
-seed 003 (question 2) asks for ∂y/∂x of a network.  This experiment computes, with the exact
+the nine-layer experiment blames SGD's zig-zag on an ill-conditioned Hessian; cs231n ends with Newton's method;
+the homework (question 2) asks for ∂y/∂x of a network.  This experiment computes, with the exact
 Hessians of :mod:`tinygrad_lab.func`:
 
 1. The Hessians of the quadratics x² + 50y², x²/20 + y² and 0.05x² + y², their eigenvalues λ and
@@ -33,7 +33,7 @@ NAME = "hessian"
 HELP = ("Hessians of quadratics and of an MLP's loss (eigenvalues, condition number), GD's stable lr "
         "2/λ_max, and ∂y/∂x by reverse mode, forward mode, central differences and the chain product")
 
-#: f(x, y) = a x² + b y², named as in the seeds
+#: f(x, y) = a x² + b y², named as in the textbooks
 QUADRATICS = {"x^2 + 50y^2": (1.0, 50.0), "x^2/20 + y^2": (1 / 20, 1.0), "0.05x^2 + y^2": (0.05, 1.0)}
 STABILITY_QUADRATIC = "x^2 + 50y^2"
 LR_FACTORS = (0.99, 1.01)
@@ -135,7 +135,7 @@ def input_jacobians(seed: int) -> dict:
     from tinygrad_lab import nn
     from tinygrad_lab.backprop import input_jacobian, layers_of
     from tinygrad_lab.func import jacobian
-    from tinygrad_lab.gradcheck import jacobian as numerical_jacobian
+    from tinygrad_lab.gradcheck import numerical_jacobian
     from tinygrad_lab.tensor import Tensor
 
     rng = np.random.default_rng(seed + 1)
@@ -197,9 +197,8 @@ def report(summary: dict) -> None:
 
 
 def plot(summary: dict, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tinygrad_lab.experiments import pyplot
+    plt = pyplot()
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     s = summary["stability"]

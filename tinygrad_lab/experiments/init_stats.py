@@ -7,16 +7,16 @@ Gaussian batch (N samples × n features), is run forward once with the framework
 entries, and after one backward pass of E = ½ Σₙ Σᵢ a(L)ₙᵢ² (summed over the batch: the homework's
 ``half_sum_squared_error(a(L), 0)``) the mean |∂E/∂W(l)| over the entries of W(l).
 
-Three of the seeds' results are reproduced:
+Three of the textbook results are reproduced:
 
-* seed 000, part 2: 9 ReLU layers, W ~ N(0, 0.01²), N(0, 1), Xavier, He/MSRA, and N(0, 0.01²) with
+* the nine-layer experiment, part 2: 9 ReLU layers, W ~ N(0, 0.01²), N(0, 1), Xavier, He/MSRA, and N(0, 0.01²) with
   BatchNorm after every linear layer: the per-layer "layer k mean … and std …" tables;
-* seed 001 (Deep Learning from Scratch, ch. 6): 5 layers of 100 units, sigmoid/tanh/ReLU, weights
+* DLFS (Deep Learning from Scratch, ch. 6): 5 layers of 100 units, sigmoid/tanh/ReLU, weights
   std 1, std 0.01, Xavier, He: one histogram figure per activation;
-* seed 003, question 4: 5 layers of 100 units, σ ∈ {sigmoid, ReLU}, θ (weights and biases) ∈
+* the homework, question 4: 5 layers of 100 units, σ ∈ {sigmoid, ReLU}, θ (weights and biases) ∈
   {0, N(0, 1), N(0, 0.01²)}: the histograms of every layer's output.
 
-Computation (:func:`run_setting`, :func:`run_settings`, the ``seed00x_settings`` lists) returns
+Computation (:func:`run_setting`, :func:`run_settings`, the ``*_settings`` lists) returns
 plain data (:class:`Run`, :class:`LayerStats`); printing, CSV and plotting are separate functions.
 """
 from __future__ import annotations
@@ -36,15 +36,15 @@ from tinygrad_lab.tensor import Tensor
 
 NAME = "init-stats"
 HELP = ("per-layer activation statistics, histograms and gradients under different weight "
-        "initializers (seeds 000, 001, 003)")
+        "initializers (nine ReLU layers, five layers, the homework's question 4)")
 
-SEED000_DEPTH = 9
+RELU9_DEPTH = 9
 HISTOGRAM_DEPTH = 5
-SEED000_INITS = ("normal:0.01", "normal:1", "xavier", "he", "normal:0.01+bn")
-SEED001_ACTIVATIONS = ("sigmoid", "tanh", "relu")
-SEED001_INITS = ("normal:1", "normal:0.01", "xavier", "he")
-SEED003_ACTIVATIONS = ("sigmoid", "relu")
-SEED003_THETAS = ("zeros", "normal:1", "normal:0.01")
+RELU9_INITS = ("normal:0.01", "normal:1", "xavier", "he", "normal:0.01+bn")
+FIVE_LAYER_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+FIVE_LAYER_INITS = ("normal:1", "normal:0.01", "xavier", "he")
+HOMEWORK_ACTIVATIONS = ("sigmoid", "relu")
+HOMEWORK_THETAS = ("zeros", "normal:1", "normal:0.01")
 BN_SUFFIX = "+bn"
 #: histogram range of a(l) per activation (None: from the data)
 VALUE_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": None}
@@ -65,7 +65,7 @@ def describe_init(spec: str) -> str:
 @dataclass(frozen=True)
 class Setting:
     """One net: activation σ, weight initializer spec, BatchNorm after every linear layer or not,
-    and ``theta_bias``: biases drawn like the weights (seed 003's θ) instead of no bias."""
+    and ``theta_bias``: biases drawn like the weights (the homework's θ) instead of no bias."""
 
     activation: str
     init: str
@@ -130,20 +130,20 @@ class Run:
         return self.stats[1:]
 
 
-def seed000_settings(inits=SEED000_INITS) -> list[Setting]:
-    """Seed 000, part 2: ReLU nets; an init spec ending in ``+bn`` adds BatchNorm."""
+def relu9_settings(inits=RELU9_INITS) -> list[Setting]:
+    """the nine-layer experiment, part 2: ReLU nets; an init spec ending in ``+bn`` adds BatchNorm."""
     return [Setting("relu", spec.removesuffix(BN_SUFFIX), batchnorm=spec.endswith(BN_SUFFIX))
             for spec in inits]
 
 
-def seed001_settings(activation: str) -> list[Setting]:
-    """Seed 001 (DLFS figure): one activation under std 1, std 0.01, Xavier and He."""
-    return [Setting(activation, init) for init in SEED001_INITS]
+def five_layer_settings(activation: str) -> list[Setting]:
+    """DLFS (DLFS figure): one activation under std 1, std 0.01, Xavier and He."""
+    return [Setting(activation, init) for init in FIVE_LAYER_INITS]
 
 
-def seed003_settings() -> list[Setting]:
-    """Seed 003, question 4: σ ∈ {sigmoid, relu} × θ ∈ {0, N(0, 1), N(0, 0.01²)} on W and b."""
-    return [Setting(act, theta, theta_bias=True) for act in SEED003_ACTIVATIONS for theta in SEED003_THETAS]
+def homework_settings() -> list[Setting]:
+    """the homework, question 4: σ ∈ {sigmoid, relu} × θ ∈ {0, N(0, 1), N(0, 0.01²)} on W and b."""
+    return [Setting(act, theta, theta_bias=True) for act in HOMEWORK_ACTIVATIONS for theta in HOMEWORK_THETAS]
 
 
 # ----- computation ------------------------------------------------------------------------------
@@ -204,13 +204,13 @@ def run_settings(settings: list[Setting], samples: int, width: int, depth: int, 
 
 # ----- text -------------------------------------------------------------------------------------
 def seed_number(value: float) -> str:
-    """The seed's ``%.5f``, except that 0 < |value| < 1e-3 is written ``%.5e``, so a collapsing std
-    stays visible (the seed's tables show it as 0.00000)."""
+    """The textbook table's ``%.5f``, except that 0 < |value| < 1e-3 is written ``%.5e``, so a collapsing std
+    stays visible (the textbook tables show it as 0.00000)."""
     return f"{value:.5e}" if 0 < abs(value) < 1e-3 else f"{value:.5f}"
 
 
 def seed_table(run: Run) -> list[str]:
-    """Seed 000's table: "input mean … and std …", then "layer k mean … and std …" per layer."""
+    """the nine-layer table's table: "input mean … and std …", then "layer k mean … and std …" per layer."""
     x, layers = run.stats[0], run.layers
     return ([f"input mean {seed_number(x.mean)} and std {seed_number(x.std)}"]
             + [f"layer {s.layer} mean {seed_number(s.mean)} and std {seed_number(s.std)}" for s in layers])
@@ -251,14 +251,14 @@ def theta_zero_findings(runs: list[Run]) -> list[str]:
 
 
 def width_note(runs: list[Run], width: int) -> str:
-    """How far N(0, 1) explodes at this width, against the seed's table (which fits width ≈ 800:
+    """How far N(0, 1) explodes at this width, against the textbook table (which fits width ≈ 800:
     its layer-1 mean 11.3 ≈ 0.399 · √800, the ReLU mean of N(0, 800))."""
     std1 = next((r for r in runs if r.setting.init == "normal:1" and not r.setting.batchnorm), None)
     if std1 is None:
         return ""
     last = std1.layers[-1]
     return (f"note: with N(0, 1) each ReLU layer multiplies the std by about √(n/2) = {math.sqrt(width / 2):.3g} "
-            f"at width n = {width}, so layer {last.layer} reaches std {last.std:.3g}; the seed's N(0, 1) table "
+            f"at width n = {width}, so layer {last.layer} reaches std {last.std:.3g}; the textbook N(0, 1) table "
             "(layer 1 mean 11.3, layer 9 std 8.8e10) fits width ≈ 800, where the ReLU mean of N(0, n), "
             "0.399·√n, is 11.3 (--width 800 reproduces it)")
 
@@ -283,10 +283,8 @@ def write_csv(path: Path, experiment: str, runs: list[Run]) -> Path:
 
 # ----- figures ----------------------------------------------------------------------------------
 def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+    from tinygrad_lab.experiments import pyplot
+    return pyplot()
 
 
 def _positive_or_nan(values) -> np.ndarray:
@@ -429,12 +427,12 @@ def _init_spec(text: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the inputs and weights (default 0)")
     parser.add_argument("--width", type=_count(1), default=100,
-                        help="units per layer and input features (default 100, as in seeds 001 and 003)")
+                        help="units per layer and input features (default 100, as in Deep Learning from Scratch)")
     parser.add_argument("--samples", type=_count(2), default=1000, help="input rows N (default 1000)")
     parser.add_argument("--init", action="append", type=_init_spec, metavar="SPEC",
-                        help="a weight initializer of the seed-000 tables, repeatable: xavier, he, "
+                        help="a weight initializer of the nine-layer ReLU tables, repeatable: xavier, he, "
                              f"normal:0.01, …; append {BN_SUFFIX} for BatchNorm (default: "
-                             f"{' '.join(SEED000_INITS)})")
+                             f"{' '.join(RELU9_INITS)})")
     parser.add_argument("--out", type=Path, default=Path("runs/init-stats"),
                         help="folder for the PNG and CSV files (default runs/init-stats/)")
 
@@ -446,8 +444,8 @@ def run(args) -> int:
     shape = f"x ~ N(0, 1) of shape ({n}, {width})"
     files, lines = [], []
 
-    runs000 = run_settings(seed000_settings(args.init or SEED000_INITS), n, width, SEED000_DEPTH, seed, part=0)
-    lines += [(f"== Seed 000, part 2: {SEED000_DEPTH} × [Linear({width}, {width}, no bias) → ReLU], {shape}, "
+    runs000 = run_settings(relu9_settings(args.init or RELU9_INITS), n, width, RELU9_DEPTH, seed, part=0)
+    lines += [(f"== the nine-layer experiment, part 2: {RELU9_DEPTH} × [Linear({width}, {width}, no bias) → ReLU], {shape}, "
                f"seed {seed} =="),
               (f"mean and std over all {n} × {width} entries of the input x and of each layer's output "
                "a(l) = ReLU(z(l)) (after the activation, as the seed prints); values below 1e-3 in e-notation"),
@@ -455,34 +453,34 @@ def run(args) -> int:
     for r in runs000:
         lines += [f"-- {r.setting.init_label} --", *seed_table(r), ""]
     lines += [note for note in [width_note(runs000, width)] if note]
-    title000 = f"Seed 000: {SEED000_DEPTH} ReLU layers of {width} units, {shape}"
-    files += [write_csv(out / "seed000_relu9_stats.csv", "seed000", runs000),
-              plot_layer_curves(runs000, out / "seed000_relu9_stats.png", title000)]
+    title000 = f"the nine-layer experiment: {RELU9_DEPTH} ReLU layers of {width} units, {shape}"
+    files += [write_csv(out / "relu9_stats.csv", "relu9", runs000),
+              plot_layer_curves(runs000, out / "relu9_stats.png", title000)]
 
-    runs001 = {act: run_settings(seed001_settings(act), n, width, HISTOGRAM_DEPTH, seed, part=1)
-               for act in SEED001_ACTIVATIONS}
+    runs001 = {act: run_settings(five_layer_settings(act), n, width, HISTOGRAM_DEPTH, seed, part=1)
+               for act in FIVE_LAYER_ACTIVATIONS}
     for act, runs in runs001.items():
-        files.append(plot_histograms(runs, out / f"seed001_{act}_histograms.png",
-                                     f"Seed 001 (DLFS ch. 6): {act} activations a(l) of {HISTOGRAM_DEPTH} "
+        files.append(plot_histograms(runs, out / f"five_layer_{act}_histograms.png",
+                                     f"DLFS (DLFS ch. 6): {act} activations a(l) of {HISTOGRAM_DEPTH} "
                                      f"layers × {width} units, no bias, {shape}; rows: weight init"
                                      + ("; x-axis shared along each row" if act == "relu" else "")))
-    files.append(write_csv(out / "seed001_stats.csv", "seed001", [r for rs in runs001.values() for r in rs]))
+    files.append(write_csv(out / "five_layer_stats.csv", "five_layer", [r for rs in runs001.values() for r in rs]))
 
-    runs003 = run_settings(seed003_settings(), n, width, HISTOGRAM_DEPTH, seed, part=2)
-    title003 = (f"Seed 003, question 4: outputs a(l) of {HISTOGRAM_DEPTH} layers × {width} units, {shape}, "
+    runs003 = run_settings(homework_settings(), n, width, HISTOGRAM_DEPTH, seed, part=2)
+    title003 = (f"the homework, question 4: outputs a(l) of {HISTOGRAM_DEPTH} layers × {width} units, {shape}, "
                 "θ = weights and biases; ReLU: x-axis shared along each row")
-    files += [plot_histograms([r], out / f"seed003_{r.setting.slug}.png", f"{title003}\n{r.setting.label}")
+    files += [plot_histograms([r], out / f"homework_{r.setting.slug}.png", f"{title003}\n{r.setting.label}")
               for r in runs003]
-    files += [plot_histograms(runs003, out / "seed003_overview.png", title003),
-              write_csv(out / "seed003_stats.csv", "seed003", runs003)]
-    lines += ["", "== Seed 003, question 4: θ = 0 (weights and biases) ==", *theta_zero_findings(runs003),
+    files += [plot_histograms(runs003, out / "homework_overview.png", title003),
+              write_csv(out / "homework_stats.csv", "homework", runs003)]
+    lines += ["", "== the homework, question 4: θ = 0 (weights and biases) ==", *theta_zero_findings(runs003),
               ("(z(l) = 0·a(l−1) + 0 = 0 in every layer, so a(l) = σ(0): the homework's all-zero outputs hold "
                "for ReLU only, sigmoid gives 0.5; with W = 0, δ(l) = W(l+1)ᵀ δ(l+1) ⊙ σ'(z(l)) vanishes below "
                "the last layer, and ReLU's σ'(0) = 0 leaves no gradient at all)")]
 
-    groups = {f"seed 000: {SEED000_DEPTH} × ReLU": runs000,
-              **{f"seed 001: {act}": runs for act, runs in runs001.items()},
-              "seed 003: θ on W and b": runs003}
+    groups = {f"the nine-layer experiment: {RELU9_DEPTH} × ReLU": runs000,
+              **{f"DLFS: {act}": runs for act, runs in runs001.items()},
+              "the homework: θ on W and b": runs003}
     lines += ["", f"== mean |∂E/∂W(l)| after one backward pass of {LOSS_TEXT} =="]
     for name, runs in groups.items():
         lines += ["", f"-- {name} --", *gradient_table(runs)]

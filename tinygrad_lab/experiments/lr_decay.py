@@ -1,4 +1,4 @@
-"""Learning-rate decay (seed 004): one optimizer, one problem, five schedules.
+"""Learning-rate decay (lecture notes): one optimizer, one problem, five schedules.
 
 The problem is f = x²/20 + y² with *noisy* gradients, ∇f + σξ (ξ standard normal, drawn fresh
 each step, as a minibatch would): with a constant lr, SGD stalls at a noise floor whose height
@@ -6,7 +6,7 @@ grows with the lr; decaying the lr lowers the floor. The noise enters through th
 (loss = f(θ) + ξ·θ, so backward gives ∇f + ξ); the loss plotted is the noise-free f.
 
 Schedules, each stepped once per "epoch" of ``--epoch-steps`` steps: constant, StepLR 1/10 and
-1/3 (seed 004's "1/10 decay", "1/3 decay"), ExponentialLR 0.94, and ReduceLROnPlateau on the
+1/3 (the lecture notes's "1/10 decay", "1/3 decay"), ExponentialLR 0.94, and ReduceLROnPlateau on the
 epoch's mean loss ("decay when the loss flattens or oscillates"). Outputs in ``--out``:
 ``lr_decay.png`` (loss and lr against step), ``lr_decay.csv``, ``summary.json``.
 """

@@ -1,4 +1,4 @@
-"""What the seeds' MNIST experiments share: their options, their data, and one loop that trains
+"""What the textbook MNIST experiments share: their options, their data, and one loop that trains
 several configurations on the same batches while recording their curves.
 
 Every configuration is a :class:`~tinygrad_lab.train.TrainConfig` trained by a
@@ -34,7 +34,7 @@ from tinygrad_lab.train import (
     load_data,
 )
 
-#: the 5-layer, 100-unit MLP of Deep Learning from Scratch ch. 6 (seed 001)
+#: the 5-layer, 100-unit MLP of Deep Learning from Scratch ch. 6 (DLFS)
 DLFS_SIZES = [784, 100, 100, 100, 100, 10]
 EPOCH_COLUMNS = ["epoch", "step", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]
 

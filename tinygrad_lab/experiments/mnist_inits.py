@@ -1,4 +1,4 @@
-"""Weight initialization on MNIST (seed 001; Deep Learning from Scratch ch. 6).
+"""Weight initialization on MNIST (DLFS; Deep Learning from Scratch ch. 6).
 
 The 5-layer MLP (784-100-100-100-100-10) trains with SGD (lr 0.01, the book's setting) on the
 same mini-batches from weights drawn with the same seed but different scales:

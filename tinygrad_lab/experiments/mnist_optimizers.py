@@ -1,4 +1,4 @@
-"""The optimizer comparison on MNIST (seed 001; Deep Learning from Scratch ch. 6).
+"""The optimizer comparison on MNIST (DLFS; Deep Learning from Scratch ch. 6).
 
 SGD, Momentum, Nesterov, AdaGrad, RMSprop and Adam train the same 5-layer ReLU MLP
 (784-100-100-100-100-10, He init N(0, 2/n_in)) from the same initial weights on the same

@@ -1,7 +1,7 @@
-"""The optimizer lab on ill-conditioned quadratics (seeds 000, 001, 003) and Rosenbrock.
+"""The optimizer lab on ill-conditioned quadratics (nine ReLU layers, five layers, the homework's question 4) and Rosenbrock.
 
 Every optimizer starts from the same point; the parameters are one ``Tensor`` of shape (2,) and
-the gradient comes from ``backward``. Seed 000's story on f = x² + 50y² (Hessian diag(2, 100),
+the gradient comes from ``backward``. the nine-layer table's story on f = x² + 50y² (Hessian diag(2, 100),
 condition number 50), with the default learning rates:
 
 * SGD with a small lr (0.005) is stable along the steep y axis but crawls along the flat x axis;
@@ -11,7 +11,7 @@ condition number 50), with the default learning rates:
 * Nesterov momentum oscillates less than plain momentum (fewer sign changes of y);
 * the adaptive methods rescale each axis; Newton's method solves any quadratic in one step.
 
-f = x²/20 + y² (seeds 001 and 003; seed 001's 0.05x² + y² is the same function), seed 001's
+f = x²/20 + y² (DLFS and 003; DLFS's 0.05x² + y² is the same function), DLFS's
 round bowl x² + y² as the contrast where plain SGD is fine, and Rosenbrock (non-convex) are
 the other problems. Outputs in ``--out``: ``<function>_trajectories.png`` (contours and paths, one
 panel per optimizer), ``<function>_convergence.png`` (f against step, log scale),
@@ -32,7 +32,7 @@ import numpy as np
 
 from tinygrad_lab import Tensor
 from tinygrad_lab.experiments import main, pyplot
-from tinygrad_lab.optim import SGD, Adagrad, Adam, RMSprop, newton_step
+from tinygrad_lab.optim import SGD, Adagrad, Adam, RMSprop, newton_step_
 
 NAME = "quadratic"
 HELP = "optimizers on x^2 + 50y^2 and friends: contour trajectories, convergence, steps table"
@@ -75,14 +75,14 @@ _QUAD_LRS = {"sgd-small": 0.1, "sgd-large": 1.05, "momentum": 0.1, "nesterov": 0
              "adagrad": 1.5, "rmsprop": 0.1, "adam": 0.3}
 PROBLEMS = {
     p.key: p for p in [
-        Problem("elongated", "f = x² + 50y²  (seed 000)", lambda v: v[0] ** 2 + 50 * v[1] ** 2,
+        Problem("elongated", "f = x² + 50y²  (the nine-layer experiment)", lambda v: v[0] ** 2 + 50 * v[1] ** 2,
                 (-7.0, 2.0), (0.0, 0.0), (-8, 8, -3, 3),
                 {"sgd-small": 0.005, "sgd-large": 0.021, "momentum": 0.005, "nesterov": 0.005,
                  "adagrad": 1.0, "rmsprop": 0.1, "adam": 0.3}),
-        Problem("dlfs", "f = x²/20 + y² = 0.05x² + y²  (seeds 001, 003)",
+        Problem("dlfs", "f = x²/20 + y² = 0.05x² + y²  (DLFS, 003)",
                 lambda v: v[0] ** 2 / 20 + v[1] ** 2, (-7.0, 2.0), (0.0, 0.0), (-10, 10, -5, 5),
                 _QUAD_LRS),
-        Problem("round", "f = x² + y²  (seed 001's contrast)", lambda v: v[0] ** 2 + v[1] ** 2,
+        Problem("round", "f = x² + y²  (DLFS's contrast)", lambda v: v[0] ** 2 + v[1] ** 2,
                 (-7.0, 2.0), (0.0, 0.0), (-8, 8, -4, 4), _QUAD_LRS),
         Problem("rosenbrock", "f = (1 − x)² + 100(y − x²)²  (non-convex)",
                 lambda v: (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2, (-1.2, 1.0),
@@ -135,7 +135,7 @@ def optimize(problem: Problem, method: Method, lr: float | None, steps: int, tol
         if k == steps:
             break
         if opt is None:
-            newton_step(problem.f, x)
+            newton_step_(problem.f, x)
         else:
             opt.zero_grad()
             loss.backward()
@@ -153,7 +153,7 @@ def run_problem(problem: Problem, steps: int, tol: float, overrides: dict[str, f
 
 
 def story(results: list[Result]) -> list[tuple[str, bool]]:
-    """Seed 000's claims, checked on the results for x² + 50y²."""
+    """the nine-layer table's claims, checked on the results for x² + 50y²."""
     r = {res.label: res for res in results}
     small, large, mom, nest = r["sgd-small"], r["sgd-large"], r["momentum"], r["nesterov"]
     return [

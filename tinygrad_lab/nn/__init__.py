@@ -1,8 +1,9 @@
-"""Layers and models: ``Module``, ``Parameter``, ``Linear``, ``ReLU``/``Sigmoid``/``Tanh``,
-``BatchNorm1d``, ``Dropout``, ``Sequential``, the ``MLP`` builder, the loss modules, ``summary``, and
+"""Layers and models: ``Module``, ``Parameter``, ``Linear``, one activation layer per activation of
+:mod:`tinygrad_lab.activations` (``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ...), ``BatchNorm1d``,
+``Dropout``, ``Sequential``, the ``MLP`` builder, the loss modules, ``summary``, and
 ``save_model``/``load_model`` (architecture + weights in one file).  ``nn.functional`` holds the
 same operations as functions, named like ``torch.nn.functional``'s."""
-from tinygrad_lab.nn.activation import Activation, Identity, ReLU, Sigmoid, Tanh, get_activation
+from tinygrad_lab.nn.activation import LAYERS, Activation, get_activation
 from tinygrad_lab.nn.batchnorm import BatchNorm1d
 from tinygrad_lab.nn.dropout import Dropout
 from tinygrad_lab.nn.linear import Linear
@@ -12,6 +13,8 @@ from tinygrad_lab.nn.module import Module, Parameter, Sequential, summary
 from tinygrad_lab.nn.saving import from_spec, load_model, save_model, spec
 from tinygrad_lab.nn import functional  # noqa: E402  (after the layers it names)
 
-__all__ = ["Activation", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "Identity",
-           "Linear", "MLP", "MSELoss", "Module", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Tanh",
-           "from_spec", "functional", "get_activation", "load_model", "save_model", "spec", "summary"]
+globals().update({cls.__name__: cls for cls in LAYERS.values()})
+
+__all__ = ["Activation", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "CrossEntropyLoss", "Dropout", "LAYERS",
+           "Linear", "MLP", "MSELoss", "Module", "NLLLoss", "Parameter", "Sequential", "from_spec", "functional",
+           "get_activation", "load_model", "save_model", "spec", "summary", *(cls.__name__ for cls in LAYERS.values())]

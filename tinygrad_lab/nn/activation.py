@@ -1,90 +1,50 @@
-"""Elementwise activations a = σ(z), each with its derivative σ'(z) for the homework's backprop."""
+"""Activation layers a = σ(z): one Module class per activation of :mod:`tinygrad_lab.activations`,
+generated from its definition (``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ...)."""
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
-from tinygrad_lab import ops
+from tinygrad_lab import activations, ops
 from tinygrad_lab.nn.module import Module
 
 
 class Activation(Module):
-    """a = σ(z) elementwise.  ``derivative(z, a)`` gives σ'(z) as an array (a = σ(z) is passed
-    because σ' is cheapest in terms of it for sigmoid and tanh).  ``name`` is the activation's name
-    in :data:`ACTIVATIONS` and in the fused Linear node (:class:`~tinygrad_lab.ops.Affine`)."""
+    """a = σ(z) elementwise, as one graph node (:class:`~tinygrad_lab.ops.Activate`).
 
-    name = ""
+    ``definition`` is the activation's one definition; ``derivative(z, a)`` gives σ'(z) as an
+    array from it (a = σ(z) is passed too, because σ' is cheapest in terms of it for sigmoid and
+    tanh), which the homework's :mod:`~tinygrad_lab.backprop` uses.
+    """
 
-    def forward(self, z):
-        raise NotImplementedError
+    definition: activations.Definition
 
-    @staticmethod
-    def derivative(z: np.ndarray, a: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-
-class ReLU(Activation):
-    """σ(z) = max(z, 0);  σ'(z) = 1 if z > 0 else 0."""
-
-    name = "relu"
+    @property
+    def name(self) -> str:
+        return self.definition.name
 
     def forward(self, z):
-        return ops.relu(z)
+        if self.definition.name == "identity":
+            return z
+        return ops.activation(z, self.definition)
 
-    @staticmethod
-    def derivative(z, a):
-        return (z > 0).astype(z.dtype)
-
-
-class Sigmoid(Activation):
-    """σ(z) = 1 / (1 + e⁻ᶻ);  σ'(z) = σ(z)(1 − σ(z))."""
-
-    name = "sigmoid"
-
-    def forward(self, z):
-        return ops.sigmoid(z)
-
-    @staticmethod
-    def derivative(z, a):
-        return a * (1 - a)
+    def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return self.definition.derivative(z, a)
 
 
-class Tanh(Activation):
-    """σ(z) = tanh z;  σ'(z) = 1 − tanh² z."""
-
-    name = "tanh"
-
-    def forward(self, z):
-        return ops.tanh(z)
-
-    @staticmethod
-    def derivative(z, a):
-        return 1 - a * a
-
-
-class Identity(Activation):
-    """σ(z) = z;  σ'(z) = 1 (a linear output layer)."""
-
-    name = "identity"
-
-    def forward(self, z):
-        return z
-
-    @staticmethod
-    def derivative(z, a):
-        return np.ones_like(z)
-
-
-ACTIVATIONS: dict[str, type[Activation]] = {
-    "relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "identity": Identity,
-}
+#: layer class by activation name, one per registered definition
+LAYERS: dict[str, type[Activation]] = {}
+for _definition in activations.REGISTRY.values():
+    LAYERS[_definition.name] = type(_definition.title, (Activation,), {
+        "definition": _definition, "__module__": __name__,
+        "__doc__": sys.modules[_definition.sigma.__module__].__doc__})
+    globals()[_definition.title] = LAYERS[_definition.name]
 
 
 def get_activation(name: str) -> Activation:
-    """A new activation module by name: relu, sigmoid, tanh or identity."""
-    try:
-        return ACTIVATIONS[name]()
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}") from None
+    """A new activation layer by name (see :data:`tinygrad_lab.activations.REGISTRY`)."""
+    return LAYERS[activations.get(name).name]()
 
-#: activations a Linear layer can absorb into its graph node (see Sequential)
-FUSABLE = (ReLU, Sigmoid, Tanh)
+
+__all__ = ["Activation", "LAYERS", "get_activation", *(cls.__name__ for cls in LAYERS.values())]

@@ -5,20 +5,19 @@ import numpy as np
 
 from tinygrad_lab import ops
 from tinygrad_lab.backend import get_backend
-from tinygrad_lab.function import Function
 from tinygrad_lab.nn.module import Module, Parameter
 from tinygrad_lab.tensor import Tensor
 
 
-class BatchNormTrain(Function):
-    """Training-mode batch norm of x (N, C) as one graph node, the batch statistics computed inside:
+class BatchNormTrain(ops.Fused):
+    """Training-mode batch norm of x (N, C) as one graph node (a declared acceleration of the
+    composition below), the batch statistics computed inside:
 
         μ = Σₙ xₙ / N,  σ² = Σₙ (xₙ − μ)² / N,  x̂ = (x − μ) / √(σ² + ε),  y = γ ⊙ x̂ + β
 
     Backward (gy = ∂E/∂y): gβ = Σₙ gyₙ,  gγ = Σₙ gyₙ ⊙ x̂ₙ,
     gx = γ / (N √(σ² + ε)) ⊙ (N gy − gβ − x̂ ⊙ gγ)  — the three paths through μ, σ² and x̂ summed.
-    The forward and backward run as fused backend kernels; with create_graph the same backward is
-    built from graph ops, so it can be differentiated again.  ``mean`` and ``var`` are kept for the
+    The forward and backward run as fused backend kernels.  ``mean`` and ``var`` are kept for the
     layer's running statistics.
     """
 
@@ -31,14 +30,12 @@ class BatchNormTrain(Function):
         self.inv_std = 1 / np.sqrt(self.var + self.eps)
         return y
 
-    def backward(self, gy, x, gamma, beta, *, y):
-        if isinstance(gy, Tensor):  # differentiable form, for create_graph
-            centred = x - x.mean(axis=0)
-            inv_std = 1 / ops.sqrt((centred * centred).mean(axis=0) + self.eps)
-            xhat = centred * inv_std
-            gxhat = gy * gamma
-            gx = inv_std * (gxhat - gxhat.mean(axis=0) - xhat * (gxhat * xhat).mean(axis=0))
-            return gx, (gy * xhat).sum(axis=0), gy.sum(axis=0)
+    def composition(self, x, gamma, beta):
+        centred = x - x.mean(axis=0)
+        xhat = centred / ops.sqrt((centred * centred).mean(axis=0) + self.eps)
+        return xhat * gamma + beta
+
+    def fast_backward(self, gy, x, gamma, beta, *, y):
         gx, ggamma, gbeta = np.empty_like(gy), np.empty_like(gamma), np.empty_like(beta)
         get_backend().batchnorm_backward(gy, self.xhat, gamma, self.inv_std, gx, ggamma, gbeta)
         return gx, ggamma, gbeta

@@ -3,40 +3,43 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_lab import ops
+from tinygrad_lab import activations, ops
 from tinygrad_lab.init import get_initializer
 from tinygrad_lab.nn.module import Module, Parameter
 from tinygrad_lab.tensor import Tensor
 
 
 class Linear(Module):
-    """z = a Wᵀ + b: the homework's z(l) = W(l) a(l−1) + b(l) applied to a batch of rows.
+    """z = a Wᵀ + b: the homework's z(l) = W(l) a(l−1) + b(l) applied to a batch of rows; with
+    ``activation="relu"`` (or any name of :mod:`tinygrad_lab.activations`) the layer computes
+    a = σ(z) itself, as ONE fused graph node (:class:`~tinygrad_lab.ops.Affine`): same numbers as
+    ``Linear`` followed by the activation layer, fewer nodes, one pass for bias + σ.
 
     ``weight`` has shape (out_features, in_features) like W(l) (row i holds the weights w_ij into
     unit i); ``bias`` has shape (out_features,) and starts at 0.  ``init`` names the weight
-    initializer (see :func:`tinygrad_lab.init.get_initializer`; default Xavier N(0, 1/n_in)).
+    initializer (see :func:`tinygrad_lab.init.get_initializer`; default "xavier", N(0, 1/n_in)).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init="xavier",
-                 rng: np.random.Generator | None = None, dtype=np.float64):
+                 rng: np.random.Generator | None = None, dtype=np.float64, activation: str = "identity"):
         if in_features < 1 or out_features < 1:
             raise ValueError(f"Linear needs positive sizes, got in_features={in_features}, "
                              f"out_features={out_features}")
         self.in_features, self.out_features = in_features, out_features
+        self.activation = activations.get(activation)
         self.weight = Parameter(np.zeros((out_features, in_features), dtype=dtype))
         get_initializer(init)(self.weight, rng=rng)
         self.bias = Parameter(np.zeros(out_features, dtype=dtype)) if bias else None
 
-    def forward(self, a: Tensor, act: str = "identity") -> Tensor:
-        """z = a Wᵀ + b, or σ(z) for ``act`` in relu/sigmoid/tanh: one graph node either way
-        (:class:`~tinygrad_lab.ops.Affine`).  :class:`~tinygrad_lab.nn.Sequential` passes the
-        activation that follows the layer, so Linear + ReLU costs one node, not two."""
+    def forward(self, a: Tensor) -> Tensor:
+        """σ(a Wᵀ + b), σ = identity unless the layer was built with an ``activation``."""
         if not isinstance(a, Tensor):
             a = Tensor(a, dtype=self.weight.dtype)
         if a.dtype != self.weight.dtype:
             raise TypeError(f"Linear({self.in_features}, {self.out_features}) holds {self.weight.dtype} "
                             f"weights but got a {a.dtype} input of shape {a.shape}")
-        return ops.affine(a, self.weight, self.bias, act)
+        return ops.affine(a, self.weight, self.bias, self.activation)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        act = "" if self.activation.name == "identity" else f", activation={self.activation.name!r}"
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}{act}"

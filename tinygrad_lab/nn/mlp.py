@@ -9,7 +9,12 @@ from tinygrad_lab.nn.dropout import Dropout, check_p
 from tinygrad_lab.nn.linear import Linear
 from tinygrad_lab.nn.module import Sequential
 
-DEFAULT_INIT = {"relu": "he", "sigmoid": "xavier", "tanh": "xavier", "identity": "xavier"}
+HE_INIT = ("relu", "leaky_relu", "gelu")
+
+
+def default_init(activation: str) -> str:
+    """He for the ReLU-like activations, Xavier for the others (see docs/initialization.md)."""
+    return "he" if activation in HE_INIT else "xavier"
 
 
 class MLP(Sequential):
@@ -18,14 +23,19 @@ class MLP(Sequential):
     ``dropout`` > 0 adds a :class:`~tinygrad_lab.nn.Dropout` after each hidden activation, its masks
     drawn from a Generator spawned from ``rng`` (the weights are the same with or without dropout).
 
-    ``init`` defaults to He for ReLU and Xavier for sigmoid/tanh (the seeds' advice); all weights are
-    drawn from one Generator, ``rng`` or ``numpy.random.default_rng(seed)``.  ``fuse`` as in
-    :class:`~tinygrad_lab.nn.Sequential`.
+    ``init`` defaults to He for ReLU-like activations and Xavier otherwise (see
+    docs/initialization.md); all weights are drawn from one Generator, ``rng`` or
+    ``numpy.random.default_rng(seed)``.
+
+    ``fuse=False`` (the default) builds the homework's picture: every layer's z(l) and a(l) are
+    separate tensors of the graph.  ``fuse=True`` builds each Linear with its activation inside
+    (``Linear(..., activation=σ)``, one node per layer: same numbers, faster); a BatchNorm1d between
+    them keeps the activation a layer of its own.
     """
 
     def __init__(self, sizes, activation: str = "relu", batchnorm: bool = False, init=None,
                  output_activation: str | None = None, seed: int | None = None,
-                 rng: np.random.Generator | None = None, dtype=np.float64, fuse: bool = True,
+                 rng: np.random.Generator | None = None, dtype=np.float64, fuse: bool = False,
                  dropout: float = 0.0):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
@@ -34,19 +44,24 @@ class MLP(Sequential):
         dropout = check_p(dropout)
         dropout_rng = rng.spawn(1)[0]
         get_activation(activation)  # fails early, naming the known activations
-        init = init if init is not None else DEFAULT_INIT[activation]
+        if output_activation is not None:
+            get_activation(output_activation)
+        init = init if init is not None else default_init(activation)
         layers = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers.append(Linear(n_in, n_out, init=init, rng=rng, dtype=dtype))
-            if i < len(sizes) - 2:
-                if batchnorm:
-                    layers.append(BatchNorm1d(n_out, dtype=dtype))
-                layers.append(get_activation(activation))
-                if dropout:
-                    layers.append(Dropout(dropout, rng=dropout_rng))
-        if output_activation is not None:
-            layers.append(get_activation(output_activation))
-        super().__init__(*layers, fuse=fuse)
+            hidden = i < len(sizes) - 2
+            after = activation if hidden else output_activation
+            inside = fuse and after is not None and not (hidden and batchnorm)
+            layers.append(Linear(n_in, n_out, init=init, rng=rng, dtype=dtype,
+                                 activation=after if inside else "identity"))
+            if hidden and batchnorm:
+                layers.append(BatchNorm1d(n_out, dtype=dtype))
+            if after is not None and not inside:
+                layers.append(get_activation(after))
+            if hidden and dropout:
+                layers.append(Dropout(dropout, rng=dropout_rng))
+        super().__init__(*layers)
         self.sizes, self.activation = sizes, activation
         self.batchnorm, self.dropout, self.output_activation = bool(batchnorm), dropout, output_activation
+        self.fuse = bool(fuse)
         self.dtype = np.dtype(dtype).name

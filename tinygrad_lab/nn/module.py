@@ -146,17 +146,15 @@ class Module:
 class Sequential(Module):
     """Modules applied one after the other: ``Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))``.
 
-    With ``fuse=True`` (the default) a Linear followed by a ReLU, Sigmoid or Tanh runs as one graph
-    node computing σ(a Wᵀ + b) (same numbers, fewer nodes, one pass for bias + activation);
-    ``fuse=False`` keeps z(l) and a(l) as separate tensors of the graph, as the homework writes them.
+    Each layer is one call; to fuse a layer's activation into it, build the layer that way
+    (``Linear(2, 3, activation="sigmoid")``, or ``MLP(..., fuse=True)``).
     """
 
-    def __init__(self, *layers: Module, fuse: bool = True):
+    def __init__(self, *layers: Module):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential: item {i} is a {type(layer).__name__}, not a Module")
         self.layers = list(layers)
-        self.fuse = fuse
 
     def named_children(self):
         return ((str(i), m) for i, m in enumerate(self.layers))
@@ -171,19 +169,8 @@ class Sequential(Module):
         return self.layers[i]
 
     def forward(self, x):
-        from tinygrad_lab.nn.activation import FUSABLE
-        from tinygrad_lab.nn.linear import Linear
-
-        layers, i = self.layers, 0
-        while i < len(layers):
-            layer = layers[i]
-            following = layers[i + 1] if i + 1 < len(layers) else None
-            if self.fuse and type(layer) is Linear and type(following) in FUSABLE:
-                x = layer(x, act=following.name)
-                i += 2
-            else:
-                x = layer(x)
-                i += 1
+        for layer in self.layers:
+            x = layer(x)
         return x
 
 
@@ -191,14 +178,13 @@ def summary(model: Module, input_shape) -> None:
     """Print each layer of ``model`` with its output shape for an input of ``input_shape`` (batch
     dimension included) and its parameter count, then the totals (like torchinfo's ``summary``).
 
-    The forward pass runs on zeros in eval mode, unfused and without recording a graph; the model's
-    mode is restored afterwards."""
+    The forward pass runs on zeros in eval mode without recording a graph; the model's mode is
+    restored afterwards.  A Linear built with its activation inside is one row (one layer)."""
     from tinygrad_lab.tensor import no_grad
 
     rows: list[tuple[str, str, str, int]] = []
     leaves = [(name, m) for name, m in model.named_modules() if not list(m.named_children())]
-    sequentials = [m for m in model.modules() if isinstance(m, Sequential)]
-    saved = ([m.training for m in model.modules()], [s.fuse for s in sequentials])
+    saved = [m.training for m in model.modules()]
 
     def recording(name, module):
         def forward(*args, **kwargs):
@@ -211,8 +197,6 @@ def summary(model: Module, input_shape) -> None:
     dtype = next(model.parameters()).dtype if model.num_parameters() else np.float64
     try:
         model.eval()
-        for s in sequentials:
-            s.fuse = False
         for name, m in leaves:
             m.forward = recording(name, m)
         with no_grad():
@@ -220,10 +204,8 @@ def summary(model: Module, input_shape) -> None:
     finally:
         for name, m in leaves:
             del m.forward
-        for m, training in zip(model.modules(), saved[0]):
+        for m, training in zip(model.modules(), saved):
             m.training = training
-        for s, fuse in zip(sequentials, saved[1]):
-            s.fuse = fuse
     header = ("Layer", "Type", "Output shape", "Param #")
     table = [header] + [(n, t, s, f"{c:,}") for n, t, s, c in rows]
     widths = [max(len(r[i]) for r in table) for i in range(4)]

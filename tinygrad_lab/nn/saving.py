@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_lab.nn.activation import ACTIVATIONS
+from tinygrad_lab.nn.activation import LAYERS
 from tinygrad_lab.nn.batchnorm import BatchNorm1d
 from tinygrad_lab.nn.dropout import Dropout
 from tinygrad_lab.nn.linear import Linear
@@ -33,21 +33,21 @@ def _config(m: Module) -> dict:
         return {"sizes": m.sizes, "activation": m.activation, "batchnorm": m.batchnorm, "dropout": m.dropout,
                 "output_activation": m.output_activation, "dtype": m.dtype, "fuse": m.fuse}
     if type(m) is Sequential:
-        return {"layers": [spec(layer) for layer in m], "fuse": m.fuse}
+        return {"layers": [spec(layer) for layer in m]}
     if type(m) is Linear:
         return {"in_features": m.in_features, "out_features": m.out_features, "bias": m.bias is not None,
-                "dtype": m.weight.dtype.name}
+                "activation": m.activation.name, "dtype": m.weight.dtype.name}
     if type(m) is BatchNorm1d:
         return {"num_features": m.num_features, "eps": m.eps, "momentum": m.momentum, "dtype": m.weight.dtype.name}
     if type(m) is Dropout:
         return {"p": m.p}
-    if type(m) in ACTIVATIONS.values():
+    if type(m) in LAYERS.values():
         return {}
     raise TypeError(f"spec: {type(m).__name__} is not one of tinygrad_lab.nn's layers; build it in code "
                     "and load its weights with load_state_dict(tinygrad_lab.load(path))")
 
 
-_TYPES = {cls.__name__: cls for cls in (MLP, Sequential, Linear, BatchNorm1d, Dropout, *ACTIVATIONS.values())}
+_TYPES = {cls.__name__: cls for cls in (MLP, Sequential, Linear, BatchNorm1d, Dropout, *LAYERS.values())}
 
 
 def spec(model: Module) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy import sqrt
 
 from .optimizer import Optimizer, check_nonnegative
 
@@ -18,9 +19,9 @@ class Adagrad(Optimizer):
         s ← s + g ⊙ g                       (s starts at initial_accumulator_value)
         θ ← θ − γ / (1 + (t − 1)η_d) · g / (√s + ε),   ε = 1e-10
 
-    The seeds write the same thing as h ← h + ∂L/∂W ⊙ ∂L/∂W, W ← W − η/√h · ∂L/∂W (seed 001)
-    and ``cache += dx**2; x += -lr * dx / (sqrt(cache) + eps)`` (seed 002). Everything is **per
-    coordinate**: the homework in seed 003 sums all squared coordinates into one scalar
+    The textbooks write the same thing as h ← h + ∂L/∂W ⊙ ∂L/∂W, W ← W − η/√h · ∂L/∂W (DLFS)
+    and ``cache += dx**2; x += -lr * dx / (sqrt(cache) + eps)`` (cs231n). Everything is **per
+    coordinate**: the homework in the homework sums all squared coordinates into one scalar
     (``gt += np.sum(np.square(grad))``), which turns AdaGrad into gradient descent with a single
     shrinking step size and loses the rescaling of flat directions; see the tests.
     """
@@ -42,4 +43,14 @@ class Adagrad(Optimizer):
     def _update(self, backend, param, grad, state, group):
         state["step"] += 1
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        backend.adagrad_update(param, grad, state["sum"], clr, group["eps"], group["weight_decay"])
+        backend.update(adagrad_rule, param, grad, (state["sum"],), (clr, group["eps"], group["weight_decay"]))
+
+
+def adagrad_rule(p, g, s, clr, eps, weight_decay):
+    """One coordinate: d = g + λθ;  s ← s + d²;  θ ← θ − clr·d / (√s + ε), clr = γ/(1 + (t − 1)η_d).
+    Returns (θ, s)."""
+    d = g
+    if weight_decay != 0:
+        d = p * weight_decay + d
+    s = s + d * d
+    return p - (d * clr) / (sqrt(s) + eps), s

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from numpy import sqrt
 
 from .optimizer import Optimizer, check_nonnegative, check_unit_interval
 
-__all__ = ["Adam", "AdamW"]
+__all__ = ["Adam", "AdamW", "adam_rule"]
+
+
+def check_betas(betas) -> None:
+    """Raise unless ``betas`` is a pair (β₁, β₂) with both in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    check_unit_interval("beta1", betas[0])
+    check_unit_interval("beta2", betas[1])
+
+
+def decay(p, g, weight_decay, decay_factor, decoupled):
+    """Weight decay for one coordinate: L2 (d = g + λθ) or decoupled (θ ← θ(1 − γλ), d = g, with
+    ``decay_factor`` = 1 − γλ).  Returns (θ, d)."""
+    if weight_decay != 0:
+        if decoupled:
+            return p * decay_factor, g
+        return p, p * weight_decay + g
+    return p, g
 
 
 class Adam(Optimizer):
@@ -19,10 +40,10 @@ class Adam(Optimizer):
         m̂ = m / (1 − β₁ᵗ),     v̂ = v / (1 − β₂ᵗ)
         θ ← θ − γ m̂ / (√v̂ + ε)
 
-    Seeds 002 and 004 write the same bias-corrected form. Deep Learning from Scratch / DeZero
+    cs231n and 004 write the same bias-corrected form. Deep Learning from Scratch / DeZero
     fold the corrections into the step size, lr_t = η√(1 − β₂ᵗ)/(1 − β₁ᵗ),
     θ ← θ − lr_t m / (√v + ε), which equals PyTorch's rule with ε scaled by 1/√(1 − β₂ᵗ)
-    (31.6x at t = 1). The homework in seed 003 corrects v with β₁ (``r/(1-rho1**t)``): wrong.
+    (31.6x at t = 1). The homework in the homework corrects v with β₁ (``r/(1-rho1**t)``): wrong.
     """
 
     decoupled = False
@@ -33,11 +54,7 @@ class Adam(Optimizer):
 
     def _validate(self, group):
         super()._validate(group)
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        check_unit_interval("beta1", betas[0])
-        check_unit_interval("beta2", betas[1])
+        check_betas(group["betas"])
         check_nonnegative("eps", group["eps"])
         check_nonnegative("weight_decay", group["weight_decay"])
 
@@ -47,10 +64,22 @@ class Adam(Optimizer):
 
     def _update(self, backend, param, grad, state, group):
         state["step"] += 1
+        t, lr, wd = state["step"], group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
-        backend.adam_update(param, grad, state["exp_avg"], state["exp_avg_sq"], group["lr"],
-                            beta1, beta2, group["eps"], group["weight_decay"], state["step"],
-                            self.decoupled)
+        backend.update(adam_rule, param, grad, (state["exp_avg"], state["exp_avg_sq"]),
+                       (lr / (1.0 - beta1**t), math.sqrt(1.0 - beta2**t), beta1, beta2, 1.0 - beta1,
+                        1.0 - beta2, group["eps"], wd, 1.0 - lr * wd, self.decoupled))
+
+
+def adam_rule(p, g, m, v, step_size, sqrt_bc2, beta1, beta2, keep1, keep2, eps, weight_decay,
+              decay_factor, decoupled):
+    """One coordinate at step t: Adam d = g + λθ, AdamW θ ← θ(1 − γλ) and d = g;
+    m ← β₁m + (1 − β₁)d;  v ← β₂v + (1 − β₂)d²;  θ ← θ − (γ/(1 − β₁ᵗ)) m / (√v/√(1 − β₂ᵗ) + ε).
+    Returns (θ, m, v); ``step_size`` = γ/(1 − β₁ᵗ), ``sqrt_bc2`` = √(1 − β₂ᵗ), ``decay_factor`` = 1 − γλ."""
+    p, d = decay(p, g, weight_decay, decay_factor, decoupled)
+    m = m * beta1 + d * keep1
+    v = v * beta2 + (d * keep2) * d
+    return p - (m * step_size) / (sqrt(v) / sqrt_bc2 + eps), m, v
 
 
 class AdamW(Adam):

@@ -1,4 +1,4 @@
-"""Gradient clipping (seed 002: cliffs in the loss surface and exploding gradients)."""
+"""Gradient clipping (cs231n: cliffs in the loss surface and exploding gradients)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ carries forward); on their own they equal the closed forms given in each docstri
 this to ~1e-15). The deprecated ``step(epoch)`` and ``last_epoch`` resume arguments are not
 provided: use ``state_dict()``/``load_state_dict()``.
 
-Seed 004 lists the classic decays: 1/10 and 1/3 (StepLR with gamma 0.1 or 1/3), smooth
+the lecture notes lists the classic decays: 1/10 and 1/3 (StepLR with gamma 0.1 or 1/3), smooth
 exponential decay 0.94 (ExponentialLR), and "decay when the loss flattens or oscillates"
 (ReduceLROnPlateau).
 """
@@ -126,7 +126,7 @@ class LRScheduler:
 class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` epochs: lr = base · γ^⌊epoch / step_size⌋.
 
-    The seeds' "1/10 decay" is ``gamma=0.1``, "1/3 decay" ``gamma=1/3``.
+    The textbook "1/10 decay" is ``gamma=0.1``, "1/3 decay" ``gamma=1/3``.
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
@@ -164,7 +164,7 @@ class MultiStepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """Multiply the lr by ``gamma`` every epoch: lr = base · γ^epoch (seed 004: 0.94, 0.87...)."""
+    """Multiply the lr by ``gamma`` every epoch: lr = base · γ^epoch (the lecture notes: 0.94, 0.87...)."""
 
     def __init__(self, optimizer: Optimizer, gamma: float):
         self.gamma = gamma
@@ -204,7 +204,7 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class ReduceLROnPlateau(LRScheduler):
-    """Divide the lr when a metric stops improving ("when the loss flattens", seed 004).
+    """Divide the lr when a metric stops improving ("when the loss flattens", the lecture notes).
 
     ``step(metric)`` once per epoch. The metric improves if it beats the best so far by more
     than ``threshold`` (``'rel'``: below best·(1 − threshold) in ``'min'`` mode, above

@@ -1,4 +1,4 @@
-"""Newton's method as an in-place update of a parameter (seed 002 ends with it):
+"""Newton's method as an in-place update of a parameter:
 
     θ ← θ − d,   (H + δI) d = ∇f(θ)
 
@@ -17,11 +17,12 @@ import numpy as np
 
 from tinygrad_lab import func
 
-__all__ = ["newton_step"]
+__all__ = ["newton_step_"]
 
 
-def newton_step(f: Callable[[Any], Any], x: Any, damping: float = 0.0) -> np.ndarray:
-    """One (damped) Newton step on the Tensor ``x`` in place; returns the step d that was subtracted.
+def newton_step_(f: Callable[[Any], Any], x: Any, damping: float = 0.0) -> np.ndarray:
+    """One (damped) Newton step on the Tensor ``x`` in place (the trailing _ as in PyTorch;
+    ``func.newton_step`` returns the new point instead); returns the step d that was subtracted.
 
     ``damping`` δ ≥ 0 (Levenberg-style) keeps the step finite and downhill when H is singular or
     indefinite.  ``x.grad`` is left as it was.

@@ -80,12 +80,16 @@ def _is_param(p: Any) -> bool:
     return isinstance(data, np.ndarray) and hasattr(p, "grad")
 
 
-_EMPTY = {np.dtype(t): np.empty(0, dtype=t) for t in (np.float32, np.float64)}
+_UNUSED: dict[tuple[int, np.dtype], np.ndarray] = {}
 
 
-def unused(dtype: np.dtype) -> np.ndarray:
-    """A shared empty array of ``dtype``, passed for a kernel buffer the settings leave unused."""
-    return _EMPTY[np.dtype(dtype)]
+def unused(like: np.ndarray) -> np.ndarray:
+    """A shared array of zeros shaped like the flat ``like``, passed for a state array the settings
+    leave unused (an update rule hands such an array back unchanged, so it stays zeros)."""
+    key = (like.size, like.dtype)
+    if key not in _UNUSED:
+        _UNUSED[key] = np.zeros(like.size, like.dtype)
+    return _UNUSED[key]
 
 
 class Optimizer:
@@ -96,8 +100,9 @@ class Optimizer:
     * ``_validate(group)``: raise ValueError/TypeError for bad hyperparameters;
     * ``_init_state(param, group) -> dict``: fresh state for one parameter, given its flat view;
       state arrays are flat too (1-D, C-contiguous, the parameter's size), ready for the kernels;
-    * ``_update(backend, param, grad, state, group)``: call one fused backend kernel on the flat
-      (1-D, C-contiguous) ``param`` and ``grad`` arrays and the state.
+    * ``_update(backend, param, grad, state, group)``: run the optimizer's update rule (written
+      once, next to the class) through ``backend.update`` on the flat (1-D, C-contiguous)
+      ``param`` and ``grad`` arrays and the state.
 
     ``state`` maps ``id(param)`` to that parameter's state dict (ids, not the Tensors themselves,
     because a Tensor with elementwise ``==`` need not be hashable).

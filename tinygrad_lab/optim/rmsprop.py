@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy import sqrt
 
 from .optimizer import Optimizer, check_nonnegative, check_unit_interval, unused
 
@@ -19,10 +20,10 @@ class RMSprop(Optimizer):
         centered:  ḡ ← αḡ + (1 − α)g,  a = √(v − ḡ²) + ε     else  a = √v + ε
         μ > 0:     b ← μb + g / a,  θ ← θ − γb               else  θ ← θ − γ g / a
 
-    ε = 1e-8 sits **outside** the square root, α = 0.99 by default. Seed 004 writes
+    ε = 1e-8 sits **outside** the square root, α = 0.99 by default. the lecture notes writes
     E[g²] ← 0.9·E[g²] + 0.1·g², w ← w − η/√(E[g²] + ε) ⊙ g: decay α = 0.9 (pass ``alpha=0.9``)
-    and ε inside the root; the two placements differ only while √v is comparable to ε. Seed 002
-    (cs231n) has ε outside, like PyTorch. The homework in seed 003 is wrong twice: it averages a
+    and ε inside the root; the two placements differ only while √v is comparable to ε. cs231n
+    (cs231n) has ε outside, like PyTorch. The homework in the homework is wrong twice: it averages a
     single scalar over all coordinates and *assigns* ``x = lr*grad/...`` instead of subtracting.
     """
 
@@ -42,9 +43,28 @@ class RMSprop(Optimizer):
 
     def _update(self, backend, param, grad, state, group):
         state["step"] += 1
-        empty = unused(param.dtype)
-        grad_avg = self._buffer(state, "grad_avg", param) if group["centered"] else empty
-        buf = self._buffer(state, "momentum_buffer", param) if group["momentum"] > 0 else empty
-        backend.rmsprop_update(param, grad, state["square_avg"], grad_avg, buf, group["lr"],
-                               group["alpha"], group["eps"], group["weight_decay"],
-                               group["momentum"], group["centered"])
+        centered, momentum = bool(group["centered"]), group["momentum"]
+        grad_avg = self._buffer(state, "grad_avg", param) if centered else unused(param)
+        buf = self._buffer(state, "momentum_buffer", param) if momentum > 0 else unused(param)
+        backend.update(rmsprop_rule, param, grad, (state["square_avg"], grad_avg, buf),
+                       (group["lr"], group["alpha"], 1.0 - group["alpha"], group["eps"],
+                        group["weight_decay"], momentum, centered, momentum > 0))
+
+
+def rmsprop_rule(p, g, v, gbar, b, lr, alpha, keep, eps, weight_decay, momentum, centered, has_momentum):
+    """One coordinate: d = g + λθ;  v ← αv + (1 − α)d²;  centered: ḡ ← αḡ + (1 − α)d,
+    a = √(v − ḡ²) + ε, else a = √v + ε;  μ > 0: b ← μb + d/a, θ ← θ − γb, else θ ← θ − γd/a.
+    Returns (θ, v, ḡ, b); ``keep`` = 1 − α."""
+    d = g
+    if weight_decay != 0:
+        d = p * weight_decay + d
+    v = v * alpha + (d * keep) * d
+    if centered:
+        gbar = gbar * alpha + d * keep
+        a = sqrt(v - gbar * gbar) + eps
+    else:
+        a = sqrt(v) + eps
+    if has_momentum:
+        b = b * momentum + d / a
+        return p - b * lr, v, gbar, b
+    return p - (d * lr) / a, v, gbar, b

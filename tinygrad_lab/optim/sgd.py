@@ -19,14 +19,14 @@ class SGD(Optimizer):
                    g ← g + μb   (nesterov)   or   g ← b
         θ ← θ − γg
 
-    The seeds (001, 004; Deep Learning from Scratch) write momentum as a velocity that carries
+    The textbooks (001, 004; Deep Learning from Scratch) write momentum as a velocity that carries
     the learning rate inside it::
 
-        v ← αv − η∇L,   w ← w + v          (seed 001; seed 004: m ← μm + η∇L, w ← w − m)
+        v ← αv − η∇L,   w ← w + v          (DLFS; the lecture notes: m ← μm + η∇L, w ← w − m)
 
     With τ = 0 and a constant lr these are the same trajectory (v = −γb). They differ as soon as
-    the lr changes: PyTorch rescales the whole accumulated step by the new γ at once, the seeds'
-    velocity keeps the old η inside v and forgets it only at rate α. Seed 004's Nesterov
+    the lr changes: PyTorch rescales the whole accumulated step by the new γ at once, the textbooks'
+    velocity keeps the old η inside v and forgets it only at rate α. the lecture notes's Nesterov
     (gradient taken at the look-ahead point w − μm) is the same algorithm as PyTorch's
     ``g + μb`` form after a change of variables; PyTorch's first momentum step also differs from
     the zero-initialised velocity (b₁ = g₁, not (1 − τ)g₁).
@@ -54,13 +54,29 @@ class SGD(Optimizer):
         return {"momentum_buffer": None}
 
     def _update(self, backend, param, grad, state, group):
-        first = False
-        if group["momentum"] != 0:
-            buf = state["momentum_buffer"]
-            if buf is None:
-                buf = state["momentum_buffer"] = np.empty_like(param)
-                first = True
+        momentum = group["momentum"]
+        first = momentum != 0 and state["momentum_buffer"] is None
+        if first:
+            state["momentum_buffer"] = np.empty_like(param)
+        buf = state["momentum_buffer"] if momentum != 0 else unused(param)
+        backend.update(sgd_rule, param, grad, (buf,),
+                       (group["lr"], momentum, 1.0 - group["dampening"], group["weight_decay"],
+                        bool(group["nesterov"]), first, momentum != 0))
+
+
+def sgd_rule(p, g, b, lr, momentum, keep, weight_decay, nesterov, first, has_momentum):
+    """One coordinate: d = g + λθ;  b = d (first step) or μb + (1 − τ)d;  d = d + μb (Nesterov)
+    or b;  θ ← θ − γd.  Returns (θ, b); ``keep`` = 1 − τ."""
+    d = g
+    if weight_decay != 0:
+        d = p * weight_decay + d
+    if has_momentum:
+        if first:
+            b = d
         else:
-            buf = unused(param.dtype)
-        backend.sgd_update(param, grad, buf, group["lr"], group["momentum"], group["dampening"],
-                           group["nesterov"], group["weight_decay"], first)
+            b = b * momentum + d * keep
+        if nesterov:
+            d = d + b * momentum
+        else:
+            d = b
+    return p - d * lr, b
