@@ -101,7 +101,7 @@ def gradcheck_a_wrong_backward(tmp):
 def nan_loss_in_training(tmp):
     x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
     y = np.arange(8) % 2
-    trainer = Trainer(TrainConfig(sizes=[4, 3, 2], epochs=1, batch_size=4), "run", data=(x, y, x, y, "toy"),
+    trainer = Trainer(TrainConfig(sizes=[4, 3, 2], epochs=1, batch_size=4, val_split=0), "run", data=(x, y, x, y, "toy"),
                       progress=False, log=lambda *a: None)
     trainer.model[0].weight.data[0, 0] = np.nan
     trainer.fit()

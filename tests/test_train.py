@@ -136,7 +136,8 @@ def test_extending_a_finished_run_continues_as_a_run_planned_that_long(sample, t
 
 def test_batchnorm_drops_a_last_batch_of_one(sample, tmp_path):
     x, y, xt, yt, src = sample
-    trainer = Trainer(_cfg(batchnorm=True, batch_size=64, epochs=1), tmp_path, data=(x[:129], y[:129], xt, yt, src),
+    trainer = Trainer(_cfg(batchnorm=True, batch_size=64, epochs=1, val_split=0), tmp_path,
+                      data=(x[:129], y[:129], xt, yt, src),
                       progress=False, log=lambda *_: None)
     assert trainer.drop_last and len(trainer.loader) == 2
     trainer.fit()

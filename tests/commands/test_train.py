@@ -17,7 +17,7 @@ def test_train_writes_its_reports(trained):
     for name in ("metrics.csv", "metrics.json", "model.npz", "checkpoint.npz", "curves.png"):
         assert (trained / name).stat().st_size > 0
     lines = (trained / "metrics.csv").read_text().splitlines()
-    assert lines[0].startswith("epoch,train_loss,test_loss,test_accuracy") and len(lines) == 2
+    assert lines[0].startswith("epoch,train_loss,val_loss,val_accuracy,test_loss,test_accuracy") and len(lines) == 2
 
 
 def test_evaluate_prints_accuracy_and_confusion(trained, capsys):
