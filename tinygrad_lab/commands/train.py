@@ -103,7 +103,7 @@ class _Options:
 
         names = [f.name for f in dataclasses.fields(TrainConfig) if f.name != "sizes"]
         self.given = {name: getattr(args, name) for name in names if hasattr(args, name)}
-        self.typed = {name: str(value) for name, value in self.given.items()}
+        self.typed = {name: _as_typed(value) for name, value in self.given.items()}
         self.sizes_option = None
         if hasattr(args, "sizes") and hasattr(args, "hidden"):
             raise _usage("--sizes and --hidden: give one of them, not both")
@@ -127,6 +127,11 @@ class _Options:
         if value is None:
             value = "-".join(map(str, error.value)) if error.field == "sizes" else str(error.value)
         return f"{self.name(error.field)} {value}: {error.reason}"
+
+
+def _as_typed(value) -> str:
+    """A parsed option value as the user most likely typed it (``--dropout 1``, not 1.0)."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _usage(message: str):

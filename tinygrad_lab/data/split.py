@@ -40,7 +40,8 @@ def stratified_split(labels: np.ndarray, size, rng: np.random.Generator) -> tupl
             raise ValueError(f"holds out {n} samples for {len(classes)} classes: class {c} ({total} of the "
                              f"{len(labels)} samples) gets no validation sample")
         if k == total:
-            raise ValueError(f"takes all {total} samples of class {c}: each class must keep a training sample")
+            raise ValueError(f"holds out every sample of class {c} ({total} of {total}): each class must keep a "
+                             "training sample")
     held = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:k] for c, k in zip(classes, taken)])
     mask = np.zeros(len(labels), dtype=bool)
     mask[held] = True
