@@ -195,7 +195,8 @@ def test_split_values_count_fraction_and_none(sample):
     assert _cfg(val_split=300.0).val_split == 300 and isinstance(_cfg(val_split=300.0).val_split, int)
     with pytest.raises(ConfigError, match=r"val_split: holds out 2000 of the 2000 training samples"):
         hold_out(_cfg(val_split=2000), x, y)
-    with pytest.raises(ConfigError, match=r"holds out 1 samples for 2 classes.*\(the default split; 0 holds out none\)"):
+    with pytest.raises(ConfigError, match=r"holds out 1 samples for 2 classes.*\(the default split; 0 holds "
+                                          r"out none\)"):
         hold_out(_cfg(), x[:8], np.arange(8) % 2)
 
 

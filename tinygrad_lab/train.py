@@ -109,8 +109,9 @@ class TrainConfig:
     batch_size: int = option(128, "samples per mini-batch")
     momentum: float | None = option(None, "momentum of " + ", ".join(DEFAULT_MOMENTUM) + " (default: "
                                     + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_MOMENTUM.items()) + ")")
-    weight_decay: float | None = option(None, "weight decay λ: λθ added to the gradient, decoupled (θ ← θ(1 − lr·λ)) "
-                                        "for adamw (default: 0.01 for adamw, as PyTorch; 0 otherwise)")
+    weight_decay: float | None = option(None, "weight decay λ: λθ added to the gradient, decoupled "
+                                        "(θ ← θ(1 − lr·λ)) for adamw (default: 0.01 for adamw, as PyTorch; 0 "
+                                        "otherwise)")
     clip_norm: float | None = option(None, "clip the gradient's global L2 norm to this value (default: no "
                                      "clipping)")
     seed: int = option(0, "seed of the weights, the shuffling, the dropout masks and the validation split")
@@ -138,11 +139,10 @@ class TrainConfig:
                 raise ConfigError(name, getattr(self, name), f"choose one of {', '.join(choices)}")
         if len(self.sizes) < 2 or min(self.sizes) < 1:
             raise ConfigError("sizes", self.sizes, "need at least two sizes, all >= 1")
-        for name, low in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("checkpoint_every", 0),
-                          ("early_stopping", 1)):
+        integers = [("epochs", 1), ("batch_size", 1), ("seed", 0), ("checkpoint_every", 0)]
+        integers += [("early_stopping", 1)] if self.early_stopping is not None else []
+        for name, low in integers:
             value = getattr(self, name)
-            if value is None and name == "early_stopping":
-                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(name, value, f"must be an integer >= {low}")
         for name, positive in (("lr", True), ("clip_norm", True), ("weight_decay", False)):
@@ -648,7 +648,8 @@ def write_metrics(trainer: Trainer, files: list[str] | None = None) -> list[Path
                         "validation_samples": len(trainer.x_val),
                         "validation": (f"held out from the training set, stratified by class, seed "
                                        f"{trainer.cfg.seed}" if len(trainer.x_val) else "none"),
-                        "test_samples": len(trainer.x_test), "test_set": TEST_SET_ROLE,
+                        "test_samples": len(trainer.x_test),
+                        "test_set": TEST_SET_ROLE if len(trainer.x_val) else "reported only",
                         "last_batch_of_one_dropped": bool(trainer.drop_last)},
                "environment": environment(), "history": history}
     best = trainer.best()
