@@ -101,7 +101,7 @@ def gradcheck_a_wrong_backward(tmp):
 def nan_loss_in_training(tmp):
     x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
     y = np.arange(8) % 2
-    trainer = Trainer(TrainConfig(sizes=[4, 3, 2], epochs=1, batch_size=4), "run", data=(x, y, x, y, "toy"),
+    trainer = Trainer(TrainConfig(sizes=[4, 3, 2], epochs=1, batch_size=4, val_split=0), "run", data=(x, y, x, y, "toy"),
                       progress=False, log=lambda *a: None)
     trainer.model[0].weight.data[0, 0] = np.nan
     trainer.fit()
@@ -420,6 +420,23 @@ CASES = [
          r"tinygrad-lab evaluate: checkpoint missing\.npz does not exist"),
     Case("cli-gradcheck-op", cli("gradcheck", "--op", "frobnicate"), SystemExit,
          r"unknown op 'frobnicate'; known: BatchNorm1d_eval, "),
+    Case("cli-val-split", cli("train", "--val-split", "2.5"), SystemExit,
+         r"train: --val-split 2\.5: must be 0 \(no validation set\), a count \(an integer >= 1\) or a fraction "
+         r"in \(0, 1\)$"),
+    Case("cli-val-split-data", cli("train", "--dataset", "mnist-sample", "--val-split", "5000", "--out", "run"),
+         SystemExit, r"train: --val-split 5000: holds out 5000 of the 5000 training samples: it must hold out at "
+                     r"least one and leave some to train on$"),
+    Case("cli-needs-validation", cli("train", "--val-split", "0", "--early-stopping", "3"), SystemExit,
+         r"train: --early-stopping 3: needs a validation set to watch, and the validation split is 0$"),
+    Case("cli-momentum", cli("train", "--optimizer", "adam", "--momentum", "0.9"), SystemExit,
+         r"train: --momentum 0\.9: adam takes no momentum \(only sgd, momentum, nesterov, rmsprop do\)$"),
+    Case("cli-dropout", cli("train", "--dropout", "1"), SystemExit,
+         r"train: --dropout 1: must be a probability in \[0, 1\)$"),
+    Case("cli-gradcheck-module", cli("gradcheck", "--module", "no_such_ops"), SystemExit,
+         r"gradcheck: --module no_such_ops: cannot import it \(ModuleNotFoundError: No module named 'no_such_ops'\)$"),
+    Case("cli-gradcheck-module-empty", lambda tmp: (Path("my_empty_ops.py").write_text("x = 1\n"),
+                                                    cli("gradcheck", "--module", "my_empty_ops")(tmp)),
+         SystemExit, r"gradcheck: --module my_empty_ops: defines no CASES and no Function with register=True"),
     Case("cli-init-stats-width", cli("experiment", "init-stats", "--width", "0"), SystemExit,
          r"argument --width: must be >= 1, got 0"),
     # data files

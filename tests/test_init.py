@@ -67,3 +67,13 @@ def test_bad_specs_and_arguments():
         init.normal_(_w(), 1.0, rng=42)
     with pytest.raises(ValueError, match="mode must be one of"):
         init.xavier_normal_(_w(), mode="fan_out")
+
+
+def test_kaiming_names_are_pytorchs_names_for_he():
+    assert init.get_initializer("kaiming") is init.get_initializer("kaiming_normal") is init.he_normal_
+    assert init.get_initializer("kaiming_uniform") is init.he_uniform_
+    assert init.kaiming_normal_ is init.he_normal_ and init.kaiming_uniform_ is init.he_uniform_
+    listed = init.known_inits().split(", ")
+    assert set(init.INITIALIZERS) <= set(listed) and listed[-2:] == ["normal:STD", "constant:VALUE"]
+    with pytest.raises(ValueError, match=r"unknown init 'kaiming_fan'; known: .*kaiming_uniform"):
+        init.get_initializer("kaiming_fan")

@@ -1,5 +1,6 @@
 """A real interruption: ``tinygrad-lab train`` SIGKILLed mid-epoch, resumed from its last checkpoint,
-ends bit for bit where an uninterrupted run with the same seed ends.  And a checkpoint write that
+ends bit for bit where an uninterrupted run with the same seed ends (validation split, dropout masks and
+all).  And a checkpoint write that
 fails half-way leaves the previous checkpoint intact and no temporary file behind."""
 import json
 import os
@@ -16,9 +17,9 @@ from tinygrad_lab import checkpoint
 from tinygrad_lab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = ["--dataset", "mnist-sample", "--hidden", "16", "--epochs", "2", "--batch-size", "64",
+RUN = ["--dataset", "mnist-sample", "--hidden", "16", "--epochs", "2", "--batch-size", "64", "--dropout", "0.2",
        "--checkpoint-every", "7", "--seed", "5", "--no-progress", "--backend", "numpy"]
-STEPS = 2 * 79                     # 5,000 sample images / 64 per batch, 2 epochs
+STEPS = 2 * 71                     # 4,500 training images (500 of the 5,000 held out) / 64 per batch, 2 epochs
 KILL_AT_STEP = 14                  # the second in-epoch checkpoint of epoch 1
 TIMEOUT_S = 180
 # This checkout's package (not whichever one is installed), one BLAS thread (light, and identical in all runs).
@@ -104,7 +105,7 @@ def test_a_killed_run_resumed_from_its_checkpoint_ends_bit_identical(tmp_path):
             np.testing.assert_array_equal(final_a["optimizer"]["state"][index][slot], value, err_msg=slot)
     history_a, history_b = (json.loads((tmp_path / run / "metrics.json").read_text())["history"] for run in "ab")
     assert [row["epoch"] for row in history_a] == [1, 2]
-    for key in ("train_loss", "test_loss", "test_accuracy", "lr"):
+    for key in ("train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "lr"):
         assert [row[key] for row in history_a] == [row[key] for row in history_b], key
 
 

@@ -120,6 +120,8 @@ def he_uniform_(param, mode: str = "fan_in", rng: np.random.Generator | None = N
 
 msra_normal_ = he_normal_
 msra_uniform_ = he_uniform_
+kaiming_normal_ = he_normal_      # PyTorch's name
+kaiming_uniform_ = he_uniform_
 
 INITIALIZERS: dict[str, Callable] = {
     "zeros": zeros_,
@@ -128,7 +130,13 @@ INITIALIZERS: dict[str, Callable] = {
     "xavier_normal": xavier_normal_, "xavier_uniform": xavier_uniform_,
     "he": he_normal_, "he_normal": he_normal_, "he_uniform": he_uniform_,
     "msra": he_normal_, "msra_normal": he_normal_, "msra_uniform": he_uniform_,
+    "kaiming": he_normal_, "kaiming_normal": he_normal_, "kaiming_uniform": he_uniform_,
 }
+
+
+def known_inits() -> str:
+    """Every spec :func:`get_initializer` accepts, as one line (for help texts and errors)."""
+    return ", ".join(sorted(INITIALIZERS)) + ", normal:STD, constant:VALUE"
 
 
 def get_initializer(spec) -> Callable:
@@ -136,8 +144,8 @@ def get_initializer(spec) -> Callable:
     or a callable.
 
     Names: zeros, xavier (= lecun = lecun_normal: N(0, 1/n_in)), lecun_uniform, xavier_normal and
-    xavier_uniform (Glorot: 2/(n_in + n_out)), he / msra (= he_normal), he_uniform, normal:0.01,
-    constant:0.5.
+    xavier_uniform (Glorot: 2/(n_in + n_out)), he / msra / kaiming (= he_normal), he_uniform
+    (= msra_uniform, kaiming_uniform), normal:0.01, constant:0.5.
     """
     if callable(spec):
         return spec
@@ -153,6 +161,5 @@ def get_initializer(spec) -> Callable:
             return lambda p, rng=None: normal_(p, value, rng=rng)
         return lambda p, rng=None: constant_(p, value)
     if name not in INITIALIZERS or arg:
-        known = ", ".join(sorted(INITIALIZERS)) + ", normal:STD, constant:VALUE"
-        raise ValueError(f"unknown init {spec!r}; known: {known}")
+        raise ValueError(f"unknown init {spec!r}; known: {known_inits()}")
     return INITIALIZERS[name]

@@ -5,6 +5,10 @@ One step is the whole framework at work: forward through the graph, softmax cros
 Everything that decides the numbers (weights, optimizer and scheduler state, the shuffling
 generator, the position in the epoch) goes into the checkpoint, so a resumed run continues bit for
 bit where the interrupted one stopped.
+
+Model selection never looks at the test set: a validation set held out from the training set
+(stratified by class, seeded) decides the plateau schedule, early stopping and ``best.npz``; the
+test set is evaluated after every epoch for reporting only.
 """
 from __future__ import annotations
 
@@ -28,15 +32,27 @@ from tinygrad_lab.backend import get_backend
 from tinygrad_lab.atomic import atomic_output
 from tinygrad_lab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from tinygrad_lab.data import DataLoader, load_dataset, normalize
-from tinygrad_lab.init import get_initializer
+from tinygrad_lab.data.split import stratified_split
+from tinygrad_lab.init import get_initializer, known_inits
 from tinygrad_lab.losses import cross_entropy
 from tinygrad_lab.optim import lr_scheduler
 from tinygrad_lab.tensor import Tensor, no_grad
 
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.01, "rmsprop": 1e-3, "adam": 1e-3}
+DEFAULT_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.01, "rmsprop": 1e-3, "adam": 1e-3,
+              "adamw": 1e-3}
 #: --optimizer choices: SGD's momentum variants, then every optimizer of optim.REGISTRY (default lr: the
 #: class's own unless DEFAULT_LR says otherwise)
 OPTIMIZERS = ("sgd", "momentum", "nesterov", *(name for name in optim.REGISTRY if name != "sgd"))
+#: the optimizers that take a momentum, and their default one
+DEFAULT_MOMENTUM = {"sgd": 0.0, "momentum": 0.9, "nesterov": 0.9, "rmsprop": 0.0}
+#: weight decay by default: AdamW's 1e-2, as in PyTorch; none for the others
+DEFAULT_WEIGHT_DECAY = {"adamw": 1e-2}
+#: the validation set held out by default: 5,000 samples, or a tenth of a training set of fewer
+#: than 50,000 (500 of the bundled sample's 5,000)
+DEFAULT_VAL_SPLIT = 5000
+#: the validation split draws from numpy.random.default_rng((seed, VALIDATION_STREAM)), a stream of
+#: its own (the weights and the shuffling draw from default_rng(seed))
+VALIDATION_STREAM = 1
 DATASETS = ("mnist", "fashion-mnist", "mnist-sample")
 ACTIVATIONS = tuple(name for name in activations.REGISTRY if name != "identity")
 SCHEDULES = ("none, step:EPOCHS[:GAMMA], multistep:E1,E2[:GAMMA], exp:GAMMA, cosine or "
@@ -80,11 +96,13 @@ class TrainConfig:
                                   "the only place looked in", resumable=True, metavar="DIR")
     sizes: list[int] = option([784, 512, 256, 10], "all layer sizes, input to output")
     activation: str = option("relu", "hidden-layer activation", choices=ACTIVATIONS)
-    init: str | None = option(None, "weight init: he | xavier (N(0, 1/n_in), = lecun; Glorot's is "
-                              "xavier_normal) | normal:STD | ... (default: he for relu-like activations, "
-                              "xavier otherwise)")
+    init: str | None = option(None, f"weight init, one of {known_inits()} (xavier: N(0, 1/n_in), = lecun; "
+                              "Glorot's is xavier_normal; kaiming is he, as PyTorch calls it; default: he for "
+                              "relu-like activations, xavier otherwise)")
     batchnorm: bool = option(False, "BatchNorm1d after every hidden linear layer (a last batch of one sample "
                              "is dropped from each epoch)")
+    dropout: float = option(0.0, "dropout probability after every hidden activation (nn.Dropout, inverted; 0: "
+                            "none)", metavar="P")
     optimizer: str = option("adam", "update rule", choices=OPTIMIZERS)
     lr: float | None = option(None, "learning rate (default by optimizer: "
                               + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
@@ -92,16 +110,29 @@ class TrainConfig:
                               "along a half cosine")
     epochs: int = option(5, "number of epochs (with --resume: in all, to extend the run)", resumable=True)
     batch_size: int = option(128, "samples per mini-batch")
-    weight_decay: float = option(0.0, "L2 weight decay")
+    momentum: float | None = option(None, "momentum of " + ", ".join(DEFAULT_MOMENTUM) + " (default: "
+                                    + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_MOMENTUM.items()) + ")")
+    weight_decay: float | None = option(None, "weight decay λ: λθ added to the gradient, decoupled "
+                                        "(θ ← θ(1 − lr·λ)) for adamw (default: 0.01 for adamw, as PyTorch; 0 "
+                                        "otherwise)")
     clip_norm: float | None = option(None, "clip the gradient's global L2 norm to this value (default: no "
                                      "clipping)")
-    seed: int = option(0, "seed of the weights and of the shuffling")
+    seed: int = option(0, "seed of the weights, the shuffling, the dropout masks and the validation split")
+    val_split: float | None = option(
+        None, "validation samples held out from the training set, stratified by class and seeded: a count, "
+        "a fraction in (0, 1), or 0 for none; the plateau schedule, --early-stopping and best.npz use it, "
+        f"the test set is only reported (default: {DEFAULT_VAL_SPLIT}, or a tenth of a training set smaller "
+        f"than {10 * DEFAULT_VAL_SPLIT})", metavar="N|FRACTION")
+    early_stopping: int | None = option(None, "stop after PATIENCE epochs without a lower validation loss "
+                                        "(default: train all --epochs)", resumable=True, metavar="PATIENCE")
     dtype: str = option("float32", "floating-point type of the whole run", choices=("float32", "float64"))
     checkpoint_every: int = option(0, "also write checkpoint.npz every STEPS steps (0: at epoch ends only)",
                                    resumable=True, metavar="STEPS")
 
     def __post_init__(self):
         self.validate()
+        if self.val_split is not None and (self.val_split == 0 or self.val_split >= 1):
+            self.val_split = int(self.val_split)   # a count
 
     def validate(self) -> None:
         """Raise a :class:`ConfigError` for the first unusable value (every field is checked)."""
@@ -111,7 +142,9 @@ class TrainConfig:
                 raise ConfigError(name, getattr(self, name), f"choose one of {', '.join(choices)}")
         if len(self.sizes) < 2 or min(self.sizes) < 1:
             raise ConfigError("sizes", self.sizes, "need at least two sizes, all >= 1")
-        for name, low in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("checkpoint_every", 0)):
+        integers = [("epochs", 1), ("batch_size", 1), ("seed", 0), ("checkpoint_every", 0)]
+        integers += [("early_stopping", 1)] if self.early_stopping is not None else []
+        for name, low in integers:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ConfigError(name, value, f"must be an integer >= {low}")
@@ -119,6 +152,26 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
                 raise ConfigError(name, value, f"must be a finite number {'> 0' if positive else '>= 0'}")
+        if not _number(self.dropout) or not 0 <= self.dropout < 1:
+            raise ConfigError("dropout", self.dropout, "must be a probability in [0, 1)")
+        if self.momentum is not None:
+            if self.optimizer not in DEFAULT_MOMENTUM:
+                raise ConfigError("momentum", self.momentum, f"{self.optimizer} takes no momentum (only "
+                                  f"{', '.join(DEFAULT_MOMENTUM)} do)")
+            needed = DEFAULT_MOMENTUM[self.optimizer] > 0   # momentum and nesterov without one are sgd
+            if not _number(self.momentum) or not (0 < self.momentum < 1 if needed else 0 <= self.momentum < 1):
+                raise ConfigError("momentum", self.momentum, f"must be in {'(0' if needed else '[0'}, 1) for "
+                                  f"{self.optimizer}")
+        value = self.val_split
+        if value is not None and not (_number(value) and (0 <= value < 1 or value == int(value) >= 1)):
+            raise ConfigError("val_split", value, "must be 0 (no validation set), a count (an integer >= 1) or a "
+                              "fraction in (0, 1)")
+        if value == 0 and self.early_stopping is not None:
+            raise ConfigError("early_stopping", self.early_stopping, "needs a validation set to watch, and the "
+                              "validation split is 0")
+        if value == 0 and parse_schedule(self.lr_schedule)[0] == "plateau":
+            raise ConfigError("lr_schedule", self.lr_schedule, "plateau steps on the validation loss, and the "
+                              "validation split is 0 (the test set never chooses anything)")
         if self.init is not None:
             try:
                 get_initializer(self.init)
@@ -135,10 +188,15 @@ class TrainConfig:
         return inspect.signature(optim.REGISTRY[self.optimizer]).parameters["lr"].default
 
     def resolved(self) -> dict:
-        """The values actually used: defaults filled in (init, lr, the schedule's parameters), no ``None``."""
+        """The values actually used: defaults filled in (init, lr, momentum, weight decay, the schedule's
+        parameters), no ``None`` (``val_split`` is resolved against the data: see :func:`hold_out`)."""
         values = dataclasses.asdict(self)
         values["init"] = self.init if self.init is not None else nn.mlp.default_init(self.activation)
         values["lr"] = self.learning_rate
+        if self.optimizer in DEFAULT_MOMENTUM and self.momentum is None:
+            values["momentum"] = DEFAULT_MOMENTUM[self.optimizer]
+        if self.weight_decay is None:
+            values["weight_decay"] = DEFAULT_WEIGHT_DECAY.get(self.optimizer, 0.0)
         values["lr_schedule_parameters"] = schedule_parameters(self)
         return {k: v for k, v in values.items() if v is not None}
 
@@ -149,7 +207,11 @@ class TrainConfig:
         if unknown:
             raise CheckpointError(f"{where}: its config has keys this version does not know: {unknown} "
                                   "(written by another version of tinygrad_lab?)")
-        return cls(**values)
+        return cls(**{"val_split": 0, **values})   # runs saved before validation splits held out none
+
+
+def _number(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def parse_schedule(spec: str) -> tuple[str, dict]:
@@ -197,15 +259,16 @@ def schedule_parameters(cfg: TrainConfig) -> dict:
 
 def build_model(cfg: TrainConfig) -> nn.MLP:
     return nn.MLP(cfg.sizes, activation=cfg.activation, batchnorm=cfg.batchnorm, init=cfg.init,
-                  seed=cfg.seed, dtype=np.dtype(cfg.dtype), fuse=True)
+                  seed=cfg.seed, dtype=np.dtype(cfg.dtype), dropout=cfg.dropout, fuse=True)
 
 
 def build_optimizer(cfg: TrainConfig, params) -> optim.Optimizer:
-    lr, wd = cfg.learning_rate, cfg.weight_decay
+    values = cfg.resolved()
+    lr, wd, momentum = values["lr"], values["weight_decay"], values.get("momentum")
     if cfg.optimizer in ("sgd", "momentum", "nesterov"):
-        momentum = 0.0 if cfg.optimizer == "sgd" else 0.9
         return optim.SGD(params, lr=lr, momentum=momentum, nesterov=cfg.optimizer == "nesterov", weight_decay=wd)
-    return optim.REGISTRY[cfg.optimizer](params, lr=lr, weight_decay=wd)
+    extra = {"momentum": momentum} if cfg.optimizer in DEFAULT_MOMENTUM else {}
+    return optim.REGISTRY[cfg.optimizer](params, lr=lr, weight_decay=wd, **extra)
 
 
 def build_scheduler(cfg: TrainConfig, optimizer):
@@ -251,6 +314,21 @@ def load_data(cfg: TrainConfig, download: bool = True):
     dtype = np.dtype(cfg.dtype)
     x_train, x_test = normalize(ds.train_images, dtype), normalize(ds.test_images, dtype)
     return x_train, ds.train_labels, x_test, ds.test_labels, ds.source
+
+
+def hold_out(cfg: TrainConfig, x: np.ndarray, y: np.ndarray):
+    """(x_train, y_train, x_val, y_val): cfg's validation split of the training set (see
+    :func:`~tinygrad_lab.data.split.stratified_split`), by default ``DEFAULT_VAL_SPLIT`` samples or a
+    tenth of a smaller training set; with ``val_split`` 0 the validation set is empty."""
+    size = cfg.val_split if cfg.val_split is not None else min(DEFAULT_VAL_SPLIT, max(len(y) // 10, 1))
+    if size == 0:
+        return x, y, x[:0], y[:0]
+    try:
+        train, val = stratified_split(y, size, np.random.default_rng((cfg.seed, VALIDATION_STREAM)))
+    except ValueError as e:
+        default = "" if cfg.val_split is not None else " (the default split; 0 holds out none)"
+        raise ConfigError("val_split", size, f"{e}{default}") from None
+    return x[train], y[train], x[val], y[val]
 
 
 def check_against_data(cfg: TrainConfig, x_train: np.ndarray, y_train: np.ndarray, y_test: np.ndarray) -> None:
@@ -346,8 +424,8 @@ class Trainer:
                  download: bool = True):
         self.cfg, self.out, self.progress, self.log = cfg, Path(out), progress, log
         check_memory(cfg)
-        self.x_train, self.y_train, self.x_test, self.y_test, self.source = (
-            data if data is not None else load_data(cfg, download))
+        x_train, y_train, self.x_test, self.y_test, self.source = data if data is not None else load_data(cfg, download)
+        self.x_train, self.y_train, self.x_val, self.y_val = hold_out(cfg, x_train, y_train)
         check_against_data(cfg, self.x_train, self.y_train, self.y_test)
         self.model = build_model(cfg)
         self.optimizer = build_optimizer(cfg, list(self.model.parameters()))
@@ -371,11 +449,16 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "dropout_rngs": [m.rng.bit_generator.state for m in self.dropout_layers()],
             "loader_at_epoch_start": self.epoch_start_loader,
             "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "step": self.step,
             "running_loss": self.running_loss,
             "history": self.history,
         }
+
+    def dropout_layers(self) -> list[nn.Dropout]:
+        """The model's Dropout layers: their generators' states are checkpointed with the weights."""
+        return [m for m in self.model.modules() if isinstance(m, nn.Dropout)]
 
     def last_checkpoint_note(self) -> str:
         """Where the last good checkpoint is, for the message that stops a diverged run."""
@@ -391,7 +474,7 @@ class Trainer:
         """A trainer restored from a checkpoint, in the checkpoint's folder unless ``out`` is given.
 
         ``changes`` (and ``epochs``, its shorthand) may set the fields marked resumable (epochs,
-        checkpoint_every, data_dir); any other is a :class:`ResumeConflict`.  A longer ``epochs``
+        checkpoint_every, data_dir, early_stopping); any other is a :class:`ResumeConflict`.  A longer ``epochs``
         extends the run (see :func:`extend_schedule`)."""
         state = load_checkpoint(path)
         if not {"config", "model", "optimizer", "epoch"} <= set(state):
@@ -408,6 +491,8 @@ class Trainer:
         trainer = cls(cfg, out if out is not None else Path(path).parent, data=data, **kw)
         trainer.model.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])
+        for layer, rng_state in zip(trainer.dropout_layers(), state.get("dropout_rngs", [])):
+            layer.rng.bit_generator.state = rng_state
         if trainer.scheduler is not None:
             trainer.scheduler.load_state_dict(state["scheduler"])
             extend_schedule(trainer.scheduler, cfg.epochs)
@@ -439,7 +524,7 @@ class Trainer:
         until ``stop_signal`` is set); the checkpoint is written whenever it stops early."""
         self.out.mkdir(parents=True, exist_ok=True)
         steps_left = stop_after_steps
-        while self.epoch < self.cfg.epochs:
+        while self.epoch < self.cfg.epochs and self.early_stop() is None:
             if self.batch_in_epoch == 0:
                 self.epoch_start_loader = self.loader.state_dict()
                 self.running_loss = 0.0
@@ -488,18 +573,40 @@ class Trainer:
                            f"batch {self.batch_in_epoch}")
         return self.history
 
+    def best(self) -> dict | None:
+        """The history row of the epoch with the lowest validation loss (the first of equals), if any."""
+        rows = [row for row in self.history if "val_loss" in row]
+        return min(rows, key=lambda row: row["val_loss"]) if rows else None
+
+    def early_stop(self) -> str | None:
+        """Why the run stops before ``epochs``: ``early_stopping`` epochs have passed without a lower
+        validation loss than the best one.  None while it goes on (a function of the history, so a
+        resumed run, or one resumed with another patience, decides the same way)."""
+        best, patience = self.best(), self.cfg.early_stopping
+        if patience is None or best is None or len(self.history) - best["epoch"] < patience:
+            return None
+        return (f"early stopping after epoch {len(self.history)}: no lower validation loss for {patience} epochs "
+                f"since epoch {best['epoch']}")
+
     def end_epoch(self, samples_per_s: float) -> None:
-        """Evaluate, log one line, step the schedule, then write the checkpoint and the metrics."""
-        test_loss, test_acc, _ = evaluate(self.model, self.x_test, self.y_test)
-        row = {"epoch": self.epoch + 1, "train_loss": self.running_loss / max(self.batch_in_epoch, 1),
-               "test_loss": test_loss, "test_accuracy": test_acc, "samples_per_s": samples_per_s,
-               "lr": self.optimizer.param_groups[0]["lr"]}
+        """Evaluate (validation set, then the test set for the record), log one line, write best.npz
+        if the validation loss is the lowest so far, step the schedule (plateau: on the validation
+        loss), then write the checkpoint and the metrics."""
+        row = {"epoch": self.epoch + 1, "train_loss": self.running_loss / max(self.batch_in_epoch, 1)}
+        if len(self.x_val):
+            row["val_loss"], row["val_accuracy"], _ = evaluate(self.model, self.x_val, self.y_val)
+        row["test_loss"], row["test_accuracy"], _ = evaluate(self.model, self.x_test, self.y_test)
+        row.update(samples_per_s=samples_per_s, lr=self.optimizer.param_groups[0]["lr"])
         self.history.append(row)
-        self.log(f"epoch {row['epoch']:>3}  train loss {row['train_loss']:.4f}  test loss {test_loss:.4f}  "
-                 f"test acc {100 * test_acc:6.2f}%  {samples_per_s:,.0f} samples/s")
+        validation = (f"val loss {row['val_loss']:.4f}  val acc {100 * row['val_accuracy']:6.2f}%  "
+                      if "val_loss" in row else "")
+        self.log(f"epoch {row['epoch']:>3}  train loss {row['train_loss']:.4f}  {validation}test loss "
+                 f"{row['test_loss']:.4f}  test acc {100 * row['test_accuracy']:6.2f}%  {samples_per_s:,.0f} samples/s")
+        if self.best() is row:
+            save_checkpoint(self.out / "best.npz", self.model_file())
         if self.scheduler is not None:
             if isinstance(self.scheduler, lr_scheduler.ReduceLROnPlateau):
-                self.scheduler.step(test_loss)
+                self.scheduler.step(row["val_loss"])
             else:
                 self.scheduler.step()
         self.epoch += 1
@@ -507,10 +614,17 @@ class Trainer:
         self.epoch_start_loader = self.loader.state_dict()  # the next epoch starts from here
         self.save()
         write_metrics(self)
+        if self.early_stop() is not None:
+            self.log(self.early_stop())
+
+    def model_file(self) -> dict:
+        """What model.npz and best.npz hold: the config and the weights (see :func:`load_model`)."""
+        return {"config": dataclasses.asdict(self.cfg), "model": self.model.state_dict()}
 
 
 RESUMABLE = {f.name: f.metadata["resumable"] for f in dataclasses.fields(TrainConfig)}
-METRICS_KEYS = ["epoch", "train_loss", "test_loss", "test_accuracy", "samples_per_s", "lr"]
+METRICS_KEYS = ["epoch", "train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "samples_per_s", "lr"]
+TEST_SET_ROLE = "reported only: the lr schedule, early stopping and best.npz use the validation set"
 
 
 def _progress(iterable, total, initial, desc, enabled):
@@ -530,12 +644,23 @@ def write_metrics(trainer: Trainer, files: list[str] | None = None) -> list[Path
     """metrics.csv (one row per finished epoch) and metrics.json (the values the run used, where its
     data came from, what it ran on, its status and history), each written atomically."""
     out, history = trainer.out, trainer.history
-    lines = [",".join(METRICS_KEYS)] + [",".join(repr(row[k]) for k in METRICS_KEYS) for row in history]
-    summary = {"status": trainer.status, "config": trainer.cfg.resolved(),
+    keys = [k for k in METRICS_KEYS if len(trainer.x_val) or not k.startswith("val_")]
+    lines = [",".join(keys)] + [",".join(repr(row[k]) for k in keys) for row in history]
+    summary = {"status": trainer.status, "config": {**trainer.cfg.resolved(), "val_split": len(trainer.x_val)},
                "data": {"source": trainer.source, "train_samples": len(trainer.x_train),
+                        "validation_samples": len(trainer.x_val),
+                        "validation": (f"held out from the training set, stratified by class, seed "
+                                       f"{trainer.cfg.seed}" if len(trainer.x_val) else "none"),
                         "test_samples": len(trainer.x_test),
+                        "test_set": TEST_SET_ROLE if len(trainer.x_val) else "reported only",
                         "last_batch_of_one_dropped": bool(trainer.drop_last)},
                "environment": environment(), "history": history}
+    best = trainer.best()
+    if best is not None:
+        summary["best"] = {k: best[k] for k in ("epoch", "val_loss", "val_accuracy", "test_accuracy")}
+    if trainer.cfg.early_stopping is not None:
+        summary["early_stopping"] = {"patience": trainer.cfg.early_stopping, "epochs_trained": len(history),
+                                     "stopped_early": trainer.early_stop() is not None}
     if files is not None:
         summary["files"] = files
     return [_write_bytes(out / "metrics.csv", ("\n".join(lines) + "\n").encode()),
@@ -549,8 +674,9 @@ def write_reports(trainer: Trainer) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "checkpoint.npz"]
     if trainer.status == "finished":
-        written.append(save_checkpoint(out / "model.npz", {"config": dataclasses.asdict(trainer.cfg),
-                                                           "model": trainer.model.state_dict()}))
+        written.append(save_checkpoint(out / "model.npz", trainer.model_file()))
+    if trainer.best() is not None:
+        written.append(out / "best.npz")
     if trainer.history:
         cfg = trainer.cfg
         written.append(plot_curves(trainer.history, out / "curves.png", title=f"{cfg.dataset}: "
@@ -560,7 +686,7 @@ def write_reports(trainer: Trainer) -> list[Path]:
 
 
 def plot_curves(history: list[dict], path: Path, title: str) -> Path:
-    """Loss and test accuracy per epoch, as a PNG written atomically."""
+    """Loss and accuracy per epoch (train, validation if any, test), as a PNG written atomically."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -568,11 +694,14 @@ def plot_curves(history: list[dict], path: Path, title: str) -> Path:
     fig = Figure(figsize=(10, 4))
     ax_loss, ax_acc = fig.subplots(1, 2)
     ax_loss.plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
-    ax_loss.plot(epochs, [r["test_loss"] for r in history], "s-", label="test")
+    for split, marker, color in (("val", "^-", "C2"), ("test", "s-", "C1")):
+        if f"{split}_loss" in history[0]:
+            ax_loss.plot(epochs, [r[f"{split}_loss"] for r in history], marker, color=color, label=split)
+            ax_acc.plot(epochs, [100 * r[f"{split}_accuracy"] for r in history], marker, color=color, label=split)
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
-    ax_loss.legend()
-    ax_acc.plot(epochs, [100 * r["test_accuracy"] for r in history], "s-", color="C1")
-    ax_acc.set(xlabel="epoch", ylabel="test accuracy (%)", title="test accuracy")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.legend()
     for ax in (ax_loss, ax_acc):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)

@@ -1,4 +1,7 @@
 """train, evaluate and predict from the command line, on the bundled sample."""
+import contextlib
+import io
+
 import numpy as np
 import pytest
 
@@ -8,8 +11,11 @@ from tinygrad_lab.cli import main
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    assert main(["train", "--dataset", "mnist-sample", "--hidden", "32", "--epochs", "1", "--batch-size",
-                 "64", "--out", str(out), "--no-progress", "--backend", "numpy"]) == 0
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        assert main(["train", "--dataset", "mnist-sample", "--hidden", "32", "--epochs", "1", "--batch-size",
+                     "64", "--out", str(out), "--no-progress", "--backend", "numpy"]) == 0
+    (out / "log.txt").write_text(stdout.getvalue())
     return out
 
 
@@ -17,7 +23,31 @@ def test_train_writes_its_reports(trained):
     for name in ("metrics.csv", "metrics.json", "model.npz", "checkpoint.npz", "curves.png"):
         assert (trained / name).stat().st_size > 0
     lines = (trained / "metrics.csv").read_text().splitlines()
-    assert lines[0].startswith("epoch,train_loss,test_loss,test_accuracy") and len(lines) == 2
+    assert lines[0].startswith("epoch,train_loss,val_loss,val_accuracy,test_loss,test_accuracy") and len(lines) == 2
+
+
+def test_train_holds_out_a_validation_set_and_says_the_test_set_is_only_reported(trained):
+    metrics = __import__("json").loads((trained / "metrics.json").read_text())
+    assert metrics["data"]["validation_samples"] == 500 and metrics["data"]["train_samples"] == 4500
+    assert metrics["config"]["val_split"] == 500
+    assert metrics["data"]["test_set"] == ("reported only: the lr schedule, early stopping and best.npz use the "
+                                           "validation set")
+    assert metrics["best"]["epoch"] == 1 and "best.npz" in metrics["files"]
+    assert (trained / "log.txt").read_text().splitlines()[1] == (
+        "validation: 500 samples held out from the training set (stratified by class, seed 0); the test set is "
+        "reported only: the lr schedule, early stopping and best.npz use the validation set")
+
+
+def test_best_npz_is_a_model_file_evaluate_reads(trained, capsys):
+    assert main(["evaluate", str(trained / "best.npz")]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+
+
+def test_resume_help_lists_the_options_a_resumed_run_may_change(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "only --data-dir, --epochs, --early-stopping, --checkpoint-every and the running options" in help_text
 
 
 def test_evaluate_prints_accuracy_and_confusion(trained, capsys):
@@ -60,6 +90,16 @@ def _error(argv, capsys) -> tuple[int, str]:
     (["train", "--seed", "-1"], 2, r"train: --seed -1: must be an integer >= 0$"),
     (["train", "--lr", "inf"], 2, r"argument --lr: must be a finite number, got 'inf'"),
     (["train", "--lr-schedule", "step:inf"], 2, r"--lr-schedule step:inf: EPOCHS must be an integer"),
+    (["train", "--val-split", "-1"], 2, r"train: --val-split -1: must be 0 \(no validation set\), a count"),
+    (["train", "--val-split", "0.5x"], 2, r"argument --val-split: must be a finite number, got '0.5x'"),
+    (["train", "--lr-schedule", "plateau", "--val-split", "0"], 2,
+     r"--lr-schedule plateau: plateau steps on the validation loss, and the validation split is 0"),
+    (["train", "--early-stopping", "0"], 2, r"train: --early-stopping 0: must be an integer >= 1$"),
+    (["train", "--optimizer", "adagrad", "--momentum", "0.5"], 2, r"--momentum 0\.5: adagrad takes no momentum"),
+    (["train", "--optimizer", "nesterov", "--momentum", "1"], 2, r"--momentum 1: must be in \(0, 1\) for nesterov"),
+    (["train", "--dropout", "0.5", "--init", "kaiming_fan"], 2, r"--init kaiming_fan: unknown init 'kaiming_fan'; "
+                                                                r"known: .*kaiming, kaiming_normal, kaiming_uniform"),
+    (["train", "--resume", "RUN/checkpoint.npz", "--val-split", "0"], 2, r"drop --val-split"),
     (["train", "--sizes", "784-16-5", "--dataset", "mnist-sample", "--out", "OUT"], 2,
      r"--sizes 784-16-5: the output layer has 5 units but the data has 10 classes"),
     (["train", "--hidden", "1000000000"], 2, r"--hidden 1000000000: the run needs about .* GiB of memory is available"),

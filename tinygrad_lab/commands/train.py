@@ -67,6 +67,11 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
                            help=help_text)
 
 
+def _resumable() -> list[str]:
+    from tinygrad_lab.train import RESUMABLE
+    return [name for name, resumable in RESUMABLE.items() if resumable]
+
+
 def add_parser(subparsers) -> None:
     from tinygrad_lab import activations
     from tinygrad_lab.train import OPTIMIZERS
@@ -83,8 +88,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", help=f"output folder (default {DEFAULT_OUT}; with --resume, the checkpoint's folder); "
                    "a folder holding another run is refused unless --force")
     p.add_argument("--force", action="store_true", help="replace the run already in --out")
-    p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT; only --epochs, "
-                   "--checkpoint-every, --data-dir and the running options may be given with it")
+    p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT; only "
+                   f"{', '.join(option_name(f) for f in _resumable())} and the running options may be given with it")
     p.add_argument("--detect-anomaly", action="store_true",
                    help="stop at the first op whose forward or backward gives NaN/inf, naming it and the "
                         "line that created it (slower)")
@@ -101,7 +106,7 @@ class _Options:
 
         names = [f.name for f in dataclasses.fields(TrainConfig) if f.name != "sizes"]
         self.given = {name: getattr(args, name) for name in names if hasattr(args, name)}
-        self.typed = {name: str(value) for name, value in self.given.items()}
+        self.typed = {name: _as_typed(value) for name, value in self.given.items()}
         self.sizes_option = None
         if hasattr(args, "sizes") and hasattr(args, "hidden"):
             raise _usage("--sizes and --hidden: give one of them, not both")
@@ -125,6 +130,11 @@ class _Options:
         if value is None:
             value = "-".join(map(str, error.value)) if error.field == "sizes" else str(error.value)
         return f"{self.name(error.field)} {value}: {error.reason}"
+
+
+def _as_typed(value) -> str:
+    """A parsed option value as the user most likely typed it (``--dropout 1``, not 1.0)."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _usage(message: str):
@@ -222,15 +232,22 @@ def run(args) -> int:
 
 
 def _train(args, trainer, notes, detect_anomaly) -> int:
-    from tinygrad_lab.train import write_reports
+    from tinygrad_lab.train import TEST_SET_ROLE, write_reports
 
     cfg = trainer.cfg
-    print(f"data: {trainer.source} ({len(trainer.x_train)} train, {len(trainer.x_test)} test)")
+    print(f"data: {trainer.source} ({len(trainer.x_train)} train, {len(trainer.x_val)} validation, "
+          f"{len(trainer.x_test)} test)")
+    if len(trainer.x_val):
+        print(f"validation: {len(trainer.x_val)} samples held out from the training set (stratified by class, seed "
+              f"{cfg.seed}); the test set is {TEST_SET_ROLE}")
+    else:
+        print("validation: none (--val-split 0); the test set is only reported")
     for note in notes:
         print(note)
     if args.resume:
         print(f"resuming {args.resume} at epoch {trainer.epoch + 1}, batch {trainer.batch_in_epoch}, into {trainer.out}")
-    print(f"model: {'-'.join(map(str, cfg.sizes))} {cfg.activation}{' + batchnorm' if cfg.batchnorm else ''}, "
+    print(f"model: {'-'.join(map(str, cfg.sizes))} {cfg.activation}{' + batchnorm' if cfg.batchnorm else ''}"
+          f"{f' + dropout {cfg.dropout:g}' if cfg.dropout else ''}, "
           f"{cfg.optimizer} lr {cfg.learning_rate:g}, batch {cfg.batch_size}, {cfg.dtype}"
           + (", the last batch of one sample is dropped each epoch (BatchNorm)" if trainer.drop_last else ""))
     started = time.perf_counter()
@@ -257,4 +274,9 @@ def _train(args, trainer, notes, detect_anomaly) -> int:
         last = trainer.history[-1]
         print(f"final test accuracy {100 * last['test_accuracy']:.2f}% after {last['epoch']} epochs "
               f"({time.perf_counter() - started:.1f} s)")
+        best = trainer.best()
+        if best is not None:
+            print(f"best.npz: epoch {best['epoch']} (lowest validation loss {best['val_loss']:.4f}, validation "
+                  f"accuracy {100 * best['val_accuracy']:.2f}%), test accuracy {100 * best['test_accuracy']:.2f}% "
+                  "(reported, not used to choose)")
     return 0
