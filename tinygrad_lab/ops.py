@@ -9,6 +9,7 @@ broadcast created or stretched.
 """
 from __future__ import annotations
 
+import functools
 import math
 import operator
 
@@ -55,7 +56,9 @@ def normalize_axes(name: str, shape: tuple[int, ...], axis, extra: int = 0) -> t
     return tuple(sorted(normalized))
 
 
+@functools.lru_cache(maxsize=1024)  # a step meets the same few shapes again and again
 def _broadcast_shape(name: str, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of ``a`` and ``b`` broadcast together, or a one-line error naming the op."""
     try:
         return np.broadcast_shapes(a, b)
     except ValueError:
@@ -114,9 +117,26 @@ def sum_to(x, *shape):
     return x if np.shape(x) == shape else SumTo(shape).apply(x)
 
 
+# Backward rules read their shapes from ``.shape`` (tuples of ints), so the two helpers below skip
+# the validation that ``broadcast_to``/``sum_to`` give a user's shape, and make no node at all when
+# the shape already fits: most gradients of an elementwise op need neither.
 def unbroadcast(g, shape):
     """The gradient ``g`` of a broadcast result, summed back to the input's ``shape``."""
-    return sum_to(g, shape)
+    return g if g.shape == shape else SumTo(shape).apply(g)
+
+
+def expand(g, shape):
+    """The gradient ``g`` of a reduction (keepdims layout: same rank), broadcast back to the input's
+    ``shape``.  On an array (an ordinary backward pass) this is np.broadcast_to's read-only view,
+    built directly (stride 0 along each stretched axis): np.broadcast_to's argument handling costs
+    more than a whole tiny backward pass."""
+    if g.shape == shape:
+        return g
+    if not isinstance(g, np.ndarray) or not g.flags.c_contiguous:
+        return BroadcastTo(shape).apply(g)
+    view = np.ndarray(shape, g.dtype, g, 0, [0 if n == 1 else s for n, s in zip(g.shape, g.strides)])
+    view.setflags(write=False)
+    return view
 
 
 # ----- arithmetic ------------------------------------------------------------------------------
@@ -569,11 +589,11 @@ class Sum(Function):
     def __init__(self, axis, keepdims: bool):
         self.axis, self.keepdims = axis, keepdims
 
-    def forward(self, x):
-        return np.sum(x, axis=self.axis, keepdims=self.keepdims)
+    def forward(self, x):  # np.sum without its Python wrapper, which costs more than a small sum
+        return np.add.reduce(x, axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy, x, y):
-        return broadcast_to(reshape(gy, _keepdims_shape(x.shape, self.axis)), x.shape)
+        return expand(gy.reshape(_keepdims_shape(x.shape, self.axis)), x.shape)
 
 
 class Max(Function):
@@ -596,7 +616,7 @@ class Max(Function):
 
     def backward(self, gy, x, y):
         kept = _keepdims_shape(x.shape, self.axis)
-        return broadcast_to(reshape(gy, kept), x.shape) * self._share(data(x), data(y))
+        return expand(gy.reshape(kept), x.shape) * self._share(data(x), data(y))
 
     def jvp(self, dx, *, xs, y):
         return (self._share(xs[0], y) * dx).sum(axis=self.axis, keepdims=self.keepdims)

@@ -207,9 +207,7 @@ class Tensor:
         The graph is freed afterwards unless ``retain_graph=True``.  With ``create_graph=True`` the
         gradients are themselves computed by graph ops, so they can be differentiated again.
         """
-        from tinygrad_lab.autograd import backward
-
-        backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
+        autograd.backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
 
 
 _COMPARISON_NAMES = {"equal": "eq", "not_equal": "ne", "less": "lt", "less_equal": "le", "greater": "gt",
@@ -291,7 +289,7 @@ def _torch_keywords(fn, with_indices=None):
     @functools.wraps(fn)
     def method(self, *args, **kwargs):
         torch_style = "dim" in kwargs
-        for torch_name, numpy_name in TORCH_KEYWORDS.items():
+        for torch_name, numpy_name in TORCH_KEYWORDS.items() if kwargs else ():
             if torch_name in kwargs:
                 if numpy_name in kwargs:
                     raise TypeError(f"{fn.__name__}: got both {torch_name}= and {numpy_name}=; pass one")
@@ -301,3 +299,8 @@ def _torch_keywords(fn, with_indices=None):
             return values
         return ValuesIndices(values, with_indices(self, kwargs["axis"], kwargs.get("keepdims", False)))
     return method
+
+
+# The engine imports Tensor from this module, so it is imported last (an import inside
+# ``backward`` would cost more than a tiny backward pass's arithmetic).
+from tinygrad_lab import autograd  # noqa: E402
