@@ -12,8 +12,9 @@ Graphs (float64 for the op graphs, float32 for the MLP, as each framework's habi
   zero_grad, backward, step).
 
 The contenders alternate (and swap order every repetition) so that the machine's slow and fast
-stretches hit both alike.  Reported: µs per call (median and min over repetitions) and the ratio
-tinygrad_lab / torch of the medians.  Results go to benchmarks/results_overhead.json.
+stretches hit both alike.  Reported: µs per call (median and min over repetitions) and the ratios
+tinygrad_lab / torch of the medians and of the minima (the steadier figure on a loaded machine).
+Results go to benchmarks/results_overhead.json.
 """
 from __future__ import annotations
 
@@ -112,14 +113,16 @@ def main():
             for name in order:
                 times[graph][name].append(time_us(contenders[name][graph], args.seconds))
     results = {}
-    print(f"{'graph':<14}" + "".join(f"{name + ' us':>24}" for name in contenders) + f"{'ratio':>8}")
+    print(f"{'graph':<14}" + "".join(f"{name + ' us':>24}" for name in contenders) + f"{'ratio':>8}{'of mins':>10}")
     for graph in graphs:
         row = {name: {"median_us": statistics.median(t), "min_us": min(t)} for name, t in times[graph].items()}
         if "torch" in row:
             row["tinygrad_lab_over_torch"] = row["tinygrad_lab"]["median_us"] / row["torch"]["median_us"]
+            row["tinygrad_lab_over_torch_min"] = row["tinygrad_lab"]["min_us"] / row["torch"]["min_us"]
         results[graph] = row
         cells = "".join(f"{row[name]['median_us']:>14.1f} (min {row[name]['min_us']:.1f})" for name in contenders)
-        ratio = f"{row['tinygrad_lab_over_torch']:>7.2f}x" if "torch" in row else ""
+        ratio = (f"{row['tinygrad_lab_over_torch']:>7.2f}x{row['tinygrad_lab_over_torch_min']:>9.2f}x"
+                 if "torch" in row else "")
         print(f"{graph:<14}{cells}{ratio}")
     report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__},
               "reps": args.reps, "results": results}

@@ -288,8 +288,10 @@ def _torch_keywords(fn, with_indices=None):
     returns (values, indices) as PyTorch's ``max(dim=…)`` does; ``axis=`` returns the values only."""
     @functools.wraps(fn)
     def method(self, *args, **kwargs):
+        if not kwargs:  # x.sum(), x.max(1): no keyword to translate
+            return fn(self, *args)
         torch_style = "dim" in kwargs
-        for torch_name, numpy_name in TORCH_KEYWORDS.items() if kwargs else ():
+        for torch_name, numpy_name in TORCH_KEYWORDS.items():
             if torch_name in kwargs:
                 if numpy_name in kwargs:
                     raise TypeError(f"{fn.__name__}: got both {torch_name}= and {numpy_name}=; pass one")
