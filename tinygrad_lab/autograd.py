@@ -17,28 +17,35 @@ from tinygrad_lab.tensor import Tensor, as_float_array
 
 
 def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
-    """Every tensor the roots depend on through recorded nodes, each after all of its inputs."""
+    """Every tensor the roots depend on through recorded nodes, each after all of its inputs.
+
+    A depth-first search: a computed tensor is pushed once to visit its inputs and once more to be
+    placed after them; a leaf has no inputs to wait for, so it is placed as soon as it is seen."""
     order: list[Tensor] = []
-    seen: set[int] = set()
+    seen: set[Tensor] = set()  # tensors hash by identity
     stack: list[tuple[Tensor, bool]] = [(t, False) for t in reversed(roots)]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
             order.append(tensor)
             continue
-        if id(tensor) in seen:
+        if tensor in seen:
             continue
-        seen.add(id(tensor))
-        stack.append((tensor, True))
+        seen.add(tensor)
         node = tensor.creator
-        if node is not None:
-            if node.freed:
-                raise RuntimeError(
-                    f"Trying to backward through the graph a second time: the graph of {node.name} "
-                    f"(output shape {tensor.shape}) was freed by an earlier backward(); call "
-                    "backward(retain_graph=True) the first time if you need to run it twice"
-                )
-            stack.extend((x, False) for x in node.inputs if x.requires_grad and id(x) not in seen)
+        if node is None:
+            order.append(tensor)
+            continue
+        if node.freed:
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time: the graph of {node.name} "
+                f"(output shape {tensor.shape}) was freed by an earlier backward(); call "
+                "backward(retain_graph=True) the first time if you need to run it twice"
+            )
+        stack.append((tensor, True))
+        for x in node.inputs:
+            if x.requires_grad and x not in seen:
+                stack.append((x, False))
     return order
 
 
@@ -54,7 +61,7 @@ def _seed(output: Tensor, grad) -> np.ndarray | Tensor:
                 f"backward() on a tensor of shape {output.shape} needs grad=∂E/∂y of that shape; "
                 "the implicit gradient 1 exists only for a tensor with one element"
             )
-        return np.ones(output.shape, dtype=output.dtype)
+        return np.array(1.0, dtype=output.dtype).reshape(output.shape)  # one element: the number 1
     if isinstance(grad, Tensor):
         if grad.shape != output.shape:
             raise ValueError(f"grad has shape {grad.shape} but the output has shape {output.shape}")
@@ -76,57 +83,62 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
     With ``capture`` (id -> tensor), the gradients of those tensors are returned instead of being
     accumulated into leaves' ``.grad``.
     """
-    pending: dict[int, np.ndarray | Tensor] = {}
+    pending: dict[Tensor, np.ndarray | Tensor] = {}  # each tensor's gradient so far
     for output, g in zip(outputs, grads):
         g = _seed(output, g)
         if create_graph and not isinstance(g, Tensor):
             g = Tensor.wrap(g)
         if not create_graph and isinstance(g, Tensor):
             g = g.data
-        pending[id(output)] = pending[id(output)] + g if id(output) in pending else g
+        pending[output] = pending[output] + g if output in pending else g
     handed = {id(g) for g in pending.values()}  # the caller's seed arrays never become a .grad
     order = topological_order(outputs)
     captured: dict[int, np.ndarray | Tensor] = {}
-    mode = set_grad_enabled(create_graph)  # backward records a graph only when asked (create_graph)
-    try:
+    anomaly = is_anomaly_enabled()
+    with set_grad_enabled(create_graph):  # backward records a graph only when asked (create_graph)
         for tensor in reversed(order):
-            g = pending.pop(id(tensor), None)
+            g = pending.pop(tensor, None)
             if g is None:
                 continue
             node = tensor.creator
-            if capture is not None and id(tensor) in capture:
-                captured[id(tensor)] = g
-            elif node is None and capture is None:
+            if capture is not None:
+                if id(tensor) in capture:
+                    captured[id(tensor)] = g
+            elif node is None:
                 _accumulate_into_leaf(tensor, g, create_graph, handed)
             if node is None:
                 continue
             if node.versions:
                 node.check_versions(tensor)
-            xs = node.inputs if create_graph else [x._data for x in node.inputs]
-            y = tensor if create_graph else tensor._data
-            gxs = node.backward(g, *xs, y=y)
+            if create_graph:  # backward on Tensors: its ops record the graph of the gradient
+                gxs = node.backward(g, *node.inputs, y=tensor)
+            else:  # the common case, on the arrays
+                gxs = node.backward(g, *[x._data for x in node.inputs], y=tensor._data)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
-            if is_anomaly_enabled():
+            if anomaly:
                 check_backward(node, gxs, tensor.shape)
             for x, gx, needed in zip(node.inputs, gxs, node.needs_grad):
                 if not needed or gx is None:
                     continue
-                if gx.shape != x.shape:
-                    raise AssertionError(f"{node.name}.backward gave a gradient of shape {gx.shape} "
-                                         f"for an input of shape {x.shape}")
-                if gx.dtype != x._data.dtype:
-                    raise AssertionError(f"{node.name}.backward gave a {gx.dtype} gradient for a "
-                                         f"{x.dtype} input of shape {x.shape}")
-                pending[id(x)] = pending[id(x)] + gx if id(x) in pending else gx
-    finally:
-        mode.__exit__()
+                if gx.shape != x._data.shape or gx.dtype != x._data.dtype:
+                    _refuse_gradient(node, x, gx)
+                pending[x] = pending[x] + gx if x in pending else gx
     if not retain_graph:
         for tensor in order:
             node = tensor.creator
             if node is not None:
                 node.inputs, node.freed = None, True
     return captured
+
+
+def _refuse_gradient(node, x: Tensor, gx) -> None:
+    """Raise: ``node.backward`` gave input ``x`` a gradient of the wrong shape or dtype."""
+    if gx.shape != x.shape:
+        raise AssertionError(f"{node.name}.backward gave a gradient of shape {gx.shape} "
+                             f"for an input of shape {x.shape}")
+    raise AssertionError(f"{node.name}.backward gave a {gx.dtype} gradient for a "
+                         f"{x.dtype} input of shape {x.shape}")
 
 
 def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool, handed: set[int]) -> None:
@@ -144,12 +156,14 @@ def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool, handed: set[int])
             g = np.array(g, copy=True)
         handed.add(id(g))
         leaf.grad = Tensor.wrap(g)
-    elif leaf.grad.creator is None and not leaf.grad.requires_grad and leaf.grad.data.base is None:
-        np.add(leaf.grad.data, g, out=leaf.grad.data)  # in place, as PyTorch: the array is this leaf's own
     else:
-        # out of place: a .grad left by backward(create_graph=True) is a graph tensor that the user
-        # may hold, other leaves may share, or whose data may be a read-only broadcast view
-        leaf.grad = Tensor.wrap(leaf.grad.data + g)
+        own = leaf.grad._data
+        if leaf.grad.creator is None and not leaf.grad.requires_grad and own.base is None:
+            np.add(own, g, out=own)  # in place, as PyTorch: the array is this leaf's own
+        else:
+            # out of place: a .grad left by backward(create_graph=True) is a graph tensor that the
+            # user may hold, other leaves may share, or whose data may be a read-only broadcast view
+            leaf.grad = Tensor.wrap(own + g)
 
 
 def backward(outputs: Sequence[Tensor], grads=None, retain_graph: bool = False,

@@ -24,9 +24,6 @@ Forward mode (:mod:`tinygrad_lab.forward_ad`) adds a third, optional method:
 """
 from __future__ import annotations
 
-import functools
-import types
-
 import numpy as np
 
 from tinygrad_lab.anomaly import check_forward
@@ -42,20 +39,19 @@ def data(x) -> np.ndarray:
     return x.data if isinstance(x, Tensor) else x
 
 
-class _instance_or_class_method:
-    """A method callable on an instance, or on the class, which then runs it on a fresh ``cls()``."""
+class _FunctionType(type):
+    """The type of Function classes: ``Op.apply(x, …)`` on a class runs ``Op().apply(x, …)``.
 
-    def __init__(self, fn):
-        self.fn = fn
-        functools.update_wrapper(self, fn)
+    A property of the metaclass is seen only when ``apply`` is read from the class, so on an
+    instance (every op call) ``apply`` stays an ordinary method, with no Python-level ``__get__``
+    to run first."""
 
-    def __get__(self, instance, owner):
-        if instance is None:
-            return lambda *inputs: self.fn(owner(), *inputs)
-        return types.MethodType(self.fn, instance)
+    @property
+    def apply(cls):
+        return lambda *inputs: cls().apply(*inputs)
 
 
-class Function:
+class Function(metaclass=_FunctionType):
     """Base class of graph nodes.  Subclasses set attributes in ``__init__`` (axis, shape, …)."""
 
     needs_grad: tuple[bool, ...] = ()
@@ -93,38 +89,44 @@ class Function:
     def jvp(self, *dxs, xs, y):
         raise NotImplementedError(f"{self.name} has no forward-mode (jvp) rule")
 
-    @_instance_or_class_method
     def apply(self, *inputs):
         """Run the op: ``Op(params).apply(x, …)``, or ``Op.apply(x, …)`` (PyTorch's habit) for an op
-        whose constructor takes no arguments.  On plain arrays it returns an array; with a Tensor among the inputs it returns
-        a Tensor and, when some input requires grad and grad mode is on, records this node."""
-        tensors = [x for x in inputs if isinstance(x, Tensor)]
-        if not tensors:
-            return self.forward(*inputs)
-        dtype = tensors[0]._data.dtype
-        mixed = dtype.kind != "f"
-        for t in tensors[1:]:
-            if t._data.dtype != dtype:
-                mixed = True
-        if mixed:
-            dtype, inputs, tensors = self._common_dtype(inputs, tensors)
-        arrays = [x._data if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs]
+        whose constructor takes no arguments.  On plain arrays it returns an array; with a Tensor
+        among the inputs it returns a Tensor and, when some input requires grad and grad mode is on,
+        records this node.
+
+        Every op of every step passes through here, so the common case is kept lean: when all
+        inputs are Tensors of one float dtype (``_same_float_dtype``), they are the node's inputs as
+        they come, with no constant to convert and no dtype to reconcile."""
+        if _same_float_dtype(inputs):
+            tensors = inputs
+            arrays = [t._data for t in inputs]
+        else:
+            tensors = [x for x in inputs if isinstance(x, Tensor)]
+            if not tensors:
+                return self.forward(*inputs)
+            dtype = tensors[0]._data.dtype
+            if dtype.kind != "f" or any(t._data.dtype != dtype for t in tensors):
+                dtype, inputs, tensors = self._common_dtype(inputs, tensors)
+            arrays = [x._data if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs]
+            inputs = tuple(x if isinstance(x, Tensor) else Tensor.wrap(a) for x, a in zip(inputs, arrays))
         out = Tensor.wrap(self.forward(*arrays))
         if self.view:
             out._version = inputs[0]._version
         modes = current_modes()
         if modes.anomaly_enabled:
-            check_forward(self, arrays, out.data)
+            check_forward(self, arrays, out._data)
         if modes.tangents is not None:
             self._push_tangent(inputs, arrays, out)
-        if modes.grad_enabled and any(t.requires_grad for t in tensors):
-            self.inputs = tuple(x if isinstance(x, Tensor) else Tensor.wrap(a) for x, a in zip(inputs, arrays))
-            self.needs_grad = tuple(t.requires_grad for t in self.inputs)
-            if self.saves_inputs:
-                self.versions = tuple(t._version[0] for t in self.inputs)
-                self.out_version = out._version[0]
-            out.requires_grad = True
-            out.creator = self
+        if modes.grad_enabled:
+            needs_grad = tuple([t.requires_grad for t in inputs])
+            if True in needs_grad:
+                self.inputs, self.needs_grad = inputs, needs_grad
+                if self.saves_inputs:
+                    self.versions = tuple([t._version[0] for t in inputs])
+                    self.out_version = out._version[0]
+                out.requires_grad = True
+                out.creator = self
         return out
 
     def _common_dtype(self, inputs, tensors):
@@ -161,6 +163,8 @@ class Function:
     def check_versions(self, out: Tensor) -> None:
         """Raise if an input or the output ``out``, which this node's backward may read, was changed
         in place since the forward pass."""
+        if out._version[0] == self.out_version and self.versions == tuple([x._version[0] for x in self.inputs]):
+            return  # nothing changed: the check of every backward pass, kept cheap
         if out.version != self.out_version:
             raise RuntimeError(
                 f"{self.name}: its output of shape {out.shape} was modified in place after the forward "
@@ -172,6 +176,19 @@ class Function:
                     f"{self.name}: input {i} of shape {x.shape} was modified in place after the forward "
                     f"pass (version {seen} -> {x.version}), but the backward pass needs its old value. "
                     "Update parameters after backward(), or compute the graph again")
+
+
+def _same_float_dtype(inputs) -> bool:
+    """Whether ``inputs`` are all Tensors of one float dtype (the common case of :meth:`Function.apply`)."""
+    if not inputs or not isinstance(inputs[0], Tensor):
+        return False
+    dtype = inputs[0]._data.dtype
+    if dtype.kind != "f":
+        return False
+    for x in inputs[1:]:
+        if not isinstance(x, Tensor) or x._data.dtype != dtype:
+            return False
+    return True
 
 
 def linear_jvp(self: Function, *dxs, xs, y):

@@ -9,6 +9,7 @@ broadcast created or stretched.
 """
 from __future__ import annotations
 
+import functools
 import math
 import operator
 
@@ -57,7 +58,9 @@ def normalize_axes(name: str, shape: tuple[int, ...], axis, extra: int = 0) -> t
     return tuple(sorted(normalized))
 
 
+@functools.lru_cache(maxsize=1024)  # a step meets the same few shapes again and again
 def _broadcast_shape(name: str, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of ``a`` and ``b`` broadcast together, or a one-line error naming the op."""
     try:
         return np.broadcast_shapes(a, b)
     except ValueError:
@@ -112,8 +115,27 @@ def broadcast_to(x, *shape):
 
 
 def sum_to(x, *shape):
+    """x summed back to ``shape`` (the gradient of a broadcast input).  Backward rules pass a
+    ``.shape`` tuple, which already fits most of the time: that case returns at once, before the
+    validation a user's shape gets."""
+    if len(shape) == 1 and shape[0] == np.shape(x):
+        return x
     shape = _norm_shape(shape)
     return x if np.shape(x) == shape else SumTo(shape).apply(x)
+
+
+def _expand(g, shape):
+    """The gradient ``g`` of a reduction (keepdims layout: same rank), broadcast back to the input's
+    ``shape``.  On an array (an ordinary backward pass) this is np.broadcast_to's read-only view,
+    built directly (stride 0 along each stretched axis): np.broadcast_to's argument handling costs
+    more than a whole tiny backward pass."""
+    if g.shape == shape:
+        return g
+    if not isinstance(g, np.ndarray) or not g.flags.c_contiguous:
+        return BroadcastTo(shape).apply(g)
+    view = np.ndarray(shape, g.dtype, g, 0, [0 if n == 1 else s for n, s in zip(g.shape, g.strides)])
+    view.setflags(write=False)
+    return view
 
 
 # ----- arithmetic ------------------------------------------------------------------------------
@@ -554,11 +576,11 @@ class Sum(Function):
     def __init__(self, axis, keepdims: bool):
         self.axis, self.keepdims = axis, keepdims
 
-    def forward(self, x):
-        return np.sum(x, axis=self.axis, keepdims=self.keepdims)
+    def forward(self, x):  # np.sum without its Python wrapper, which costs more than a small sum
+        return np.add.reduce(x, axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy, x, y):
-        return broadcast_to(reshape(gy, _keepdims_shape(x.shape, self.axis)), x.shape)
+        return _expand(gy.reshape(_keepdims_shape(x.shape, self.axis)), x.shape)
 
 
 class Max(Function):
@@ -581,7 +603,7 @@ class Max(Function):
 
     def backward(self, gy, x, y):
         kept = _keepdims_shape(x.shape, self.axis)
-        return broadcast_to(reshape(gy, kept), x.shape) * self._share(data(x), data(y))
+        return _expand(gy.reshape(kept), x.shape) * self._share(data(x), data(y))
 
     def jvp(self, dx, *, xs, y):
         return (self._share(xs[0], y) * dx).sum(axis=self.axis, keepdims=self.keepdims)

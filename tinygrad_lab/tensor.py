@@ -207,9 +207,7 @@ class Tensor:
         The graph is freed afterwards unless ``retain_graph=True``.  With ``create_graph=True`` the
         gradients are themselves computed by graph ops, so they can be differentiated again.
         """
-        from tinygrad_lab.autograd import backward
-
-        backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
+        autograd.backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
 
 
 _COMPARISON_NAMES = {"equal": "eq", "not_equal": "ne", "less": "lt", "less_equal": "le", "greater": "gt",
@@ -290,6 +288,8 @@ def _torch_keywords(fn, with_indices=None):
     returns (values, indices) as PyTorch's ``max(dim=…)`` does; ``axis=`` returns the values only."""
     @functools.wraps(fn)
     def method(self, *args, **kwargs):
+        if not kwargs:  # x.sum(), x.max(1): no keyword to translate
+            return fn(self, *args)
         torch_style = "dim" in kwargs
         for torch_name, numpy_name in TORCH_KEYWORDS.items():
             if torch_name in kwargs:
@@ -301,3 +301,8 @@ def _torch_keywords(fn, with_indices=None):
             return values
         return ValuesIndices(values, with_indices(self, kwargs["axis"], kwargs.get("keepdims", False)))
     return method
+
+
+# The engine imports Tensor from this module, so it is imported last (an import inside
+# ``backward`` would cost more than a tiny backward pass's arithmetic).
+from tinygrad_lab import autograd  # noqa: E402
