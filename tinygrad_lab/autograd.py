@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from tinygrad_lab.anomaly import check_backward
-from tinygrad_lab.mode import is_anomaly_enabled, set_grad_enabled
+from tinygrad_lab.mode import current_modes, is_anomaly_enabled, set_grad_enabled
 from tinygrad_lab.tensor import Tensor, as_float_array
 
 
@@ -170,6 +170,9 @@ def backward(outputs: Sequence[Tensor], grads=None, retain_graph: bool = False,
              create_graph: bool = False) -> None:
     """Accumulate the gradients of ``outputs`` (weighted by ``grads``) into every leaf's ``.grad``."""
     grads = [None] * len(outputs) if grads is None else list(grads)
+    recorder = current_modes().recorder
+    if recorder is not None:
+        recorder.backward(list(outputs), grads, retain_graph, create_graph)
     _run(list(outputs), grads, retain_graph or create_graph, create_graph, capture=None)
 
 
@@ -185,6 +188,9 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, retain_
     if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     retain_graph = create_graph if retain_graph is None else retain_graph
+    recorder = current_modes().recorder
+    if recorder is not None:
+        recorder.unsupported("the step calls autograd.grad()")
     captured = _run(outputs, list(grad_outputs), retain_graph, create_graph,
                     capture={id(x): x for x in inputs})
     result = []

@@ -9,6 +9,7 @@ import numpy as np
 from tinygrad_lab import ops
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.function import Function, data
+from tinygrad_lab.mode import current_modes
 from tinygrad_lab.ops import Fused
 from tinygrad_lab.tensor import Tensor
 
@@ -62,15 +63,19 @@ class CrossEntropy(Fused):
 
     def forward(self, x):
         self.probs = np.empty_like(x)
-        loss = get_backend().softmax_xent(x, self.targets, self.probs)   # one fused pass
-        return np.asarray(self._scale(loss, len(x)), dtype=x.dtype)
+        return self.forward_into(x, self.targets, self.probs, np.empty((), x.dtype))
+
+    def forward_into(self, x, targets, probs, loss):
+        """The loss into the 0-d buffer ``loss`` and softmax(x) into ``probs`` (one fused pass)."""
+        loss[...] = self.scale(get_backend().softmax_xent(x, targets, probs), len(x))
+        return loss
 
     def _onehot(self, shape, dtype) -> np.ndarray:
         onehot = np.zeros(shape, dtype=dtype)
         onehot[np.arange(shape[0]), self.targets] = 1
         return onehot
 
-    def _scale(self, g, n: int):
+    def scale(self, g, n: int):
         """g / N for the mean (NaN for an empty batch, as PyTorch), g for the sum."""
         if self.reduction != "mean":
             return g
@@ -78,19 +83,19 @@ class CrossEntropy(Fused):
 
     def composition(self, x):
         picked = ops.log_softmax(x, axis=1)[np.arange(x.shape[0]), self.targets]
-        return self._scale(-picked.sum(), x.shape[0])
+        return self.scale(-picked.sum(), x.shape[0])
 
     def fast_backward(self, gy, x, y):
-        scale = self._scale(float(gy), x.shape[0])
+        scale = self.scale(float(gy), x.shape[0])
         return get_backend().xent_grad(self.probs, self.targets, scale, np.empty_like(self.probs))
 
     def jvp(self, dx, *, xs, y):
         """dE = Σ (softmax(x) − onehot(t)) ⊙ dx (÷ N for the mean)."""
         x = xs[0]
-        return self._scale(((self.probs - self._onehot(x.shape, x.dtype)) * dx).sum(), x.shape[0])
+        return self.scale(((self.probs - self._onehot(x.shape, x.dtype)) * dx).sum(), x.shape[0])
 
 
-def _class_targets(name: str, shape, targets) -> np.ndarray:
+def class_targets(name: str, shape, targets) -> np.ndarray:
     """``targets`` as int64 class indices, one per row of an (N, C) input, each in [0, C)."""
     if len(shape) != 2:
         raise ValueError(f"{name}: logits must have shape (N, C), got {shape}")
@@ -106,14 +111,18 @@ def _class_targets(name: str, shape, targets) -> np.ndarray:
         bad = t[(t < 0) | (t >= shape[1])][0]
         raise ValueError(f"{name}: target {bad} is outside [0, {shape[1]}) for {shape[1]} classes")
     # a copy: the backward pass must not see later changes to the caller's targets
-    return np.array(t, dtype=np.int64, order="C")
+    copy = np.array(t, dtype=np.int64, order="C")
+    recorder = current_modes().recorder
+    if recorder is not None:
+        recorder.copied(targets, copy)
+    return copy
 
 
 def nll_loss(log_probs, targets, reduction: str = "mean"):
     """The negative log-likelihood −log_probs[n, tₙ] of each sample's target class (log_probs
     (N, C), e.g. from ``log_softmax``), reduced over the batch."""
     check_reduction("nll_loss", reduction)
-    t = _class_targets("nll_loss", np.shape(log_probs), targets)
+    t = class_targets("nll_loss", np.shape(log_probs), targets)
     return _reduce(-ops.getitem(log_probs, (np.arange(len(t)), t)), reduction)
 
 
@@ -128,7 +137,7 @@ def cross_entropy(logits, targets, reduction: str = "mean", label_smoothing: flo
     check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    t = _class_targets("cross_entropy", np.shape(logits), targets)
+    t = class_targets("cross_entropy", np.shape(logits), targets)
     if reduction != "none" and label_smoothing == 0.0:
         return CrossEntropy(t, reduction).apply(logits)
     log_probs = ops.log_softmax(logits, axis=1)

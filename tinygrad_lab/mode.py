@@ -19,6 +19,9 @@ class Modes(threading.local):
     anomaly_enabled = False
     #: while a dual level is open, id(tensor) -> (tensor, tangent) for every dual tensor; else None
     tangents: dict | None = None
+    #: while :func:`tinygrad_lab.capture` records a step, its recorder (told of the step's backward,
+    #: optimizer steps, clipping, copied inputs and called modules); else None
+    recorder = None
 
 
 _MODES = Modes()
@@ -98,6 +101,16 @@ def anomaly_mode(enabled: bool) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def recording(recorder) -> Iterator[None]:
+    """Tell ``recorder`` what this thread's code does inside the block (see :mod:`tinygrad_lab.capture`)."""
+    previous, _MODES.recorder = _MODES.recorder, recorder
+    try:
+        yield
+    finally:
+        _MODES.recorder = previous
+
+
+@contextlib.contextmanager
 def dual_level_mode() -> Iterator[None]:
     """A fresh tangent table for this thread inside the block (see :mod:`tinygrad_lab.forward_ad`)."""
     previous, _MODES.tangents = _MODES.tangents, {}
@@ -108,4 +121,4 @@ def dual_level_mode() -> Iterator[None]:
 
 
 __all__ = ["Modes", "anomaly_mode", "current_modes", "dual_level_mode", "dual_tangents", "enable_grad", "is_anomaly_enabled",
-           "is_grad_enabled", "no_grad", "set_grad_enabled"]
+           "is_grad_enabled", "no_grad", "recording", "set_grad_enabled"]

@@ -276,6 +276,8 @@ CASES: list[OpCase] = [
     OpCase("cross_entropy", _ce_build, losses.cross_entropy),
     OpCase("Linear", _affine_build, _linear),
     OpCase("BatchNorm1d_train", _batchnorm_build, lambda x, g, b: _batchnorm(x, g, b, True), _spread_columns),
+    # a fresh generator per call: every call draws the same mask
+    OpCase("Dropout_train", rows(), lambda x: nn.functional.dropout(x, 0.3, generator=np.random.default_rng(5))),
     OpCase("BatchNorm1d_eval", _batchnorm_build, lambda x, g, b: _batchnorm(x, g, b, False)),
     OpCase("MLP_sigmoid", rows(), lambda x: _mlp(x, "sigmoid", False)),
     OpCase("MLP_tanh_batchnorm", rows(), lambda x: _mlp(x, "tanh", True), _spread_columns),

@@ -14,7 +14,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from tinygrad_lab.mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tinygrad_lab.mode import current_modes, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 __all__ = ["FLOAT_DTYPES", "Tensor", "as_float_array", "enable_grad", "is_grad_enabled", "no_grad",
@@ -48,6 +48,13 @@ def as_float_array(data, dtype=None) -> np.ndarray:
     return array.astype(dtype, copy=not fresh)
 
 
+def _tell_recorder_of_write(t: "Tensor") -> None:
+    """A captured step cannot replay a write into a tensor made by Python code between its kernels."""
+    recorder = current_modes().recorder
+    if recorder is not None:
+        recorder.unsupported(f"the step writes into a tensor of shape {t.shape} in place (copy_ or .data =)")
+
+
 class Tensor:
     """An n-dimensional float array with reverse-mode automatic differentiation.
 
@@ -70,6 +77,9 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.creator = None  # the Function that produced this tensor; None for leaves
         self.name = name
+        recorder = current_modes().recorder
+        if recorder is not None:
+            recorder.copied(data, self)
 
     @classmethod
     def wrap(cls, array: np.ndarray) -> "Tensor":
@@ -102,6 +112,7 @@ class Tensor:
     def data(self, value) -> None:
         self._data = as_float_array(value, self._data.dtype)
         self._version[0] += 1
+        _tell_recorder_of_write(self)
 
     @property
     def version(self) -> int:
@@ -135,6 +146,7 @@ class Tensor:
             raise ValueError(f"copy_: a value of shape {source.shape} cannot be written into a tensor "
                              f"of shape {self.shape}") from None
         self._version[0] += 1
+        _tell_recorder_of_write(self)
         return self
 
     shape = property(lambda self: self._data.shape)

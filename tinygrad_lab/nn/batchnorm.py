@@ -5,6 +5,7 @@ import numpy as np
 
 from tinygrad_lab import ops
 from tinygrad_lab.backend import get_backend
+from tinygrad_lab.mode import current_modes
 from tinygrad_lab.nn.module import Module, Parameter
 from tinygrad_lab.tensor import Tensor
 
@@ -17,17 +18,28 @@ class BatchNormTrain(ops.Fused):
 
     Backward (gy = ∂E/∂y): gβ = Σₙ gyₙ,  gγ = Σₙ gyₙ ⊙ x̂ₙ,
     gx = γ / (N √(σ² + ε)) ⊙ (N gy − gβ − x̂ ⊙ gγ)  — the three paths through μ, σ² and x̂ summed.
-    The forward and backward run as fused backend kernels.  ``mean`` and ``var`` are kept for the
-    layer's running statistics.
+    The forward and backward run as fused backend kernels.  Given the ``layer`` it normalises for,
+    the forward pass also moves the layer's running statistics (:meth:`BatchNorm1d.track`): every
+    effect of a training step happens inside a node, so a captured step's replay
+    (:mod:`tinygrad_lab.capture`) reproduces it by running the node's kernels again.
     """
 
-    def __init__(self, eps: float):
-        self.eps = eps
+    def __init__(self, eps: float, layer: "BatchNorm1d | None" = None):
+        self.eps, self.layer = eps, layer
 
     def forward(self, x, gamma, beta):
-        self.xhat, y = np.empty_like(x), np.empty_like(x)
-        self.mean, self.var = get_backend().batchnorm_forward(x, gamma, beta, self.eps, self.xhat, y)
+        self.xhat = np.empty_like(x)
+        return self.forward_into(x, gamma, beta, self.xhat, np.empty_like(x))
+
+    def forward_into(self, x, gamma, beta, xhat, y):
+        """The forward pass into the buffers ``xhat`` and ``y``; returns y."""
+        self.mean, self.var = get_backend().batchnorm_forward(x, gamma, beta, self.eps, xhat, y)
         self.inv_std = 1 / np.sqrt(self.var + self.eps)
+        if self.layer is not None:
+            self.layer.track(self.mean, self.var, len(x))
+            recorder = current_modes().recorder
+            if recorder is not None:
+                recorder.effect(self)
         return y
 
     def composition(self, x, gamma, beta):
@@ -36,8 +48,11 @@ class BatchNormTrain(ops.Fused):
         return xhat * gamma + beta
 
     def fast_backward(self, gy, x, gamma, beta, *, y):
-        gx, ggamma, gbeta = np.empty_like(gy), np.empty_like(gamma), np.empty_like(beta)
-        get_backend().batchnorm_backward(gy, self.xhat, gamma, self.inv_std, gx, ggamma, gbeta)
+        return self.backward_into(gy, self.xhat, gamma, np.empty_like(gy), np.empty_like(gamma), np.empty_like(beta))
+
+    def backward_into(self, gy, xhat, gamma, gx, ggamma, gbeta):
+        """The three gradients into the buffers ``gx``, ``ggamma``, ``gbeta``."""
+        get_backend().batchnorm_backward(gy, xhat, gamma, self.inv_std, gx, ggamma, gbeta)
         return gx, ggamma, gbeta
 
     def jvp(self, dx, dgamma, dbeta, *, xs, y):
@@ -80,15 +95,17 @@ class BatchNorm1d(Module):
             if n < 2:
                 raise ValueError(f"BatchNorm1d in training mode needs more than 1 sample per batch to "
                                  f"estimate a variance, got input of shape {x.shape}")
-            node = BatchNormTrain(self.eps)
-            y = node.apply(x, self.weight, self.bias)
-            self.running_mean *= 1 - self.momentum
-            self.running_mean += self.momentum * node.mean
-            self.running_var *= 1 - self.momentum
-            self.running_var += self.momentum * node.var * (n / (n - 1))
-            return y
+            return BatchNormTrain(self.eps, self).apply(x, self.weight, self.bias)
         x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
         return x_hat * self.weight + self.bias
+
+    def track(self, mean: np.ndarray, var: np.ndarray, n: int) -> None:
+        """Move the running statistics towards a batch of ``n`` samples with mean μ and biased
+        variance σ² (the unbiased σ² n/(n − 1) enters the running variance)."""
+        self.running_mean *= 1 - self.momentum
+        self.running_mean += self.momentum * mean
+        self.running_var *= 1 - self.momentum
+        self.running_var += self.momentum * var * (n / (n - 1))
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

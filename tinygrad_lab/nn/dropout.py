@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_lab.function import Function
+from tinygrad_lab.mode import current_modes
 from tinygrad_lab.nn.module import Module
 
 
@@ -17,6 +19,37 @@ def dropout_mask(shape, p: float, rng: np.random.Generator, dtype) -> np.ndarray
     """m / (1 − p) with mᵢ ~ Bernoulli(1 − p): the multiplier of inverted dropout (zeros for p = 1)."""
     keep = rng.random(shape) >= p
     return keep.astype(dtype) / (1 - p) if p < 1 else np.zeros(shape, dtype=dtype)
+
+
+class DropoutTrain(Function):
+    """y = x ⊙ m / (1 − p), the mask m / (1 − p) drawn from ``rng`` inside the forward pass (so a
+    captured step's replay draws it again, from the same generator); gx = gy ⊙ m / (1 − p)."""
+
+    def __init__(self, p: float, rng: np.random.Generator):
+        self.p, self.rng = p, rng
+
+    def forward(self, x):
+        self.mask = np.empty_like(x)
+        return self.forward_into(x, self.mask, np.empty_like(x))
+
+    def forward_into(self, x, mask, y):
+        """Draw the mask into ``mask``, write x ⊙ mask into ``y``; returns y."""
+        mask[...] = dropout_mask(x.shape, self.p, self.rng, x.dtype)
+        recorder = current_modes().recorder
+        if recorder is not None:
+            recorder.effect(self)
+        return np.multiply(x, mask, out=y)
+
+    def backward(self, gy, x, y):
+        return gy * self.mask
+
+    def jvp(self, dx, *, xs, y):
+        return dx * self.mask
+
+
+def dropout(x, p: float, rng: np.random.Generator):
+    """Inverted dropout of ``x`` with probability ``p`` > 0 (one :class:`DropoutTrain` node)."""
+    return DropoutTrain(p, rng).apply(x)
 
 
 class Dropout(Module):
@@ -35,7 +68,7 @@ class Dropout(Module):
     def forward(self, x):
         if not self.training or self.p == 0:
             return x
-        return x * dropout_mask(np.shape(x), self.p, self.rng, x.dtype)
+        return dropout(x, self.p, self.rng)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -16,7 +16,7 @@ from tinygrad_lab.losses import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, half_sum_squared_error, mse_loss,
     nll_loss,
 )
-from tinygrad_lab.nn.dropout import check_p, dropout_mask
+from tinygrad_lab.nn import dropout as _dropout
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
            "half_sum_squared_error", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid",
@@ -44,8 +44,7 @@ def dropout(x, p: float = 0.5, training: bool = True, generator: np.random.Gener
     """Inverted dropout: x ⊙ m / (1 − p), mᵢ ~ Bernoulli(1 − p), if ``training`` (True by default,
     as in PyTorch); x itself otherwise.  The mask is drawn from ``generator`` (a fresh unseeded
     numpy Generator if None)."""
-    p = check_p(p)
+    p = _dropout.check_p(p)
     if not training or p == 0:
         return x
-    rng = generator if generator is not None else np.random.default_rng()
-    return x * dropout_mask(np.shape(x), p, rng, x.dtype)
+    return _dropout.dropout(x, p, generator if generator is not None else np.random.default_rng())

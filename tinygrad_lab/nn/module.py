@@ -5,6 +5,7 @@ from typing import Iterator
 
 import numpy as np
 
+from tinygrad_lab.mode import current_modes
 from tinygrad_lab.tensor import Tensor
 
 
@@ -30,6 +31,9 @@ class Module:
     training = True
 
     def __call__(self, *args, **kwargs):
+        recorder = current_modes().recorder
+        if recorder is not None:  # a captured step replays only in the modes it was recorded in
+            recorder.called(self)
         return self.forward(*args, **kwargs)
 
     def forward(self, *args, **kwargs):

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ..mode import current_modes
+
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
 
@@ -45,10 +47,22 @@ def clip_grad_norm_(params: Any | Iterable[Any], max_norm: float, norm_type: flo
     if not check >= 0:
         raise ValueError(f"max_norm must be >= 0, got {max_norm!r}")
     params = _params(params)
+    recorder = current_modes().recorder
+    if recorder is not None:
+        recorder.clip(params, check, float(norm_type), error_if_nonfinite)
     grads = _grads(params)
     if not grads:
         return 0.0
-    p = float(norm_type)
+    total = clip_grads(grads, grads, check, float(norm_type), error_if_nonfinite)
+    _mark_modified(params)
+    return total
+
+
+def clip_grads(grads: list[np.ndarray], scaled: list[np.ndarray], max_norm: float, p: float,
+               error_if_nonfinite: bool) -> float:
+    """The arithmetic of :func:`clip_grad_norm_`: the total p-norm of ``grads`` (each one's norm, then
+    the norm of those), and every array of ``scaled`` (the same memory as ``grads``, possibly as one
+    flat buffer) multiplied by min(1, max_norm / (total + 1e-6)).  Returns the total."""
     if p == math.inf:
         total = float(np.max([np.max(np.abs(g)) if g.size else 0.0 for g in grads]))
     else:
@@ -56,10 +70,9 @@ def clip_grad_norm_(params: Any | Iterable[Any], max_norm: float, norm_type: flo
         total = float(np.linalg.norm(np.array(norms), ord=p))
     if error_if_nonfinite and not math.isfinite(total):
         raise FloatingPointError(f"the total norm of order {p} of the gradients is {total}")
-    coef = min(1.0, check / (total + 1e-6))
-    for g in grads:
+    coef = min(1.0, max_norm / (total + 1e-6))
+    for g in scaled:
         g *= coef
-    _mark_modified(params)
     return total
 
 
@@ -69,6 +82,9 @@ def clip_grad_value_(params: Any | Iterable[Any], clip_value: float) -> None:
     if not c >= 0:
         raise ValueError(f"clip_value must be >= 0, got {clip_value!r}")
     params = _params(params)
+    recorder = current_modes().recorder
+    if recorder is not None:
+        recorder.unsupported("the step calls clip_grad_value_")
     for g in _grads(params):
         np.clip(g, -c, c, out=g)
     _mark_modified(params)

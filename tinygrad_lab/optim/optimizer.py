@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_backend
+from ..mode import current_modes
 
-__all__ = ["Optimizer", "check_nonnegative", "check_unit_interval", "unused"]
+__all__ = ["Optimizer", "check_finite", "check_nonnegative", "check_unit_interval", "unused"]
 
 
 def check_nonnegative(name: str, value: Any) -> None:
@@ -90,6 +91,16 @@ def unused(like: np.ndarray) -> np.ndarray:
     if key not in _UNUSED:
         _UNUSED[key] = np.zeros(like.size, like.dtype)
     return _UNUSED[key]
+
+
+def check_finite(grad: np.ndarray, gi: int, pi: int, shape: tuple[int, ...]) -> None:
+    """Raise FloatingPointError if parameter ``pi`` of group ``gi`` has a NaN or inf in its gradient
+    (one sum first: it is finite unless an element is not, or the sum overflowed)."""
+    if not math.isfinite(grad.sum()) and not np.isfinite(grad).all():
+        raise FloatingPointError(
+            f"non-finite gradient (nan or inf) for param_groups[{gi}] parameter {pi} "
+            f"of shape {shape}; no parameter was updated"
+        )
 
 
 class Optimizer:
@@ -180,12 +191,12 @@ class Optimizer:
         any parameter is written; a gradient holding NaN or inf raises FloatingPointError.
         """
         loss = closure() if closure is not None else None
+        recorder = current_modes().recorder
+        if recorder is not None:
+            recorder.optimizer_step(self, closure)
         work = []
         for gi, group in enumerate(self.param_groups):
-            try:
-                self._validate(group)
-            except (TypeError, ValueError) as e:
-                raise type(e)(f"param_groups[{gi}]: {e}; no parameter was updated") from None
+            self.validate_group(gi)
             for pi, p in enumerate(group["params"]):
                 if p.grad is None:
                     continue
@@ -200,11 +211,7 @@ class Optimizer:
                         f"param_groups[{gi}] parameter {pi}: grad dtype {grad.dtype} is not a float "
                         "dtype; no parameter was updated"
                     )
-                if not math.isfinite(grad.sum()) and not np.isfinite(grad).all():
-                    raise FloatingPointError(
-                        f"non-finite gradient (nan or inf) for param_groups[{gi}] parameter {pi} "
-                        f"of shape {p.data.shape}; no parameter was updated"
-                    )
+                check_finite(grad, gi, pi, p.data.shape)
                 work.append((group, p, grad))
         backend = get_backend()
         for group, p, grad in work:
@@ -221,6 +228,13 @@ class Optimizer:
             if hasattr(p, "mark_modified"):  # a graph that still holds p must not use the new value
                 p.mark_modified()
         return loss
+
+    def validate_group(self, gi: int) -> None:
+        """Check ``param_groups[gi]``'s hyperparameters (they may have changed since the last step)."""
+        try:
+            self._validate(self.param_groups[gi])
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"param_groups[{gi}]: {e}; no parameter was updated") from None
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
