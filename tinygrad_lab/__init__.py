@@ -9,6 +9,7 @@ from tinygrad_lab import init, nn, optim  # noqa: E402
 from tinygrad_lab.anomaly import AnomalyError, detect_anomaly  # noqa: E402
 from tinygrad_lab.autograd import grad  # noqa: E402
 from tinygrad_lab.backend import get_backend, set_backend  # noqa: E402
+from tinygrad_lab.capture import capture  # noqa: E402
 from tinygrad_lab.factories import ones, ones_like, randn, zeros, zeros_like  # noqa: E402
 from tinygrad_lab.losses import (  # noqa: E402
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, half_sum_squared_error, mse_loss, nll_loss,
@@ -20,7 +21,7 @@ from tinygrad_lab.ops import (  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
-    "AnomalyError", "Tensor", "concatenate", "cross_entropy", "detect_anomaly", "enable_grad", "exp", "get_backend", "grad",
+    "AnomalyError", "Tensor", "capture", "concatenate", "cross_entropy", "detect_anomaly", "enable_grad", "exp", "get_backend", "grad",
     "init", "is_grad_enabled", "log", "log_softmax", "matmul", "maximum", "mse_loss", "nn", "no_grad", "optim",
     "relu", "set_backend", "set_grad_enabled", "sigmoid", "softmax", "sqrt", "stack", "tanh", "where",
     "ones", "ones_like", "randn", "zeros", "zeros_like",

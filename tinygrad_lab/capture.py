@@ -107,6 +107,7 @@ class Recorder:
         self.optimizers: list = []
         self.effects: list = []
         self.problems: list[str] = []
+        self.cleared: set[int] = set()  # the parameters zero_grad() set to None before backward()
 
     def copied(self, source, copy) -> None:
         self.copies[id(copy)] = (copy, source)
@@ -114,6 +115,12 @@ class Recorder:
     def called(self, module) -> None:
         if not any(m is module for m in self.modules):
             self.modules.append(module)
+
+    def zero_grad(self, params, set_to_none: bool) -> None:
+        if not set_to_none:
+            self.unsupported("zero_grad(set_to_none=False) (the plan writes gradients, it does not add them)")
+        if "backward" not in self.events:
+            self.cleared.update(id(p) for p in params)
 
     def backward(self, outputs, grads, retain_graph: bool, create_graph: bool) -> None:
         self.events.append("backward")
@@ -269,9 +276,9 @@ class Plan:
             if id(leaf) not in params:
                 raise Unsupported(f"a tensor of shape {leaf.shape} requires grad but the optimizer "
                                   "does not update it")
-            if had_grad:
+            if had_grad or id(leaf) not in rec.cleared:
                 raise Unsupported("backward() accumulates into an existing .grad: call "
-                                  "optimizer.zero_grad() in the step")
+                                  "optimizer.zero_grad() in the step, before backward()")
         graph_params = {id(leaf) for leaf, _ in leaves}
         for gi, group in enumerate(optimizer.param_groups):
             for pi, p in enumerate(group["params"]):

@@ -29,6 +29,7 @@ import numpy as np
 
 from tinygrad_lab import activations, nn, optim
 from tinygrad_lab.backend import get_backend
+from tinygrad_lab.capture import capture
 from tinygrad_lab.atomic import atomic_output
 from tinygrad_lab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from tinygrad_lab.data import DataLoader, load_dataset, normalize
@@ -421,7 +422,7 @@ class Trainer:
     next batch boundary, after writing the checkpoint."""
 
     def __init__(self, cfg: TrainConfig, out: str | Path, data=None, progress: bool = True, log=print,
-                 download: bool = True):
+                 download: bool = True, capture_steps: bool = True):
         self.cfg, self.out, self.progress, self.log = cfg, Path(out), progress, log
         check_memory(cfg)
         x_train, y_train, self.x_test, self.y_test, self.source = data if data is not None else load_data(cfg, download)
@@ -441,6 +442,8 @@ class Trainer:
         self.first_step_seconds: float | None = None
         self.stop_signal: int | None = None
         self.status = "running"
+        self.capture_steps = capture_steps
+        self.run_step = capture(self.eager_step) if capture_steps else self.eager_step
 
     # ----- checkpoints ------------------------------------------------------------------------
     def state(self) -> dict:
@@ -504,6 +507,11 @@ class Trainer:
 
     # ----- the loop ---------------------------------------------------------------------------
     def train_step(self, xb: np.ndarray, yb: np.ndarray) -> float:
+        """One mini-batch: :meth:`eager_step`, replayed from its captured kernels unless the trainer
+        was made with ``capture_steps=False`` (see :mod:`tinygrad_lab.capture`: same numbers)."""
+        return self.run_step(xb, yb)
+
+    def eager_step(self, xb: np.ndarray, yb: np.ndarray) -> float:
         """Forward, loss, backward, clip, update: one mini-batch."""
         loss = cross_entropy(self.model(Tensor(xb)), yb)
         value = loss.item()
@@ -654,7 +662,7 @@ def write_metrics(trainer: Trainer, files: list[str] | None = None) -> list[Path
                         "test_samples": len(trainer.x_test),
                         "test_set": TEST_SET_ROLE if len(trainer.x_val) else "reported only",
                         "last_batch_of_one_dropped": bool(trainer.drop_last)},
-               "environment": environment(), "history": history}
+               "environment": {**environment(), "captured_steps": trainer.capture_steps}, "history": history}
     best = trainer.best()
     if best is not None:
         summary["best"] = {k: best[k] for k in ("epoch", "val_loss", "val_accuracy", "test_accuracy")}

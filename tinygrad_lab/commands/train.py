@@ -90,6 +90,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--force", action="store_true", help="replace the run already in --out")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT; only "
                    f"{', '.join(option_name(f) for f in _resumable())} and the running options may be given with it")
+    p.add_argument("--no-capture", action="store_true",
+                   help="run every step eagerly, building the graph, instead of replaying the kernels the "
+                        "first step recorded (tinygrad_lab.capture: the same numbers, bit for bit; slower)")
     p.add_argument("--detect-anomaly", action="store_true",
                    help="stop at the first op whose forward or backward gives NaN/inf, naming it and the "
                         "line that created it (slower)")
@@ -214,9 +217,11 @@ def run(args) -> int:
         try:
             if args.resume:
                 trainer = Trainer.resume(args.resume, out=out, changes=options.given, progress=progress,
+                                         capture_steps=not (args.no_capture or args.detect_anomaly),
                                          download=not args.offline)
             else:
-                trainer = Trainer(cfg, out, progress=progress, download=not args.offline)
+                trainer = Trainer(cfg, out, progress=progress, download=not args.offline, 
+                                  capture_steps=not (args.no_capture or args.detect_anomaly))
         except ConfigError as e:
             raise _usage(options.describe(e)) from None
         except CheckpointError as e:

@@ -90,6 +90,9 @@ class Module:
         return self.train(False)
 
     def zero_grad(self) -> None:
+        recorder = current_modes().recorder
+        if recorder is not None:
+            recorder.zero_grad(list(self.parameters()), True)
         for p in self.parameters():
             p.grad = None
 

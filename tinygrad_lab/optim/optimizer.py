@@ -171,6 +171,9 @@ class Optimizer:
     # ------------------------------------------------------------------------------ steps
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset gradients: ``p.grad = None`` (default, as PyTorch) or fill them with zeros."""
+        recorder = current_modes().recorder
+        if recorder is not None:
+            recorder.zero_grad([p for group in self.param_groups for p in group["params"]], set_to_none)
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:

@@ -1,0 +1,387 @@
+"""tinygrad_lab.capture: a replayed step equals the eager step bit for bit, and every guard falls back."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_lab as tg
+from tinygrad_lab import Tensor, cross_entropy, nn, optim
+from tinygrad_lab.capture import CaptureFallback, capture
+from tinygrad_lab import autograd
+
+OPTIMIZERS = [(name, {}) for name in optim.REGISTRY] + [
+    ("sgd", {"momentum": 0.9}), ("sgd", {"momentum": 0.9, "nesterov": True}),
+    ("sgd", {"momentum": 0.9, "dampening": 0.1, "weight_decay": 1e-3}), ("adam", {"weight_decay": 1e-2})]
+FEATURES = {"plain": {}, "batchnorm": {"bn": True}, "dropout": {"dropout": 0.3}, "clip": {"clip": 0.5},
+            "all": {"bn": True, "dropout": 0.3, "clip": 0.5}}
+
+rng = np.random.default_rng(1)
+X, Y = rng.normal(size=(100, 20)), rng.integers(0, 3, 100)
+
+
+class Setup:
+    """A model, its optimizer and a step function, built the same way every time."""
+
+    def __init__(self, dtype, opt="adam", kw=None, bn=False, dropout=0.0, clip=None, returns="item"):
+        self.model = nn.MLP([20, 16, 12, 3], activation="relu", seed=0, fuse=True, dtype=dtype,
+                            batchnorm=bn, dropout=dropout)
+        lr = 0.5 if opt == "adadelta" else 1e-2
+        self.opt = optim.REGISTRY[opt](self.model.parameters(), lr=lr, **(kw or {}))
+        self.clip, self.returns = clip, returns
+
+    def step(self, x, y):
+        self.opt.zero_grad()
+        loss = cross_entropy(self.model(Tensor(x)), y)
+        loss.backward()
+        if self.clip:
+            optim.clip_grad_norm_(self.model.parameters(), self.clip)
+        self.opt.step()
+        return loss.item() if self.returns == "item" else loss
+
+
+def batches(dtype, n=8):
+    """Full batches of 32, a partial last batch of 4, then full batches again."""
+    for i in range(n):
+        start = 32 * (i % 4)
+        yield X[start:start + 32].astype(dtype), Y[start:start + 32]
+
+
+def assert_same(a: Setup, b: Setup):
+    for (name, pa), pb in zip(a.model.named_parameters(), b.model.parameters()):
+        assert pa.data.tobytes() == pb.data.tobytes(), name
+        assert pa.grad.data.tobytes() == pb.grad.data.tobytes(), name
+    for (name, ba), (_, bb) in zip(a.model.named_buffers(), b.model.named_buffers()):
+        assert ba.tobytes() == bb.tobytes(), name
+    sa, sb = a.opt.state_dict(), b.opt.state_dict()
+    assert sa["param_groups"] == sb["param_groups"]
+    for i, state in sa["state"].items():
+        for key, value in state.items():
+            other = sb["state"][i][key]
+            assert (value.tobytes() == other.tobytes()) if isinstance(value, np.ndarray) else value == other, key
+    for ma, mb in zip(a.model.modules(), b.model.modules()):
+        if isinstance(ma, nn.Dropout):
+            assert ma.rng.bit_generator.state == mb.rng.bit_generator.state
+
+
+def run_both(dtype, opt="adam", kw=None, n=8, **features):
+    eager, captured = Setup(dtype, opt, kw, **features), Setup(dtype, opt, kw, **features)
+    step = capture(captured.step)
+    for x, y in batches(dtype, n):
+        assert eager.step(x, y) == step(x, y)
+        assert step.reason is None, step.reason
+        assert_same(eager, captured)
+    return eager, captured, step
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("opt,kw", OPTIMIZERS, ids=[f"{n}-{'-'.join(kw)}" for n, kw in OPTIMIZERS])
+@pytest.mark.parametrize("features", ["plain", "all"])
+def test_replay_is_bit_identical_for_every_optimizer(dtype, opt, kw, features):
+    run_both(dtype, opt, kw, **FEATURES[features])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("features", ["batchnorm", "dropout", "clip"])
+def test_replay_is_bit_identical_with_each_feature(dtype, features):
+    run_both(dtype, **FEATURES[features])
+
+
+def test_later_calls_replay_without_graph_nodes_or_tensors(monkeypatch):
+    _, _, step = run_both(np.float32, n=2, bn=True, dropout=0.2)
+    assert step.plan is not None
+
+    def refuse(*args):
+        raise AssertionError("a Tensor was made or the engine ran during a replay")
+
+    monkeypatch.setattr(Tensor, "wrap", classmethod(refuse))  # every op's output is wrapped
+    monkeypatch.setattr(Tensor, "__init__", refuse)
+    monkeypatch.setattr(autograd, "_run", refuse)
+    x, y = next(batches(np.float32))
+    assert np.isfinite(step(x, y))
+
+
+def test_eval_train_switches_keep_the_replay_identical():
+    eager, captured = Setup(np.float32, dropout=0.3), Setup(np.float32, dropout=0.3)
+    step = capture(captured.step)
+    for i, (x, y) in enumerate(batches(np.float32, 10)):
+        if i % 3 == 2:  # evaluate in between, as Trainer does each epoch
+            for s in (eager, captured):
+                s.model.eval()
+                with tg.no_grad():
+                    s.model(Tensor(x))
+                s.model.train()
+        mode = i in (4, 5)  # two steps in eval mode (dropout off): a plan of their own
+        for s in (eager, captured):
+            s.model.train(not mode)
+        assert eager.step(x, y) == step(x, y)
+        assert step.reason is None
+        assert_same(eager, captured)
+    assert len(step.plans) == 3  # train full batch, train partial batch, eval full batch
+
+
+def test_the_plan_prints_every_kernel_with_its_buffers():
+    _, _, step = run_both(np.float32, n=2, clip=0.5)
+    text = str(step.plan)
+    assert "argument 0 -> tensor   32x20 float32" in text
+    assert "matmul a Wᵀ                  32x20 float32, 20x16 float32, 32x16 float32" in text
+    assert text.count("matmul δᵀ a") == 3 and text.count("matmul δ W") == 2  # no gradient for the input
+    assert "clip_grad_norm_" in text and "Adam.step, flat" in text
+
+
+def test_parameters_and_state_become_views_of_flat_buffers_and_state_dict_round_trips():
+    eager, captured, step = run_both(np.float32, n=3)
+    group = step.plan.groups[0]
+    assert all(p.data.base is group.data for p in captured.model.parameters())
+    assert all(p.grad.data.base is group.grad for p in captured.model.parameters())
+    saved = captured.opt.state_dict()
+    captured.opt.load_state_dict(saved)  # new state arrays: the next call re-homes and re-records
+    eager.opt.load_state_dict(eager.opt.state_dict())
+    for x, y in batches(np.float32, 3):
+        assert eager.step(x, y) == step(x, y)
+        assert_same(eager, captured)
+    assert captured.opt.state[id(next(captured.model.parameters()))]["exp_avg"].base is step.plan.groups[0].state["exp_avg"]
+
+
+def test_a_step_returning_the_loss_tensor_gets_a_tensor():
+    eager, captured = Setup(np.float64, returns="tensor"), Setup(np.float64, returns="tensor")
+    step = capture(captured.step)
+    for x, y in batches(np.float64, 3):
+        assert eager.step(x, y).item() == step(x, y).item()
+    assert step.reason is None and step.plan is not None
+
+
+def test_a_backend_switch_records_a_plan_for_that_backend():
+    eager, captured = Setup(np.float64), Setup(np.float64)
+    step = capture(captured.step)
+    before = tg.get_backend().NAME
+    try:
+        for i, (x, y) in enumerate(batches(np.float64, 6)):
+            tg.set_backend("numpy" if i >= 3 else before)
+            assert eager.step(x, y) == step(x, y)
+            assert_same(eager, captured)
+    finally:
+        tg.set_backend(before)
+    assert {key[1] for key in step.plans} == {"numpy", before}
+
+
+def test_a_non_finite_loss_runs_the_step_eagerly_with_the_forward_effects_undone():
+    class Diverged(Exception):
+        pass
+
+    def checked(setup):
+        def step(x, y):
+            loss = cross_entropy(setup.model(Tensor(x)), y)
+            if not np.isfinite(loss.item()):
+                raise Diverged
+            setup.opt.zero_grad()
+            loss.backward()
+            setup.opt.step()
+            return loss.item()
+        return step
+
+    eager, captured = Setup(np.float32, bn=True, dropout=0.3), Setup(np.float32, bn=True, dropout=0.3)
+    eager_step, step = checked(eager), capture(checked(captured))
+    for i, (x, y) in enumerate(batches(np.float32, 6)):
+        if i == 3:
+            x = np.full_like(x, np.nan)
+            for s in (eager_step, step):
+                with pytest.raises(Diverged):
+                    s(x, y)
+        else:
+            assert eager_step(x, y) == step(x, y)
+        for (_, a), (_, b) in zip(eager.model.named_buffers(), captured.model.named_buffers()):
+            assert a.tobytes() == b.tobytes()
+    assert_same(eager, captured)
+
+
+# ----- fallbacks: each guard runs the step eagerly, with its reason said once -------------------
+def fallback(make_step, reason, calls=3, dtype=np.float32, **features):
+    """Run ``make_step(setup)`` eagerly and captured; both give the same numbers, the capture says
+    ``reason`` once and keeps it in ``step.reason``."""
+    eager, captured = Setup(dtype, **features), Setup(dtype, **features)
+    plain, step = make_step(eager), capture(make_step(captured))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        for x, y in batches(dtype, calls):
+            assert plain(x, y) == step(x, y)
+    assert step.reason is not None and reason in step.reason
+    assert step.plan is None
+    messages = [str(w.message) for w in said if w.category is CaptureFallback]
+    assert len(messages) == 1 and reason in messages[0]
+    for pa, pb in zip(eager.model.parameters(), captured.model.parameters()):
+        assert pa.data.tobytes() == pb.data.tobytes()
+
+
+def test_fallback_no_grad_mode():
+    def make(s):
+        def step(x, y):
+            with tg.enable_grad():
+                return s.step(x, y)
+        return step
+
+    with tg.no_grad():
+        fallback(make, "grad mode is off")
+
+
+def test_fallback_anomaly_mode():
+    with tg.detect_anomaly():
+        fallback(lambda s: s.step, "anomaly detection is on")
+
+
+def test_fallback_keyword_arguments():
+    eager, captured = Setup(np.float32), Setup(np.float32)
+    step = capture(captured.step)
+    x, y = next(batches(np.float32))
+    with pytest.warns(CaptureFallback, match="keyword arguments"):
+        assert step(x, y=y) == eager.step(x, y)
+
+
+def test_fallback_op_without_replay_kernels():
+    def make(s):
+        def step(x, y):
+            s.opt.zero_grad()
+            loss = (s.model(Tensor(x)) ** 2).mean()
+            loss.backward()
+            s.opt.step()
+            return loss.item()
+        return step
+
+    fallback(make, "the op PowScalar has no replay kernels")
+
+
+def test_fallback_missing_zero_grad():
+    def make(s):
+        def step(x, y):
+            loss = cross_entropy(s.model(Tensor(x)), y)
+            loss.backward()
+            s.opt.step()
+            return loss.item()
+        return step
+
+    fallback(make, "accumulates into an existing .grad")
+
+
+def test_fallback_no_optimizer_step():
+    def make(s):
+        def step(x, y):
+            s.opt.zero_grad()
+            loss = cross_entropy(s.model(Tensor(x)), y)
+            loss.backward()
+            return loss.item()
+        return step
+
+    fallback(make, "the step calls backward")
+
+
+def test_fallback_two_backward_calls():
+    def make(s):
+        def step(x, y):
+            s.opt.zero_grad()
+            cross_entropy(s.model(Tensor(x)), y).backward()
+            loss = cross_entropy(s.model(Tensor(x)), y)
+            loss.backward()
+            s.opt.step()
+            return loss.item()
+        return step
+
+    fallback(make, "the step calls backward, backward")
+
+
+def test_fallback_input_that_is_not_an_argument():
+    def make(s):
+        def step(x, y):
+            s.opt.zero_grad()
+            loss = cross_entropy(s.model(Tensor(x * 0.5)), y)
+            loss.backward()
+            s.opt.step()
+            return loss.item()
+        return step
+
+    fallback(make, "is neither an argument of the step")
+
+
+def test_fallback_targets_that_are_not_an_argument():
+    def make(s):
+        def step(x, y):
+            s.opt.zero_grad()
+            loss = cross_entropy(s.model(Tensor(x)), (y + 1) % 3)
+            loss.backward()
+            s.opt.step()
+            return loss.item()
+        return step
+
+    fallback(make, "a targets of shape (32,) is neither an argument")
+
+
+def test_fallback_clip_grad_value():
+    def make(s):
+        def step(x, y):
+            s.opt.zero_grad()
+            loss = cross_entropy(s.model(Tensor(x)), y)
+            loss.backward()
+            optim.clip_grad_value_(s.model.parameters(), 0.01)
+            s.opt.step()
+            return loss.item()
+        return step
+
+    fallback(make, "clip_grad_value_")
+
+
+def test_fallback_frozen_parameter_gets_no_gradient():
+    def make(s):
+        s.model[0].bias.requires_grad = False
+        return s.step
+
+    fallback(make, "parameter 1 of group 0 (shape (16,)) gets no gradient")
+
+
+def test_fallback_parameter_the_optimizer_does_not_update():
+    def make(s):
+        s.opt = optim.SGD(list(s.model.parameters())[2:], lr=0.1)
+        return s.step
+
+    fallback(make, "requires grad but the optimizer does not update it")
+
+
+def test_fallback_in_place_write_inside_the_step():
+    def make(s):
+        def step(x, y):
+            value = s.step(x, y)
+            s.model[0].bias.copy_(s.model[0].bias.data * 0.5)
+            return value
+        return step
+
+    fallback(make, "writes into a tensor of shape (16,) in place")
+
+
+def test_fallback_step_returning_something_else():
+    def make(s):
+        def step(x, y):
+            return s.step(x, y) * 2
+        return step
+
+    fallback(make, "not its loss")
+
+
+def test_fallback_batchnorm_in_eval_mode():
+    def make(s):
+        s.model.eval()
+        return s.step
+
+    fallback(make, "has no replay kernels", bn=True)
+
+
+def test_trainer_with_and_without_capture_is_bit_identical(tmp_path):
+    from tinygrad_lab.train import TrainConfig, Trainer, load_data
+
+    cfg = TrainConfig(dataset="mnist-sample", sizes=[784, 32, 10], epochs=2, batch_size=96, batchnorm=True,
+                      dropout=0.2, clip_norm=1.0, val_split=0)
+    data = load_data(cfg)
+    runs = [Trainer(cfg, tmp_path / str(flag), data=data, progress=False, log=lambda *a: None, capture_steps=flag)
+            for flag in (False, True)]
+    histories = [t.fit() for t in runs]
+    assert [h["train_loss"] for h in histories[0]] == [h["train_loss"] for h in histories[1]]
+    for pa, pb in zip(runs[0].model.parameters(), runs[1].model.parameters()):
+        assert pa.data.tobytes() == pb.data.tobytes()
+    assert len(runs[1].run_step.plans) == 2  # full batches and the last, partial one
+    assert runs[1].run_step.plan is not None
