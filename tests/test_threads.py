@@ -59,5 +59,5 @@ def test_the_environment_variable_sets_the_policy_and_a_bad_one_names_itself():
 
 def test_describe_names_the_library_and_kernel():
     info = threads.describe()
-    assert set(info) == {"library", "kernel", "max_threads", "policy"}
+    assert set(info) == {"library", "kernel", "max_threads", "policy", "serial_below_flops"}
     assert info["max_threads"] >= 1

@@ -15,7 +15,7 @@ import operator
 
 import numpy as np
 
-from tinygrad_lab import activations
+from tinygrad_lab import activations, threads
 from tinygrad_lab.activations import Definition
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.function import Function, data, linear_jvp
@@ -275,11 +275,11 @@ class MatMul(Function):
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
                              f"{a.shape[-1]} (last dim of a) != {b.shape[-2]} (second-to-last of b)")
         _broadcast_shape("matmul (batch dims)", a.shape[:-2], b.shape[:-2])
-        return a @ b
+        return threads.matmul(a, b)
 
     def backward(self, gy, a, b, y):
-        ga = sum_to(gy @ b.swapaxes(-1, -2), a.shape) if self.needs_grad[0] else None
-        gb = sum_to(a.swapaxes(-1, -2) @ gy, b.shape) if self.needs_grad[1] else None
+        ga = sum_to(matmul(gy, b.swapaxes(-1, -2)), a.shape) if self.needs_grad[0] else None
+        gb = sum_to(matmul(a.swapaxes(-1, -2), gy), b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):
@@ -908,7 +908,7 @@ class Affine(Fused):
         if a.ndim != 2 or a.shape[1] != w.shape[1]:
             raise ValueError(f"linear layer with weight of shape {w.shape} expects input of shape "
                              f"(N, {w.shape[1]}), got {a.shape}")
-        z = a @ w.T
+        z = threads.matmul(a, w.T)
         y = z if self.act.uses == "y" else np.empty_like(z)
         self.z = None if y is z else z
         return get_backend().bias_act(z, b, self.act, y)
@@ -916,8 +916,8 @@ class Affine(Fused):
     def fast_backward(self, gy, a, w, b=None, *, y):
         gb = np.empty(gy.shape[1], gy.dtype) if b is not None and self.needs_grad[2] else None
         delta = get_backend().act_backward_bias(gy, self.z, y, self.act, np.empty_like(gy), gb)
-        ga = delta @ w if self.needs_grad[0] else None
-        gw = delta.T @ a if self.needs_grad[1] else None
+        ga = threads.matmul(delta, w) if self.needs_grad[0] else None
+        gw = threads.matmul(delta.T, a) if self.needs_grad[1] else None
         return (ga, gw) if b is None else (ga, gw, gb)
 
     def jvp(self, da, dw, db=None, *, xs, y):

@@ -53,17 +53,17 @@ def _controller():
 
 
 def _parse(value) -> int | str:
+    count = value
     if isinstance(value, str):
-        text = value.strip().lower()
-        if text == "auto":
+        if value.strip().lower() == "auto":
             return "auto"
         try:
-            value = int(text)
+            count = int(value.strip())
         except ValueError:
-            raise ValueError(f"BLAS threads must be 'auto' or a positive integer, got {value!r}") from None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+            count = None
+    if isinstance(count, (bool, np.bool_)) or not isinstance(count, (int, np.integer)) or count < 1:
         raise ValueError(f"BLAS threads must be 'auto' or a positive integer, got {value!r}")
-    return int(value)
+    return int(count)
 
 
 def max_threads() -> int:
@@ -110,6 +110,7 @@ def describe() -> dict:
     """What the BLAS runs on, for metrics and benchmark records: library, kernel, threads, policy."""
     blas = _controller()
     if not blas:
-        return {"library": "none found", "kernel": None, "max_threads": 1, "policy": get_policy()}
+        return {"library": "none found", "kernel": "none", "max_threads": 1, "policy": get_policy(),
+                "serial_below_flops": SERIAL_BELOW_FLOPS}
     return {"library": f"{blas.internal_api} {blas.version}", "kernel": blas.architecture,
-            "max_threads": max_threads(), "policy": get_policy()}
+            "max_threads": max_threads(), "policy": get_policy(), "serial_below_flops": SERIAL_BELOW_FLOPS}
