@@ -10,7 +10,10 @@ repetition (1, 2, …, then the reverse order), so a drift of the machine's cloc
 alike; the figure is the median.  The table gives each shape's flops, the time per thread count and
 the speed-up of the best count over one thread, sorted by flops, and ends with the crossover: the
 smallest product from which on every larger one gains at least 10 % from more threads.  That number
-is what ``tinygrad_lab.threads.SERIAL_BELOW_FLOPS`` holds.  Results go to results_threads.json.
+is what ``tinygrad_lab.threads.SERIAL_BELOW_FLOPS`` holds.  Then a whole training step of each model
+(batch 128, Adam, float32, the fused MLP that ``train`` builds) runs under each policy — one thread,
+every thread, and ``auto`` — interleaved the same way, in samples/s.  Results go to
+results_threads.json.
 """
 from __future__ import annotations
 
@@ -65,6 +68,38 @@ def crossover(rows, gain=1.1) -> int:
     return flops[-1] * 2
 
 
+def step_rates(policies, reps, batch=128) -> dict[str, dict[str, float]]:
+    """Samples/s of one Adam training step of each model under each thread policy (medians)."""
+    import tinygrad_lab as tl
+
+    rng = np.random.default_rng(0)
+    x = tl.Tensor(rng.random((batch, 784), dtype=np.float32))
+    y = rng.integers(0, 10, batch)
+    steps = {}
+    for name, sizes in MODELS.items():
+        model = tl.nn.MLP(sizes, seed=0, dtype=np.float32, fuse=True)
+        optimizer = tl.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step(model=model, optimizer=optimizer):
+            loss = tl.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        steps[name] = step
+    times = {(m, str(p)): [] for m in MODELS for p in policies}
+    for rep in range(reps):
+        for policy in (policies if rep % 2 == 0 else policies[::-1]):
+            threads.set_threads(policy)
+            for name, step in steps.items():
+                step()  # warm: the first step after a switch pays for waking threads
+                t0 = time.perf_counter()
+                for _ in range(10):
+                    step()
+                times[(name, str(policy))].append((time.perf_counter() - t0) / 10)
+    threads.set_threads("auto")
+    return {m: {str(p): batch / statistics.median(times[(m, str(p))]) for p in policies} for m in MODELS}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="batch 128 only, fewer repetitions")
@@ -90,7 +125,13 @@ def main(argv=None) -> None:
     cut = crossover(rows) if len(counts) > 1 else None
     print(f"crossover: more threads pay from {cut} flops on "
           f"(tinygrad_lab.threads.SERIAL_BELOW_FLOPS = {threads.SERIAL_BELOW_FLOPS})")
-    Path(args.out).write_text(json.dumps({"blas": info, "rows": rows, "crossover_flops": cut}, indent=1))
+    policies = [1, info["max_threads"], "auto"] if info["max_threads"] > 1 else [1]
+    rates = step_rates(policies, 3 if args.quick else 9)
+    print("training step, batch 128, Adam, samples/s by thread policy:")
+    for name, by_policy in rates.items():
+        print(f"  {name} " + "  ".join(f"{p}: {r / 1e3:.1f}k" for p, r in by_policy.items()))
+    Path(args.out).write_text(json.dumps({"blas": info, "rows": rows, "crossover_flops": cut, "step_samples_per_s": rates},
+                                         indent=1))
 
 
 if __name__ == "__main__":

@@ -61,3 +61,17 @@ def test_describe_names_the_library_and_kernel():
     info = threads.describe()
     assert set(info) == {"library", "kernel", "max_threads", "policy", "serial_below_flops"}
     assert info["max_threads"] >= 1
+
+
+def test_a_busy_machine_gets_a_hint_and_an_idle_one_none(monkeypatch):
+    threads.set_threads("auto")
+    cores = threads.os.cpu_count()
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (cores + 0.1, 0.0, 0.0))
+    note = threads.busy_note()
+    if threads.max_threads() > 1:
+        assert f"load {cores + 0.1:.1f} on {cores} cores" in note and "--threads 1" in note
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert threads.busy_note() is None
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (cores + 0.1, 0.0, 0.0))
+    threads.set_threads(1)
+    assert threads.busy_note() is None   # already serial: nothing to suggest

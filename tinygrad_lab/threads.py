@@ -15,6 +15,12 @@ A thread count always gives the same bits, but two counts may round differently 
 the blocking of the sum over k; 14 % of a 128×784×512 float32 product differ in the last bits), so
 the policy belongs to a run's record: ``train`` writes it into metrics.json and the checkpoint.
 
+The size rule cannot see other load: on a machine whose cores are busy, a thread that waits for a
+core stalls every product it shares (one busy process on a 2-core machine took the 784-(100×8)-10
+MLP's step from 131k samples/s with one thread to 76k with two).  Choosing by measured speed instead
+would make the bits of a run depend on the machine's load, so the policy stays a function of size;
+:func:`busy_note` tells a run when one thread is likely faster (``train`` prints it).
+
 Choose the policy with :func:`set_threads` (``"auto"``, or a fixed count), or with the environment
 variable ``TINYGRAD_LAB_THREADS`` (read at first use).  ``OPENBLAS_NUM_THREADS`` still caps what
 OpenBLAS starts with.  Switching costs about half a microsecond (one call into OpenBLAS, skipped
@@ -29,7 +35,7 @@ import numpy as np
 ENV_VAR = "TINYGRAD_LAB_THREADS"
 
 #: products below this many floating-point operations (2·m·k·n) run on one thread
-SERIAL_BELOW_FLOPS = 2 * 128 * 784 * 128
+SERIAL_BELOW_FLOPS = 2 * 10 * 512 * 256
 
 _policy: int | str | None = None  # "auto" or a fixed count; None until first use
 _blas = None  # threadpoolctl's controller of numpy's OpenBLAS, or False when there is none
@@ -104,6 +110,18 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
             blas.set_num_threads(wanted)
             _current = wanted
     return np.matmul(a, b, out=out)
+
+
+def busy_note() -> str | None:
+    """A one-line hint when the policy may use several threads but the machine's load (the 1-minute
+    average, this process included) leaves no core free; ``None`` otherwise."""
+    if get_policy() == 1 or max_threads() == 1 or not hasattr(os, "getloadavg"):
+        return None
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load < cores - 0.5:
+        return None
+    return (f"the machine is busy (load {load:.1f} on {cores} cores): one BLAS thread per product is likely "
+            "faster (--threads 1 or TINYGRAD_LAB_THREADS=1)")
 
 
 def describe() -> dict:

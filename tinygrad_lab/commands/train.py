@@ -201,7 +201,7 @@ def run(args) -> int:
         except ValueError as e:
             raise _usage(f"--threads {args.threads}: {e}") from None
     progress = not args.no_progress and sys.stderr.isatty()
-    notes = []
+    notes = [note for note in [threads.busy_note()] if note]
     try:
         folder = RunFolder(out).acquire()
     except FolderInUse as e:
