@@ -379,6 +379,8 @@ CASES = [
     Case("cli-not-finite", cli("train", "--lr", "nan"), SystemExit,
          r"argument --lr: must be a finite number, got 'nan'"),
     Case("cli-seed", cli("train", "--seed", "-1"), SystemExit, r"train: --seed -1: must be an integer >= 0"),
+    Case("cli-threads", cli("train", "--threads", "0"), SystemExit,
+         r"train: --threads 0: BLAS threads must be 'auto' or a positive integer, got '0'$"),
     Case("cli-sizes-and-hidden", cli("train", "--sizes", "784-10", "--hidden", "5"), SystemExit,
          r"train: --sizes and --hidden: give one of them, not both"),
     Case("cli-output-size", cli("train", "--sizes", "784-16-5", "--dataset", "mnist-sample", "--out", "run"),

@@ -1,21 +1,19 @@
 """tinygrad_lab: a from-scratch reverse-mode autograd micro-framework for studying backprop."""
-from tinygrad_lab.tensor import (
-    Tensor, _install_methods, enable_grad, is_grad_enabled, no_grad, set_grad_enabled,
-)
+from tinygrad_lab.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
-_install_methods()
-
-from tinygrad_lab import init, nn, optim  # noqa: E402
-from tinygrad_lab.anomaly import AnomalyError, detect_anomaly  # noqa: E402
-from tinygrad_lab.autograd import grad  # noqa: E402
-from tinygrad_lab.backend import get_backend, set_backend  # noqa: E402
-from tinygrad_lab.capture import capture  # noqa: E402
-from tinygrad_lab.factories import ones, ones_like, randn, zeros, zeros_like  # noqa: E402
-from tinygrad_lab.losses import (  # noqa: E402
+# First thing: ops binds Tensor's operators and methods, autograd provides Tensor.backward.
+from tinygrad_lab import autograd, ops  # noqa: F401
+from tinygrad_lab import init, nn, optim
+from tinygrad_lab.anomaly import AnomalyError, detect_anomaly
+from tinygrad_lab.autograd import grad
+from tinygrad_lab.backend import get_backend, set_backend
+from tinygrad_lab.capture import capture
+from tinygrad_lab.factories import ones, ones_like, randn, zeros, zeros_like
+from tinygrad_lab.losses import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, half_sum_squared_error, mse_loss, nll_loss,
 )
-from tinygrad_lab.serialization import load, save  # noqa: E402
-from tinygrad_lab.ops import (  # noqa: E402
+from tinygrad_lab.serialization import load, save
+from tinygrad_lab.ops import (
     concatenate, exp, log, log_softmax, matmul, maximum, relu, sigmoid, softmax, sqrt, stack, tanh, where,
 )
 

@@ -201,3 +201,18 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, retain_
                                "pass allow_unused=True to get None for it")
         result.append(g if g is None or isinstance(g, Tensor) else Tensor.wrap(g))
     return tuple(result)
+
+
+def tensor_backward(self: Tensor, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+    """Accumulate ∂self/∂leaf into ``leaf.grad`` for every leaf that requires grad.
+
+    ``grad`` is ∂E/∂self, the upstream gradient; it may be omitted only for a scalar (then 1).
+    The graph is freed afterwards unless ``retain_graph=True``.  With ``create_graph=True`` the
+    gradients are themselves computed by graph ops, so they can be differentiated again.
+    """
+    backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
+
+
+# The engine provides Tensor.backward (tensor.py knows nothing of it), as ``y.backward()``.
+tensor_backward.__name__, tensor_backward.__qualname__ = "backward", "Tensor.backward"
+Tensor.backward = tensor_backward

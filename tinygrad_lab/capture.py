@@ -44,6 +44,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tinygrad_lab import ops
+from tinygrad_lab.threads import matmul  # the eager ops' GEMM: same thread policy, same bits
 from tinygrad_lab.autograd import topological_order
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.losses import CrossEntropy, class_targets
@@ -56,8 +57,6 @@ from tinygrad_lab.tensor import Tensor
 
 __all__ = ["CaptureFallback", "CapturedStep", "Plan", "capture"]
 
-#: the GEMM of every replayed product (numpy's matmul with ``out=``, as the eager ops' ``@``)
-matmul = np.matmul
 #: parameters start on 64-byte boundaries of the flat buffers, as freshly allocated arrays do
 ALIGN_BYTES = 64
 

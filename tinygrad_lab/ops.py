@@ -12,14 +12,15 @@ from __future__ import annotations
 import functools
 import math
 import operator
+from typing import NamedTuple
 
 import numpy as np
 
-from tinygrad_lab import activations
+from tinygrad_lab import activations, autograd, threads
 from tinygrad_lab.activations import Definition
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.function import Function, data, linear_jvp
-from tinygrad_lab.tensor import Tensor
+from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
 
 
 def _norm_shape(shape) -> tuple[int, ...]:
@@ -275,11 +276,11 @@ class MatMul(Function):
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
                              f"{a.shape[-1]} (last dim of a) != {b.shape[-2]} (second-to-last of b)")
         _broadcast_shape("matmul (batch dims)", a.shape[:-2], b.shape[:-2])
-        return a @ b
+        return threads.matmul(a, b)
 
     def backward(self, gy, a, b, y):
-        ga = sum_to(gy @ b.swapaxes(-1, -2), a.shape) if self.needs_grad[0] else None
-        gb = sum_to(a.swapaxes(-1, -2) @ gy, b.shape) if self.needs_grad[1] else None
+        ga = sum_to(matmul(gy, b.swapaxes(-1, -2)), a.shape) if self.needs_grad[0] else None
+        gb = sum_to(matmul(a.swapaxes(-1, -2), gy), b.shape) if self.needs_grad[1] else None
         return ga, gb
 
     def jvp(self, da, db, *, xs, y):
@@ -875,10 +876,8 @@ class Fused(Function, register=False):
     def backward(self, gy, *xs, y):
         if not isinstance(gy, Tensor):
             return self.fast_backward(gy, *xs, y=y)
-        from tinygrad_lab.autograd import grad
-
         wanted = [x for x, needed in zip(xs, self.needs_grad) if needed]
-        found = iter(grad(self.composition(*xs), wanted, gy, create_graph=True, allow_unused=True))
+        found = iter(autograd.grad(self.composition(*xs), wanted, gy, create_graph=True, allow_unused=True))
         return tuple(next(found) if needed else None for needed in self.needs_grad)
 
 
@@ -908,7 +907,7 @@ class Affine(Fused):
         if a.ndim != 2 or a.shape[1] != w.shape[1]:
             raise ValueError(f"linear layer with weight of shape {w.shape} expects input of shape "
                              f"(N, {w.shape[1]}), got {a.shape}")
-        z = a @ w.T
+        z = threads.matmul(a, w.T)
         y = z if self.act.uses == "y" else np.empty_like(z)
         self.z = None if y is z else z
         return get_backend().bias_act(z, b, self.act, y)
@@ -916,8 +915,8 @@ class Affine(Fused):
     def fast_backward(self, gy, a, w, b=None, *, y):
         gb = np.empty(gy.shape[1], gy.dtype) if b is not None and self.needs_grad[2] else None
         delta = get_backend().act_backward_bias(gy, self.z, y, self.act, np.empty_like(gy), gb)
-        ga = delta @ w if self.needs_grad[0] else None
-        gw = delta.T @ a if self.needs_grad[1] else None
+        ga = threads.matmul(delta, w) if self.needs_grad[0] else None
+        gw = threads.matmul(delta.T, a) if self.needs_grad[1] else None
         return (ga, gw) if b is None else (ga, gw, gb)
 
     def jvp(self, da, dw, db=None, *, xs, y):
@@ -969,8 +968,6 @@ def clone(x):
 
 def to(x, dtype):
     """x as ``dtype`` (float32 or float64, numpy dtype or its name); x itself if it already is."""
-    from tinygrad_lab.tensor import FLOAT_DTYPES
-
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -1041,3 +1038,67 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1):
     if lo > hi:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
     return reshape(x, shape[:lo] + (int(np.prod(shape[lo:hi + 1])),) + shape[hi + 1:])
+
+
+# ----- Tensor's operators and methods ---------------------------------------------------------------
+# tensor.py knows nothing of the graph: the ops bind themselves onto Tensor here, when this module is
+# imported (the package's __init__ imports it first thing), as ``a * b`` → mul(a, b).
+class ValuesIndices(NamedTuple):
+    """What ``max(dim=…)`` / ``min(dim=…)`` return, as PyTorch's: the values and their indices."""
+
+    values: Tensor
+    indices: np.ndarray
+
+
+TORCH_KEYWORDS = {"dim": "axis", "keepdim": "keepdims", "correction": "ddof"}
+
+
+def _torch_keywords(fn, with_indices=None):
+    """``fn`` accepting PyTorch's keyword names ``dim``/``keepdim``/``correction`` for numpy's
+    ``axis``/``keepdims``/``ddof``.  With ``with_indices`` (max and min), a call that names ``dim``
+    returns (values, indices) as PyTorch's ``max(dim=…)`` does; ``axis=`` returns the values only."""
+    @functools.wraps(fn)
+    def method(self, *args, **kwargs):
+        if not kwargs:  # x.sum(), x.max(1): no keyword to translate
+            return fn(self, *args)
+        torch_style = "dim" in kwargs
+        for torch_name, numpy_name in TORCH_KEYWORDS.items():
+            if torch_name in kwargs:
+                if numpy_name in kwargs:
+                    raise TypeError(f"{fn.__name__}: got both {torch_name}= and {numpy_name}=; pass one")
+                kwargs[numpy_name] = kwargs.pop(torch_name)
+        values = fn(self, *args, **kwargs)
+        if with_indices is None or not torch_style:
+            return values
+        return ValuesIndices(values, with_indices(self, kwargs["axis"], kwargs.get("keepdims", False)))
+    return method
+
+
+def _swap(fn):
+    """``other ∘ self`` for the reflected operators: ``2 - t`` is ``t.__rsub__(2)`` = sub(2, t)."""
+    return lambda self, other: fn(other, self)
+
+
+TENSOR_METHODS = {
+    "__add__": add, "__radd__": _swap(add),
+    "__sub__": sub, "__rsub__": _swap(sub),
+    "__mul__": mul, "__rmul__": _swap(mul),
+    "__truediv__": div, "__rtruediv__": _swap(div),
+    "__pow__": pow, "__rpow__": _swap(pow),
+    "__matmul__": matmul, "__rmatmul__": _swap(matmul),
+    "__neg__": neg, "__getitem__": getitem,
+    "__abs__": abs, "exp": exp, "log": log, "sqrt": sqrt, "abs": abs,
+    "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes,
+    "broadcast_to": broadcast_to, "clip": clip, "maximum": maximum,
+    "relu": relu, "sigmoid": sigmoid, "tanh": tanh,
+    # PyTorch's everyday methods; reductions also take dim= / keepdim=
+    "clone": clone, "to": to, "minimum": minimum,
+    "float": lambda self: to(self, np.float32), "double": lambda self: to(self, np.float64),
+    "unsqueeze": unsqueeze, "squeeze": squeeze, "flatten": flatten, "view": reshape,
+    **{fn.__name__: _torch_keywords(fn) for fn in (sum, mean, var, std, logsumexp, argmax, argmin, softmax,
+                                                    log_softmax)},
+    "max": _torch_keywords(max, with_indices=argmax), "min": _torch_keywords(min, with_indices=argmin),
+}
+for _name, _method in TENSOR_METHODS.items():
+    setattr(Tensor, _name, _method)
+Tensor.T = property(lambda self: transpose(self))

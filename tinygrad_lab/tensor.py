@@ -1,16 +1,14 @@
-"""The Tensor: a numpy array that remembers how it was made, and reverse-mode autodiff over that record.
+"""The Tensor: a numpy array that remembers how it was made.
 
 Every op applied to tensors creates a :class:`~tinygrad_lab.function.Function` node that holds its
-inputs; the output tensor points at that node (``tensor.creator``).  ``backward()`` walks the nodes
-from the output back to the leaves in reverse topological order and applies the chain rule:
-each node receives ∂E/∂(its output) and hands ∂E/∂(each input) to its inputs, where the
-contributions of every path are summed.  Leaves with ``requires_grad=True`` keep the sum in
-``.grad``.
+inputs; the output tensor points at that node (``tensor.creator``).  This module knows nothing of
+the graph machinery built on top of it: :mod:`tinygrad_lab.ops` binds the ops onto Tensor as its
+operators and methods (``a * b``, ``t.sum()``), and :mod:`tinygrad_lab.autograd`, the reverse-mode
+engine, provides ``Tensor.backward``; the package's ``__init__`` imports both first thing.
 """
 from __future__ import annotations
 
-import functools
-from typing import Iterator, NamedTuple
+from typing import Iterator
 
 import numpy as np
 
@@ -53,6 +51,28 @@ def _tell_recorder_of_write(t: "Tensor") -> None:
     recorder = current_modes().recorder
     if recorder is not None:
         recorder.unsupported(f"the step writes into a tensor of shape {t.shape} in place (copy_ or .data =)")
+
+
+_COMPARISON_NAMES = {"equal": "eq", "not_equal": "ne", "less": "lt", "less_equal": "le", "greater": "gt",
+                     "greater_equal": "ge"}
+
+
+def _comparison(op):
+    """``t == other`` and the like: a boolean tensor, outside the graph (no gradient), as PyTorch."""
+    name = _COMPARISON_NAMES[op.__name__]
+
+    def compare(self, other):
+        if not isinstance(other, (Tensor, np.ndarray, np.generic, int, float, list, tuple)):
+            return NotImplemented  # e.g. t == None: Python's default (identity) comparison
+        other = numeric_array(other, "a comparison operand")
+        try:
+            np.broadcast_shapes(self.shape, other.shape)
+        except ValueError:
+            raise ValueError(f"{name}: shapes {self.shape} and {other.shape} cannot be broadcast together") from None
+        return Tensor.wrap(op(self._data, other))
+
+    compare.__name__ = f"__{name}__"
+    return compare
 
 
 class Tensor:
@@ -174,6 +194,9 @@ class Tensor:
                                "is ambiguous; use .any() or .all() on t.data")
         return bool(self._data.item())
 
+    __eq__, __ne__, __lt__, __le__, __gt__, __ge__ = map(
+        _comparison, (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal))
+
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         """``np.asarray(t)``: the data (shared, like :meth:`numpy`; a copy when ``copy=True``)."""
         array = self._data if dtype is None else self._data.astype(dtype, copy=False)
@@ -210,111 +233,3 @@ class Tensor:
                                "it is part of a graph; use detach() to get a leaf")
         self.requires_grad = bool(requires_grad)
         return self
-
-    # ----- reverse mode -----------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
-        """Accumulate ∂self/∂leaf into ``leaf.grad`` for every leaf that requires grad.
-
-        ``grad`` is ∂E/∂self, the upstream gradient; it may be omitted only for a scalar (then 1).
-        The graph is freed afterwards unless ``retain_graph=True``.  With ``create_graph=True`` the
-        gradients are themselves computed by graph ops, so they can be differentiated again.
-        """
-        autograd.backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
-
-
-_COMPARISON_NAMES = {"equal": "eq", "not_equal": "ne", "less": "lt", "less_equal": "le", "greater": "gt",
-                     "greater_equal": "ge"}
-
-
-def _comparison(op):
-    """``t == other`` and the like: a boolean tensor, outside the graph (no gradient), as PyTorch."""
-    name = _COMPARISON_NAMES[op.__name__]
-
-    def compare(self, other):
-        if not isinstance(other, (Tensor, np.ndarray, np.generic, int, float, list, tuple)):
-            return NotImplemented  # e.g. t == None: Python's default (identity) comparison
-        other = numeric_array(other, "a comparison operand")
-        try:
-            np.broadcast_shapes(self.shape, other.shape)
-        except ValueError:
-            raise ValueError(f"{name}: shapes {self.shape} and {other.shape} cannot be broadcast together") from None
-        return Tensor.wrap(op(self._data, other))
-
-    compare.__name__ = f"__{name}__"
-    return compare
-
-
-def _install_methods() -> None:
-    """Bind the ops of :mod:`tinygrad_lab.ops` to Tensor as operators and methods."""
-    from tinygrad_lab import ops
-
-    def swap(fn):
-        return lambda self, other: fn(other, self)
-
-    methods = {
-        "__add__": ops.add, "__radd__": swap(ops.add),
-        "__sub__": ops.sub, "__rsub__": swap(ops.sub),
-        "__mul__": ops.mul, "__rmul__": swap(ops.mul),
-        "__truediv__": ops.div, "__rtruediv__": swap(ops.div),
-        "__pow__": ops.pow, "__rpow__": swap(ops.pow),
-        "__matmul__": ops.matmul, "__rmatmul__": swap(ops.matmul),
-        "__neg__": ops.neg, "__getitem__": ops.getitem,
-        "__abs__": ops.abs, "exp": ops.exp, "log": ops.log, "sqrt": ops.sqrt, "abs": ops.abs,
-        "sum": ops.sum, "mean": ops.mean, "max": ops.max, "min": ops.min, "var": ops.var,
-        "reshape": ops.reshape, "transpose": ops.transpose, "swapaxes": ops.swapaxes,
-        "broadcast_to": ops.broadcast_to, "clip": ops.clip, "maximum": ops.maximum,
-        "relu": ops.relu, "sigmoid": ops.sigmoid, "tanh": ops.tanh,
-        "softmax": ops.softmax, "log_softmax": ops.log_softmax,
-    }
-    comparisons = map(_comparison, (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal))
-    methods.update({compare.__name__: compare for compare in comparisons})
-    methods.update({  # PyTorch's everyday methods; reductions also take dim= / keepdim=
-        "clone": ops.clone, "to": ops.to, "minimum": ops.minimum,
-        "float": lambda self: ops.to(self, np.float32), "double": lambda self: ops.to(self, np.float64),
-        "unsqueeze": ops.unsqueeze, "squeeze": ops.squeeze, "flatten": ops.flatten,
-        "view": ops.reshape, "logsumexp": ops.logsumexp, "std": ops.std,
-        "argmax": ops.argmax, "argmin": ops.argmin,
-    })
-    for name in ("sum", "mean", "var", "std", "logsumexp", "argmax", "argmin", "softmax", "log_softmax"):
-        methods[name] = _torch_keywords(methods[name])
-    for name in ("max", "min"):
-        methods[name] = _torch_keywords(methods[name], with_indices=getattr(ops, f"arg{name}"))
-    for name, fn in methods.items():
-        setattr(Tensor, name, fn)
-    Tensor.T = property(lambda self: ops.transpose(self))
-
-
-class ValuesIndices(NamedTuple):
-    """What ``max(dim=…)`` / ``min(dim=…)`` return, as PyTorch's: the values and their indices."""
-
-    values: Tensor
-    indices: np.ndarray
-
-
-TORCH_KEYWORDS = {"dim": "axis", "keepdim": "keepdims", "correction": "ddof"}
-
-
-def _torch_keywords(fn, with_indices=None):
-    """``fn`` accepting PyTorch's keyword names ``dim``/``keepdim``/``correction`` for numpy's
-    ``axis``/``keepdims``/``ddof``.  With ``with_indices`` (max and min), a call that names ``dim``
-    returns (values, indices) as PyTorch's ``max(dim=…)`` does; ``axis=`` returns the values only."""
-    @functools.wraps(fn)
-    def method(self, *args, **kwargs):
-        if not kwargs:  # x.sum(), x.max(1): no keyword to translate
-            return fn(self, *args)
-        torch_style = "dim" in kwargs
-        for torch_name, numpy_name in TORCH_KEYWORDS.items():
-            if torch_name in kwargs:
-                if numpy_name in kwargs:
-                    raise TypeError(f"{fn.__name__}: got both {torch_name}= and {numpy_name}=; pass one")
-                kwargs[numpy_name] = kwargs.pop(torch_name)
-        values = fn(self, *args, **kwargs)
-        if with_indices is None or not torch_style:
-            return values
-        return ValuesIndices(values, with_indices(self, kwargs["axis"], kwargs.get("keepdims", False)))
-    return method
-
-
-# The engine imports Tensor from this module, so it is imported last (an import inside
-# ``backward`` would cost more than a tiny backward pass's arithmetic).
-from tinygrad_lab import autograd  # noqa: E402

@@ -397,8 +397,11 @@ class NonFiniteLoss(FloatingPointError):
 
 
 def environment() -> dict:
-    """What the numbers were computed with: backend, BLAS libraries and threads, package versions."""
+    """What the numbers were computed with: backend, BLAS library, kernel and thread policy, package
+    versions."""
     from importlib import metadata
+
+    from tinygrad_lab import threads
 
     versions = {"python": platform.python_version()}
     for package in ("tinygrad_lab", "numpy", "numba"):
@@ -406,13 +409,7 @@ def environment() -> dict:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
-    try:
-        from threadpoolctl import threadpool_info
-        blas = [{"library": i.get("internal_api", "?"), "version": i.get("version") or "unknown",
-                 "threads": i.get("num_threads", 0)} for i in threadpool_info() if i.get("user_api") == "blas"]
-    except ImportError:
-        blas = [{"library": "unknown (threadpoolctl not installed)", "version": "unknown", "threads": 0}]
-    return {"backend": get_backend().NAME, "blas": blas, "versions": versions}
+    return {"backend": get_backend().NAME, "blas": threads.describe(), "versions": versions}
 
 
 class Trainer:

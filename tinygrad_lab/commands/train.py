@@ -85,6 +85,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--offline", action="store_true", help="never download: use the files found, or (MNIST "
                    "without --data-dir) the bundled sample")
     p.add_argument("--backend", choices=["numpy", "numba"], help="kernel backend (default: numba)")
+    p.add_argument("--threads", metavar="N", help="BLAS threads per matrix product: auto (default: one thread "
+                   "below a size where more pay, all above) or a count; also TINYGRAD_LAB_THREADS. Thread "
+                   "counts may round differently: the choice is recorded in metrics.json")
     p.add_argument("--out", help=f"output folder (default {DEFAULT_OUT}; with --resume, the checkpoint's folder); "
                    "a folder holding another run is refused unless --force")
     p.add_argument("--force", action="store_true", help="replace the run already in --out")
@@ -170,6 +173,7 @@ def _stop_on_signals(trainer):
 
 def run(args) -> int:
     from tinygrad_lab.anomaly import detect_anomaly
+    from tinygrad_lab import threads
     from tinygrad_lab.backend import set_backend
     from tinygrad_lab.checkpoint import CheckpointError
     from tinygrad_lab.data import ChecksumError, DownloadError, IDXError, MissingFilesError
@@ -194,8 +198,13 @@ def run(args) -> int:
             raise _usage(options.describe(e)) from None
     if args.backend:
         set_backend(args.backend)
+    if args.threads is not None:
+        try:
+            threads.set_threads(args.threads)
+        except ValueError as e:
+            raise _usage(f"--threads {args.threads}: {e}") from None
     progress = not args.no_progress and sys.stderr.isatty()
-    notes = []
+    notes = [note for note in [threads.busy_note()] if note]
     try:
         folder = RunFolder(out).acquire()
     except FolderInUse as e:

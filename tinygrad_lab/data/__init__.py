@@ -8,6 +8,7 @@ from .datasets import (
     load_dataset,
     load_fashion_mnist,
     load_mnist,
+    load_sample,
     normalize,
 )
 from .idx import IDXError, read_idx, write_idx
@@ -30,11 +31,3 @@ __all__ = [
     "write_idx",
 ]
 
-
-def __getattr__(name: str):
-    """Import ``load_sample`` on first use, so ``python -m tinygrad_lab.data.sample`` runs the module only once."""
-    if name == "load_sample":
-        from .sample import load_sample
-
-        return load_sample
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

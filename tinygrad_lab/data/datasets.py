@@ -1,4 +1,4 @@
-"""Locating, downloading, verifying and loading MNIST and Fashion-MNIST.
+"""Locating, downloading, verifying and loading MNIST and Fashion-MNIST, and the bundled MNIST sample.
 
 Each dataset is four IDX files (gzipped or not). An explicit ``root`` is the only place looked in:
 a missing folder, or one lacking some of the files, is an error naming them. Without one, they are
@@ -25,6 +25,7 @@ import os
 import sys
 import urllib.request
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,6 +42,7 @@ __all__ = [
     "load_mnist",
     "load_fashion_mnist",
     "load_dataset",
+    "load_sample",
     "normalize",
     "cache_dir",
     "search_dirs",
@@ -49,6 +51,7 @@ __all__ = [
 ENV_VAR = "TINYGRAD_LAB_DATA"
 DOWNLOAD_TIMEOUT_S = 30
 _DOWNLOAD_CHUNK = 1 << 16
+SAMPLE_FILE = "mnist_sample.npz"  # the bundled sample, built by tinygrad_lab.data.sample
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
 
@@ -180,7 +183,7 @@ def load_mnist(root: str | os.PathLike | None = None, download: bool = True, fal
     If no ``root`` is given and the files are neither found (see :func:`search_dirs`) nor
     downloadable (``download=False`` or every mirror failed) and ``fallback`` is true, print one
     line to stderr and return the bundled 5,000/1,000-digit sample instead
-    (:func:`tinygrad_lab.data.sample.load_sample`), whose ``source`` then says why. With
+    (:func:`load_sample`), whose ``source`` then says why. With
     ``fallback=False``, or a ``root`` (an explicit source is never replaced), the
     ``FileNotFoundError`` or ``DownloadError`` is raised.
     """
@@ -189,9 +192,6 @@ def load_mnist(root: str | os.PathLike | None = None, download: bool = True, fal
     except (FileNotFoundError, DownloadError):
         if not fallback or root is not None:
             raise
-    # Imported here because sample.py imports Dataset from this module.
-    from .sample import load_sample
-
     sample = load_sample()
     places = ", ".join(str(d) for d in search_dirs("mnist", root))
     reason = "download failed" if download else "download is disabled"
@@ -203,6 +203,20 @@ def load_mnist(root: str | os.PathLike | None = None, download: bool = True, fal
     )
     return dataclasses.replace(sample, source=f"{sample.source}, because full MNIST was not found in {places} "
                                               f"and {reason}")
+
+
+def load_sample() -> Dataset:
+    """Load the bundled 5,000/1,000-digit MNIST sample (uint8 images, int64 labels)."""
+    resource = resources.files(__package__).joinpath(SAMPLE_FILE)
+    with resource.open("rb") as handle, np.load(handle) as npz:
+        return Dataset(
+            train_images=npz["train_images"],
+            train_labels=npz["train_labels"].astype(np.int64),
+            test_images=npz["test_images"],
+            test_labels=npz["test_labels"].astype(np.int64),
+            name="mnist-sample",
+            source=f"bundled {SAMPLE_FILE} (MNIST train/test indices in train_indices/test_indices)",
+        )
 
 
 def load_fashion_mnist(root: str | os.PathLike | None = None, download: bool = True) -> Dataset:
@@ -217,8 +231,6 @@ def load_dataset(name: str, root: str | os.PathLike | None = None, download: boo
     if name == "fashion-mnist":
         return load_fashion_mnist(root, download)
     if name == "mnist-sample":
-        from .sample import load_sample
-
         return load_sample()
     raise ValueError(f"unknown dataset {name!r}; expected 'mnist', 'fashion-mnist' or 'mnist-sample'")
 

@@ -1,4 +1,4 @@
-"""The bundled MNIST sample: real digits for running offline.
+"""Building the bundled MNIST sample (:func:`tinygrad_lab.data.load_sample` loads it).
 
 ``mnist_sample.npz`` holds 5,000 training and 1,000 test digits drawn,
 stratified by class (500 / 100 per digit), from the real MNIST files, plus the
@@ -16,33 +16,17 @@ from __future__ import annotations
 import argparse
 import io
 import zipfile
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from .datasets import CHECKSUMS, FILE_NAMES, Dataset, find_file, read_verified
+from .datasets import CHECKSUMS, FILE_NAMES, SAMPLE_FILE, find_file, read_verified
 from .idx import atomic_output
 
-SAMPLE_FILE = "mnist_sample.npz"
 SEED = 20240611
 TRAIN_PER_CLASS = 500
 TEST_PER_CLASS = 100
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
-
-def load_sample() -> Dataset:
-    """Load the bundled 5,000/1,000-digit MNIST sample (uint8 images, int64 labels)."""
-    resource = resources.files(__package__).joinpath(SAMPLE_FILE)
-    with resource.open("rb") as handle, np.load(handle) as npz:
-        return Dataset(
-            train_images=npz["train_images"],
-            train_labels=npz["train_labels"].astype(np.int64),
-            test_images=npz["test_images"],
-            test_labels=npz["test_labels"].astype(np.int64),
-            name="mnist-sample",
-            source=f"bundled {SAMPLE_FILE} (MNIST train/test indices in train_indices/test_indices)",
-        )
 
 
 def sample_indices(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:

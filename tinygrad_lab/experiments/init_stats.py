@@ -448,7 +448,7 @@ def run(args) -> int:
     lines += [(f"== the nine-layer experiment, part 2: {RELU9_DEPTH} × [Linear({width}, {width}, no bias) → ReLU], {shape}, "
                f"seed {seed} =="),
               (f"mean and std over all {n} × {width} entries of the input x and of each layer's output "
-               "a(l) = ReLU(z(l)) (after the activation, as the seed prints); values below 1e-3 in e-notation"),
+               "a(l) = ReLU(z(l)) (after the activation, as the tables of the nine-layer experiment print); values below 1e-3 in e-notation"),
               ""]
     for r in runs000:
         lines += [f"-- {r.setting.init_label} --", *seed_table(r), ""]

@@ -125,7 +125,8 @@ def train_runs(configs: dict[str, TrainConfig], data: Data, train_eval_size: int
 
 def train_one(label: str, cfg: TrainConfig, data: Data, train_eval_size: int) -> Run:
     # Nothing is saved: only the Trainer's parts and train_step are used, never fit().  The experiments
-    # train on the whole training set, as the seeds' do, and choose nothing: no validation split.
+    # train on the whole training set, as the experiments being reproduced do, and choose nothing: no
+    # validation split.
     trainer = Trainer(dataclasses.replace(cfg, val_split=0), out=Path(os.devnull), data=data.as_tuple(),
                       progress=False)
     x_eval, y_eval = data.x_train[:train_eval_size], data.y_train[:train_eval_size]
