@@ -3,6 +3,7 @@
     python benchmarks/bench_mlp.py                     # all models, batches, optimizers (~10 min)
     python benchmarks/bench_mlp.py --quick             # B-128-adam and C-128-adam only
     python benchmarks/bench_mlp.py --json out.json
+    python benchmarks/bench_mlp.py --configs B-128-adam,C-128-adam,B-512-adam
 
 Models (ReLU, softmax cross-entropy, float32, MNIST-shaped random data):
 A = 784-100-100-10, B = 784-512-256-10, C = 784-(100x8)-10.  Contenders, interleaved in every
@@ -10,6 +11,8 @@ repetition so that the machine's slow and fast stretches hit all of them alike:
 
 * ``tgl-numba`` / ``tgl-numpy``: tinygrad_lab's MLP (``fuse=True``, as ``tinygrad-lab train`` builds
   it) + optimizer through the graph, on each backend;
+* ``tgl-capture``: the same step through ``tinygrad_lab.capture`` (numba backend), as ``train`` runs it:
+  recorded once, then replayed as a tape of kernels over flat buffers;
 * ``numpy-naive``: a book-style numpy MLP (Deep Learning from Scratch), new arrays everywhere;
 * ``hand-fused``: numpy GEMMs + tinygrad_lab's numba kernels (bias+ReLU, ReLU backward + bias grad,
   softmax-CE) + one fused update over a flat parameter buffer, no graph: the ceiling for a framework;
@@ -47,7 +50,7 @@ def he_weights(sizes, seed=0):
 
 
 # ----- contenders: each returns step() running one training step on fixed data -----------------
-def tinygrad_lab_step(sizes, batch, opt, backend):
+def tinygrad_lab_step(sizes, batch, opt, backend, captured=False):
     import tinygrad_lab as tl
     from tinygrad_lab import optim
     from tinygrad_lab.backend import set_backend
@@ -58,12 +61,17 @@ def tinygrad_lab_step(sizes, batch, opt, backend):
     x, y = data(batch)
     xt = tl.Tensor(x)
 
-    def step():
-        set_backend(backend)  # contenders share the process: each selects its own backend
+    def train_step(xt, y):
         loss = tl.cross_entropy(model(xt), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+
+    run = tl.capture(train_step) if captured else train_step
+
+    def step():
+        set_backend(backend)  # contenders share the process: each selects its own backend
+        run(xt, y)
     return step
 
 
@@ -202,7 +210,7 @@ def gemm_bound(sizes, batch, reps=20) -> float:
 
 
 def contenders(opt, have_torch):
-    names = ["tgl-numba", "tgl-numpy", "numpy-naive", "hand-fused"]
+    names = ["tgl-numba", "tgl-capture", "tgl-numpy", "numpy-naive", "hand-fused"]
     if have_torch:
         names += ["torch", "torch-fused"] if opt == "adam" else ["torch"]
     return names
@@ -211,6 +219,7 @@ def contenders(opt, have_torch):
 def make(name, sizes, batch, opt):
     return {
         "tgl-numba": lambda: tinygrad_lab_step(sizes, batch, opt, "numba"),
+        "tgl-capture": lambda: tinygrad_lab_step(sizes, batch, opt, "numba", captured=True),
         "tgl-numpy": lambda: tinygrad_lab_step(sizes, batch, opt, "numpy"),
         "numpy-naive": lambda: numpy_naive_step(sizes, batch, opt),
         "hand-fused": lambda: hand_fused_step(sizes, batch, opt),
@@ -229,8 +238,8 @@ def measure(config, reps, seconds, have_torch):
         for _ in range(3):
             steps[name]()  # warm up (JIT, allocator)
     rates = {name: [] for name in names}
-    for _ in range(reps):
-        for name in names:
+    for rep in range(reps):
+        for name in (names if rep % 2 == 0 else names[::-1]):  # alternating order
             step = steps[name]
             done, start = 0, time.perf_counter()
             while time.perf_counter() - start < seconds:
@@ -282,6 +291,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=1.0, help="per contender per repetition")
     parser.add_argument("--json", default="benchmarks/results_mlp.json")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    parser.add_argument("--configs", help="comma-separated MODEL-BATCH-OPTIMIZER, e.g. B-128-adam,B-512-sgd-momentum")
     args = parser.parse_args()
     try:
         import torch  # noqa: F401
@@ -291,6 +301,8 @@ def main():
         print("torch not installed: PyTorch contenders skipped (pip install torch==2.13.0)")
     configs = ([("B", 128, "adam"), ("C", 128, "adam")] if args.quick else
                [(m, b, o) for m in "ABC" for b in (32, 128, 512) for o in ("adam", "sgd-momentum")])
+    if args.configs:
+        configs = [(c.split("-", 2)[0], int(c.split("-", 2)[1]), c.split("-", 2)[2]) for c in args.configs.split(",")]
     results = []
     print(f"{'config':<18}" + "".join(f"{n:>22}" for n in contenders("adam", have_torch)))
     for config in configs:
@@ -301,7 +313,11 @@ def main():
                "tgl_over_torch": rates["tgl-numba"]["median"] / ref["median"] if ref else None,
                "tgl_over_gemm_bound": rates["tgl-numba"]["median"] / bound,
                "tgl_over_hand_fused": rates["tgl-numba"]["median"] / rates["hand-fused"]["median"],
-               "numba_over_numpy": rates["tgl-numba"]["median"] / rates["tgl-numpy"]["median"]}
+               "numba_over_numpy": rates["tgl-numba"]["median"] / rates["tgl-numpy"]["median"],
+               "capture_over_torch": rates["tgl-capture"]["median"] / ref["median"] if ref else None,
+               "capture_over_gemm_bound": rates["tgl-capture"]["median"] / bound,
+               "capture_over_hand_fused": rates["tgl-capture"]["median"] / rates["hand-fused"]["median"],
+               "capture_over_eager": rates["tgl-capture"]["median"] / rates["tgl-numba"]["median"]}
         results.append(row)
         cells = "".join(f"{r['median'] / 1e3:>9.1f}k ({r['min'] / 1e3:.0f}-{r['max'] / 1e3:.0f})".rjust(22)
                         for r in rates.values())
@@ -309,6 +325,9 @@ def main():
         print(f"{'':<18}gemm bound {bound / 1e3:.1f}k; tgl-numba / torch{'-fused' if 'torch-fused' in rates else ''} "
               f"{row['tgl_over_torch'] or float('nan'):.2f}x, / gemm bound {row['tgl_over_gemm_bound']:.2f}, "
               f"/ hand-fused {row['tgl_over_hand_fused']:.2f}, numba / numpy backend {row['numba_over_numpy']:.2f}x")
+        print(f"{'':<18}tgl-capture / torch{'-fused' if 'torch-fused' in rates else ''} "
+              f"{row['capture_over_torch'] or float('nan'):.2f}x, / gemm bound {row['capture_over_gemm_bound']:.2f}, "
+              f"/ hand-fused {row['capture_over_hand_fused']:.2f}, / tgl-numba {row['capture_over_eager']:.2f}x")
     overhead = per_op_overhead(have_torch)
     print("per-op overhead, tiny (a*b).sum().backward(): " + ", ".join(f"{k} {v:.1f} us" for k, v in overhead.items()))
     report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),

@@ -86,7 +86,7 @@ class Kernel:
 
     def __str__(self) -> str:
         shapes = [_describe(a) for a in self.args + self.shown if isinstance(a, np.ndarray)]
-        return f"{self.name:<28} {', '.join(shapes)}"
+        return f"{self.name:<28} {', '.join(shapes)}".rstrip()
 
 
 def _describe(a: np.ndarray) -> str:
