@@ -1,4 +1,4 @@
-"""Backpropagation exactly as the homework derives it (the homework), with no graph at all.
+"""Backpropagation exactly as the homework derives it (docs/backprop.md), with no graph at all.
 
 Notation (one sample is a row; a batch stacks rows):
 

@@ -1,4 +1,4 @@
-"""Backprop for one sample, step by step, in the homework's notation (the homework).
+"""Backprop for one sample, step by step, in the homework's notation (docs/backprop.md).
 
 :func:`explain` builds a tiny MLP (2-3-2, sigmoid, by default), runs one sample through it and
 returns an :class:`Explanation`: the forward pass, the homework's δ recursion
@@ -100,7 +100,7 @@ class Explanation:
                     "has no σ: y = a(L) = z(L), the logits, so δ(L) = softmax(z(L)) − onehot(t) "
                     "and σ'(z(L)) does not appear.")
         intro = (f"Backprop, step by step, for one sample of a {sizes} MLP with σ = {self.activation} "
-                 f"on {where}.  The homework's notation (the homework); float64, seed {self.seed}; "
+                 f"on {where}.  The homework's notation (docs/backprop.md); float64, seed {self.seed}; "
                  "vectors are printed as rows, with 4 significant digits.")
         paragraphs = [intro, loss]
         return [line for text in paragraphs for line in textwrap.wrap(text, width) + [""]]

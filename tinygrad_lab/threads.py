@@ -34,8 +34,11 @@ import numpy as np
 
 ENV_VAR = "TINYGRAD_LAB_THREADS"
 
-#: products below this many floating-point operations (2·m·k·n) run on one thread
-SERIAL_BELOW_FLOPS = 2 * 10 * 512 * 256
+#: products below this many floating-point operations (2·m·k·n) run on one thread: OpenBLAS's own
+#: limit (m·k·n ≤ 65536·4).  bench_threads.py finds no gain from a second thread up to about 1 MFLOP
+#: and a mixed one up to 2.6 MFLOP (128×100×100 gains 1.27x, 100×128×100 loses), while switching the
+#: count costs a few µs a product: a higher limit made the 784-(100×8)-10 step 6 % slower.
+SERIAL_BELOW_FLOPS = 2 * 65536 * 4
 
 _policy: int | str | None = None  # "auto" or a fixed count; None until first use
 _blas = None  # threadpoolctl's controller of numpy's OpenBLAS, or False when there is none

@@ -21,7 +21,7 @@ class Adagrad(Optimizer):
 
     The textbooks write the same thing as h ← h + ∂L/∂W ⊙ ∂L/∂W, W ← W − η/√h · ∂L/∂W (DLFS)
     and ``cache += dx**2; x += -lr * dx / (sqrt(cache) + eps)`` (cs231n). Everything is **per
-    coordinate**: the homework in the homework sums all squared coordinates into one scalar
+    coordinate**: a common homework version sums all squared coordinates into one scalar
     (``gt += np.sum(np.square(grad))``), which turns AdaGrad into gradient descent with a single
     shrinking step size and loses the rescaling of flat directions; see the tests.
     """

@@ -40,10 +40,10 @@ class Adam(Optimizer):
         m̂ = m / (1 − β₁ᵗ),     v̂ = v / (1 − β₂ᵗ)
         θ ← θ − γ m̂ / (√v̂ + ε)
 
-    cs231n and 004 write the same bias-corrected form. Deep Learning from Scratch / DeZero
+    cs231n's notes write the same bias-corrected form. Deep Learning from Scratch / DeZero
     fold the corrections into the step size, lr_t = η√(1 − β₂ᵗ)/(1 − β₁ᵗ),
     θ ← θ − lr_t m / (√v + ε), which equals PyTorch's rule with ε scaled by 1/√(1 − β₂ᵗ)
-    (31.6x at t = 1). The homework in the homework corrects v with β₁ (``r/(1-rho1**t)``): wrong.
+    (31.6x at t = 1). A common homework version corrects v with β₁ (``r/(1-rho1**t)``): wrong.
     """
 
     decoupled = False

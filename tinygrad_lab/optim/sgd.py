@@ -19,7 +19,7 @@ class SGD(Optimizer):
                    g ← g + μb   (nesterov)   or   g ← b
         θ ← θ − γg
 
-    The textbooks (001, 004; Deep Learning from Scratch) write momentum as a velocity that carries
+    The textbooks (Deep Learning from Scratch, cs231n's notes) write momentum as a velocity that carries
     the learning rate inside it::
 
         v ← αv − η∇L,   w ← w + v          (DLFS; the lecture notes: m ← μm + η∇L, w ← w − m)
