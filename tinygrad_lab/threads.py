@@ -104,13 +104,19 @@ def threads_for(m: int, k: int, n: int) -> int:
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a @ b`` with the thread count :func:`threads_for` chooses for its size."""
+    """``a @ b`` with the thread count :func:`threads_for` chooses for its size.
+
+    Under ``"auto"`` a product below :data:`SERIAL_BELOW_FLOPS` needs no switch: OpenBLAS runs
+    it on one thread by the same rule, and switching the count back and forth costs a few µs a
+    product, so the count stays at every thread and only a fixed policy ever changes it."""
     global _current
-    blas = _controller()
-    if blas:
-        wanted = threads_for(a.shape[-2], a.shape[-1], b.shape[-1])
+    if _blas is None:
+        _controller()
+    if _blas:
+        policy = _policy if _policy is not None else get_policy()
+        wanted = _cap if policy == "auto" else policy
         if wanted != _current:
-            blas.set_num_threads(wanted)
+            _blas.set_num_threads(wanted)
             _current = wanted
     return np.matmul(a, b, out=out)
 
