@@ -79,6 +79,11 @@ class _GradModeBlock(contextlib.ContextDecorator):
     def __exit__(self, *exc) -> None:
         _MODES.grad_enabled = self.previous.pop()
 
+    def _recreate_cm(self) -> "_GradModeBlock":
+        # as a decorator, a fresh block per call: threads calling the function at once must not
+        # share one stack of previous modes
+        return _GradModeBlock(self.enabled)
+
 
 def no_grad() -> _GradModeBlock:
     """Context (or decorator) in which ops record no graph: for evaluation and parameter updates."""

@@ -119,3 +119,28 @@ def test_four_threads_training_at_once_match_one_at_a_time():
     for s in range(4):
         for a, b in zip(serial[s], parallel[s]):
             np.testing.assert_array_equal(a, b)
+
+
+def test_a_decorated_no_grad_called_from_two_threads_restores_each_threads_mode():
+    entered, a_done = threading.Barrier(2), threading.Event()
+    seen = {}
+
+    @tl.no_grad()
+    def body(name):
+        entered.wait()               # both threads are inside before either leaves
+        if name == "b":
+            a_done.wait()            # a leaves first
+
+    def run(name, outer_enabled):
+        with tl.set_grad_enabled(outer_enabled):
+            body(name)
+            if name == "a":
+                a_done.set()
+            seen[name] = tl.is_grad_enabled()
+
+    threads = [threading.Thread(target=run, args=("a", True)), threading.Thread(target=run, args=("b", False))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"a": True, "b": False}
