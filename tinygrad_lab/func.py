@@ -19,7 +19,6 @@ the graph they need even when called under ``no_grad()``.
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -27,18 +26,9 @@ import numpy as np
 from tinygrad_lab.autograd import grad
 from tinygrad_lab.forward_ad import dual_level, make_dual, tangent_of
 from tinygrad_lab.function import data
-from tinygrad_lab.tensor import Tensor, set_grad_enabled
+from tinygrad_lab.tensor import Tensor, enable_grad
 
 JACOBIAN_MODES = ("rev", "fwd")
-
-
-def _recording(fn):
-    """Run ``fn`` with grad mode on: it builds the graphs it differentiates, even under no_grad()."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with set_grad_enabled(True):
-            return fn(*args, **kwargs)
-    return wrapper
 
 
 def _as_tuple(x) -> tuple:
@@ -79,7 +69,7 @@ def _scalar(name: str, y: Tensor) -> Tensor:
     return y
 
 
-@_recording
+@enable_grad()  # builds the graphs it differentiates, even under no_grad()
 def vjp(f: Callable[..., Tensor], x, u=None) -> tuple[Tensor, Tensor | tuple[Tensor, ...]]:
     """(f(x), uᵀJ): the vector–Jacobian product by one backward pass (u may be omitted for scalar f)."""
     xs = _leaves(x)
@@ -97,7 +87,7 @@ def jvp(f: Callable[..., Tensor], x, v) -> tuple[Tensor, Tensor]:
         return y.detach(), Tensor(tangent_of(y))
 
 
-@_recording
+@enable_grad()  # builds the graphs it differentiates, even under no_grad()
 def hvp(f: Callable[..., Tensor], x, v) -> tuple[Tensor, Tensor | tuple[Tensor, ...]]:
     """(f(x), H v) for scalar f by double backward: H v = ∇ₓ⟨∇f(x), v⟩, the gradient graph being
     built by ``create_graph=True``.  Costs about two backward passes, never forms H."""
@@ -135,7 +125,7 @@ def _jacobian_fwd(f, xs) -> list[np.ndarray]:
     return jacs
 
 
-@_recording
+@enable_grad()  # builds the graphs it differentiates, even under no_grad()
 def jacobian(f: Callable[..., Tensor], x, mode: str = "rev") -> Tensor | tuple[Tensor, ...]:
     """J = ∂f(x)/∂x of shape f(x).shape + x.shape (one per input for a tuple x): ``mode="rev"``
     builds it from vjps (a pass per output element), ``"fwd"`` from jvps (a pass per input element)."""
@@ -146,7 +136,7 @@ def jacobian(f: Callable[..., Tensor], x, mode: str = "rev") -> Tensor | tuple[T
     return _like_input(x, [Tensor(j) for j in jacs])
 
 
-@_recording
+@enable_grad()  # builds the graphs it differentiates, even under no_grad()
 def _gradient_and_hessian(f, x) -> tuple[list[Tensor], list[list[np.ndarray]]]:
     """∇f as graph tensors and the blocks H[i][j] = ∂(∇ₓᵢ f)/∂xⱼ, one backward pass per row."""
     xs = _leaves(x)
