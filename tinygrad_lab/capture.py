@@ -207,13 +207,13 @@ class FlatGroup:
         for p, q, view, s in zip(params, self.params, self.views, self.states):
             if p is not q or p._data is not view or state.get(id(p)) is not s:
                 return False
-        return all(not isinstance(v, np.ndarray) or s[key].base is v
-                   for key, v in self.state.items() for s in self.states)
+        flats = [(key, v) for key, v in self.state.items() if isinstance(v, np.ndarray)]
+        return all(s[key].base is v for s in self.states for key, v in flats)
 
     def check(self) -> None:
         """The optimizer's checks before any update: hyperparameters, and gradients finite."""
         self.optimizer.validate_group(self.gi)
-        if not math.isfinite(self.grad.sum()):
+        if not get_backend().all_finite(self.grad):
             for pi, (p, g) in enumerate(zip(self.params, self.grad_views)):
                 check_finite(g, self.gi, pi, p.data.shape)
 

@@ -26,7 +26,7 @@ def test_backend_satisfies_the_interface(module):
 
 
 def test_the_interface_lists_the_kernels():
-    assert set(KERNELS) == {"update", "bias_act", "act_backward_bias", "softmax_xent", "xent_grad",
+    assert set(KERNELS) == {"update", "all_finite", "bias_act", "act_backward_bias", "softmax_xent", "xent_grad",
                             "batchnorm_forward", "batchnorm_backward"}
 
 
@@ -63,25 +63,53 @@ def case_update(cls, kw, dtype):
     return run
 
 
-def case_bias_act(act, dtype, with_bias):
+def _finiteness_probes(dtype):
+    """(array, finite?) pairs: NaN and ±inf first, last or alone; the largest, smallest and subnormal
+    finite values; empty."""
+    info = np.finfo(dtype)
+    probes = [(np.arange(1001, dtype=dtype), True), (np.array([info.max, -info.max, info.tiny, info.smallest_subnormal,
+                                                              -0.0], dtype), True), (np.empty(0, dtype), True)]
+    for bad in (np.nan, np.inf, -np.inf):
+        for at in (0, 500, 1000):
+            a = np.ones(1001, dtype)
+            a[at] = bad
+            probes.append((a, False))
+        probes.append((np.array([bad], dtype), False))
+    return probes
+
+
+def case_all_finite(dtype):
+    def run(module):
+        return [np.array([module.all_finite(a) for a, _ in _finiteness_probes(dtype)], dtype)]
+    return run
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.NAME)
+def test_all_finite_finds_every_nan_and_inf(module, dtype):
+    for a, finite in _finiteness_probes(dtype):
+        assert module.all_finite(a) is finite, a
+
+
+def case_bias_act(act, dtype, with_bias, in_place):
     def run(module):
         rng = np.random.default_rng(1)
         z = _rows(rng, dtype)
         b = rng.standard_normal(13).astype(dtype) if with_bias else None
-        y = np.empty_like(z)
-        module.bias_act(z, b, act, y)
+        y = z if in_place else np.empty_like(z)
+        assert module.bias_act(z, b, act, y) is y
         return [z, y]
     return run
 
 
-def case_act_backward_bias(act, dtype, with_bias):
+def case_act_backward_bias(act, dtype, with_bias, in_place):
     def run(module):
         rng = np.random.default_rng(2)
         z = _rows(rng, dtype)
         y = np.asarray(act.sigma(z), dtype)
-        gy = _rows(rng, dtype, strided=True)
-        gz, gb = np.empty_like(z), np.empty(13, dtype) if with_bias else None
-        module.act_backward_bias(gy, z, y, act, gz, gb)
+        gy = _rows(rng, dtype, strided=not in_place)
+        gz, gb = gy if in_place else np.empty_like(z), np.empty(13, dtype) if with_bias else None
+        assert module.act_backward_bias(gy, z, y, act, gz, gb) is gz
         return [gz] + ([gb] if with_bias else [])
     return run
 
@@ -146,11 +174,14 @@ def _generate():
             cases["update"].append((f"{cls.__name__}-{'-'.join(sorted(kw))}-{d}", case_update(cls, kw, dtype), True))
         for act in activations.REGISTRY.values():
             for bias in (True, False):
-                cases["bias_act"].append((f"{act.name}-bias{bias}-{d}", case_bias_act(act, dtype, bias), False))
-                cases["act_backward_bias"].append((f"{act.name}-bias{bias}-{d}",
-                                                   case_act_backward_bias(act, dtype, bias), False))
+                for in_place in (False, True):  # y is z / gz is gy: each backend's aliased path
+                    cid = f"{act.name}-bias{bias}{'-in-place' * in_place}-{d}"
+                    cases["bias_act"].append((cid, case_bias_act(act, dtype, bias, in_place), False))
+                    cases["act_backward_bias"].append((cid, case_act_backward_bias(act, dtype, bias, in_place),
+                                                       False))
         cases["softmax_xent"].append((d, case_softmax_xent(dtype), False))
         cases["xent_grad"].append((d, case_xent_grad(dtype), True))
+        cases["all_finite"].append((d, case_all_finite(dtype), True))
         cases["batchnorm_forward"].append((d, case_batchnorm_forward(dtype), False))
         cases["batchnorm_backward"].append((d, case_batchnorm_backward(dtype), False))
     return cases

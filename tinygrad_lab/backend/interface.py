@@ -32,13 +32,17 @@ class Backend(Protocol):
         ``rule`` is an optimizer's update rule for one coordinate; float hyperparameters are cast
         to the parameter's dtype first (bools stay flags)."""
 
+    def all_finite(self, a: np.ndarray) -> bool:
+        """Whether no element of the 1-D array ``a`` is NaN or ±inf (the optimizers' check of every
+        gradient before any update)."""
+
     def bias_act(self, z: np.ndarray, b: np.ndarray | None, act: Definition, y: np.ndarray) -> np.ndarray:
         """In place: z ← z + b, then y ← σ(z) (y may be z itself); returns y."""
 
     def act_backward_bias(self, gy: np.ndarray, z: np.ndarray, y: np.ndarray, act: Definition,
                           gz: np.ndarray, gb: np.ndarray | None) -> np.ndarray:
         """gz ← gy ⊙ σ'(z) (σ' through z or y = σ(z), as the activation is written) and
-        gb ← Σ_rows gz; returns gz."""
+        gb ← Σ_rows gz (gz may be gy itself); returns gz."""
 
     def softmax_xent(self, logits: np.ndarray, targets: np.ndarray, probs: np.ndarray) -> float:
         """probs ← softmax(logits) per row; returns Σₙ −log probs[n, tₙ] (through log-sum-exp)."""

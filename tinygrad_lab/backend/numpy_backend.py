@@ -22,6 +22,11 @@ def update(rule, param, grad, state, hyper):
         np.copyto(array, value)
 
 
+def all_finite(a):
+    """Whether every element of ``a`` is finite."""
+    return bool(np.isfinite(a).all())
+
+
 def bias_act(z, b, act, y):
     """z ← z + b; y ← σ(z)."""
     if b is not None:

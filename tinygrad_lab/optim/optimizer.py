@@ -16,9 +16,8 @@ Conventions follow ``torch.optim``:
 A parameter is anything with a floating ``.data`` ``numpy.ndarray`` and a ``.grad`` that is None or
 has a ``.data`` array of the same shape (duck-typed: a ``Tensor`` / ``nn.Parameter``).
 
-Non-finite gradients: before any parameter is touched, ``step()`` checks each gradient with one
-cheap reduction (a sum is NaN or inf if any element is; only then an exact ``isfinite`` pass rules
-out a sum that merely overflowed) and raises ``FloatingPointError`` naming
+Non-finite gradients: before any parameter is touched, ``step()`` checks each gradient (the
+backend's ``all_finite``, one pass without a temporary array) and raises ``FloatingPointError`` naming
 the group, the parameter's index and its shape. No parameter or state changes in that case, so the
 caller can skip the batch, lower the lr or clip (PyTorch instead lets NaN propagate silently into
 the weights; we prefer the early, precise error).
@@ -94,9 +93,8 @@ def unused(like: np.ndarray) -> np.ndarray:
 
 
 def check_finite(grad: np.ndarray, gi: int, pi: int, shape: tuple[int, ...]) -> None:
-    """Raise FloatingPointError if parameter ``pi`` of group ``gi`` has a NaN or inf in its gradient
-    (one sum first: it is finite unless an element is not, or the sum overflowed)."""
-    if not math.isfinite(grad.sum()) and not np.isfinite(grad).all():
+    """Raise FloatingPointError if parameter ``pi`` of group ``gi`` has a NaN or inf in its gradient."""
+    if not get_backend().all_finite(grad.reshape(-1)):
         raise FloatingPointError(
             f"non-finite gradient (nan or inf) for param_groups[{gi}] parameter {pi} "
             f"of shape {shape}; no parameter was updated"
