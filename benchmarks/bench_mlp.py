@@ -16,11 +16,14 @@ repetition so that the machine's slow and fast stretches hit all of them alike:
 * ``numpy-naive``: a book-style numpy MLP (Deep Learning from Scratch), new arrays everywhere;
 * ``hand-fused``: numpy GEMMs + tinygrad_lab's numba kernels (bias+ReLU, ReLU backward + bias grad,
   softmax-CE) + one fused update over a flat parameter buffer, no graph: the ceiling for a framework;
-* ``torch`` / ``torch-fused``: PyTorch CPU eager, 2 threads, ``Adam()`` and ``Adam(fused=True)``.
+* ``torch`` / ``torch-fused``: PyTorch CPU eager, 2 threads, ``Adam()`` and ``Adam(fused=True)``;
+* ``gemm-only``: the step's matrix products alone (the first layer's input gradient excluded), in
+  the step's order: the GEMM bound, measured like every contender.
 
 Reported: samples/s (median, min-max over repetitions), ratios against torch-fused (or torch for
-SGD) and against the GEMM bound (batch / the summed sgemm times of the step's matmuls, the first
-layer's input gradient excluded), and tinygrad_lab / hand-fused.
+SGD) and against the GEMM bound (``gemm-only``; beside it the bound of the first runs, each product
+timed alone after the contenders, which met a different clock: ``gemm_bound_isolated``), and
+tinygrad_lab / hand-fused.
 """
 from __future__ import annotations
 
@@ -189,8 +192,30 @@ def torch_step(sizes, batch, opt, fused):
     return step
 
 
-def gemm_bound(sizes, batch, reps=20) -> float:
-    """batch / Σ sgemm times of one step's matmuls (forward, weight grads, input grads but the first)."""
+def gemm_only_step(sizes, batch):
+    """The step's matrix products alone, in the step's order, into reused buffers: a Wᵀ per layer
+    forward; δᵀ a and δ W per layer backward (the first layer's input gradient excluded, as every
+    contender skips it).  Its samples/s is the GEMM bound: a step can be no faster than its GEMMs."""
+    rng = np.random.default_rng(0)
+    ws = [rng.random((o, i), dtype=np.float32) for i, o in zip(sizes[:-1], sizes[1:])]
+    acts = [rng.random((batch, n), dtype=np.float32) for n in sizes]
+    grads = [rng.random((batch, n), dtype=np.float32) for n in sizes]
+    gws = [np.empty_like(w) for w in ws]
+
+    def step():
+        for i, w in enumerate(ws):
+            np.matmul(acts[i], w.T, out=acts[i + 1])
+        for i in range(len(ws) - 1, -1, -1):
+            np.matmul(grads[i + 1].T, acts[i], out=gws[i])
+            if i:
+                np.matmul(grads[i + 1], ws[i], out=grads[i])
+    return step
+
+
+def gemm_bound_isolated(sizes, batch, reps=20) -> float:
+    """batch / Σ over the step's products of each one's median time, timed alone and repeated (hot
+    caches, and after the contenders ran: the bound of the first benchmark runs, kept beside the
+    interleaved ``gemm-only`` contender for comparison)."""
     rng = np.random.default_rng(0)
     total = 0.0
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -210,7 +235,7 @@ def gemm_bound(sizes, batch, reps=20) -> float:
 
 
 def contenders(opt, have_torch):
-    names = ["tgl-numba", "tgl-capture", "tgl-numpy", "numpy-naive", "hand-fused"]
+    names = ["tgl-numba", "tgl-capture", "tgl-numpy", "numpy-naive", "hand-fused", "gemm-only"]
     if have_torch:
         names += ["torch", "torch-fused"] if opt == "adam" else ["torch"]
     return names
@@ -223,6 +248,7 @@ def make(name, sizes, batch, opt):
         "tgl-numpy": lambda: tinygrad_lab_step(sizes, batch, opt, "numpy"),
         "numpy-naive": lambda: numpy_naive_step(sizes, batch, opt),
         "hand-fused": lambda: hand_fused_step(sizes, batch, opt),
+        "gemm-only": lambda: gemm_only_step(sizes, batch),
         "torch": lambda: torch_step(sizes, batch, opt, False),
         "torch-fused": lambda: torch_step(sizes, batch, opt, True),
     }[name]()
@@ -246,8 +272,8 @@ def measure(config, reps, seconds, have_torch):
                 step()
                 done += 1
             rates[name].append(done * batch / (time.perf_counter() - start))
-    bound = gemm_bound(sizes, batch)
-    return {name: {"median": statistics.median(r), "min": min(r), "max": max(r)} for name, r in rates.items()}, bound
+    return ({name: {"median": statistics.median(r), "min": min(r), "max": max(r)} for name, r in rates.items()},
+            gemm_bound_isolated(sizes, batch))
 
 
 def per_op_overhead(have_torch) -> dict:
@@ -306,9 +332,11 @@ def main():
     results = []
     print(f"{'config':<18}" + "".join(f"{n:>22}" for n in contenders("adam", have_torch)))
     for config in configs:
-        rates, bound = measure(config, args.reps, args.seconds, have_torch)
+        rates, isolated = measure(config, args.reps, args.seconds, have_torch)
+        bound = rates["gemm-only"]["median"]
         ref = rates.get("torch-fused", rates.get("torch"))
         row = {"model": config[0], "batch": config[1], "optimizer": config[2], "gemm_bound": bound,
+               "gemm_bound_isolated": isolated, "capture_over_gemm_bound_isolated": rates["tgl-capture"]["median"] / isolated,
                "samples_per_s": rates,
                "tgl_over_torch": rates["tgl-numba"]["median"] / ref["median"] if ref else None,
                "tgl_over_gemm_bound": rates["tgl-numba"]["median"] / bound,
@@ -322,12 +350,13 @@ def main():
         cells = "".join(f"{r['median'] / 1e3:>9.1f}k ({r['min'] / 1e3:.0f}-{r['max'] / 1e3:.0f})".rjust(22)
                         for r in rates.values())
         print(f"{'-'.join(map(str, config)):<18}{cells}")
-        print(f"{'':<18}gemm bound {bound / 1e3:.1f}k; tgl-numba / torch{'-fused' if 'torch-fused' in rates else ''} "
+        print(f"{'':<18}gemm bound {bound / 1e3:.1f}k (isolated products: {isolated / 1e3:.1f}k); tgl-numba / torch{'-fused' if 'torch-fused' in rates else ''} "
               f"{row['tgl_over_torch'] or float('nan'):.2f}x, / gemm bound {row['tgl_over_gemm_bound']:.2f}, "
               f"/ hand-fused {row['tgl_over_hand_fused']:.2f}, numba / numpy backend {row['numba_over_numpy']:.2f}x")
         print(f"{'':<18}tgl-capture / torch{'-fused' if 'torch-fused' in rates else ''} "
-              f"{row['capture_over_torch'] or float('nan'):.2f}x, / gemm bound {row['capture_over_gemm_bound']:.2f}, "
-              f"/ hand-fused {row['capture_over_hand_fused']:.2f}, / tgl-numba {row['capture_over_eager']:.2f}x")
+              f"{row['capture_over_torch'] or float('nan'):.2f}x, / gemm bound {row['capture_over_gemm_bound']:.2f} "
+              f"(isolated products: {row['capture_over_gemm_bound_isolated']:.2f}), / hand-fused {row['capture_over_hand_fused']:.2f}, "
+              f"/ tgl-numba {row['capture_over_eager']:.2f}x")
     overhead = per_op_overhead(have_torch)
     print("per-op overhead, tiny (a*b).sum().backward(): " + ", ".join(f"{k} {v:.1f} us" for k, v in overhead.items()))
     report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
