@@ -3,7 +3,12 @@
 For the output E of a graph and any tensor v in it, ∂E/∂v = Σ over v's consumers f of
 backward_f(∂E/∂f's output)[v's slot].  Visiting tensors in reverse topological order guarantees that
 every consumer of v has handed over its contribution before v passes its own gradient on.  The
-topological order is built iteratively (no recursion limit: a chain of 100,000 ops is fine).
+engine gets that order for free, as PyTorch does with its sequence numbers: every tensor is numbered
+when it is made (``Tensor._seq``), an op's output is always made after its inputs, so visiting the
+tensors in decreasing number is a reverse topological order; a heap of the tensors waiting with a
+gradient replaces a sort of the whole graph (and, being a loop, has no recursion limit: a chain of
+100,000 ops is fine).  :func:`topological_order` sorts a graph explicitly, for those who walk one
+without running it (the graph drawing, the step capture).
 """
 from __future__ import annotations
 
