@@ -12,7 +12,7 @@ without running it (the graph drawing, the step capture).
 """
 from __future__ import annotations
 
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Sequence
 
 import numpy as np
@@ -63,9 +63,8 @@ def _seed(output: Tensor, grad) -> np.ndarray | Tensor:
                 f"backward() on a tensor of shape {output.shape} needs grad=∂E/∂y of that shape; "
                 "the implicit gradient 1 exists only for a tensor with one element"
             )
-        one = output._data.copy()  # one element, of the output's shape and dtype: the number 1
-        one.fill(1)
-        return one
+        one = np.array(1.0, output._data.dtype)  # one element, of the output's dtype and shape
+        return one if output._data.ndim == 0 else one.reshape(output._data.shape)
     if isinstance(grad, Tensor):
         if grad.shape != output.shape:
             raise ValueError(f"grad has shape {grad.shape} but the output has shape {output.shape}")
@@ -95,14 +94,17 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
     accumulated into leaves' ``.grad``.
     """
     pending: dict[Tensor, np.ndarray | Tensor] = {}  # each tensor's gradient so far
-    heap: list[tuple[int, int, Tensor]] = []  # (-_seq, id, tensor) of the pending computed tensors
     for output, g in zip(outputs, grads):
         g = _seed(output, g)
         if create_graph and not isinstance(g, Tensor):
             g = Tensor.wrap(g)
         if not create_graph and isinstance(g, Tensor):
             g = g.data
-        _add_gradient(pending, heap, output, g)
+        pending[output] = pending[output] + g if output in pending else g
+    # (-_seq, id, tensor) of the computed tensors pending: the id breaks the tie between a tensor and
+    # its copy.deepcopy (the same _seq) without comparing tensors
+    heap = [(-t._seq, id(t), t) for t in pending if t.creator is not None]
+    heapify(heap)
     handed = {id(g) for g in pending.values()}  # the caller's seed arrays never become a .grad
     captured: dict[int, np.ndarray | Tensor] = {}
     visited = []  # the nodes run, freed afterwards unless retain_graph
@@ -134,7 +136,13 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
                     continue
                 if gx.shape != x._data.shape or gx.dtype != x._data.dtype:
                     _refuse_gradient(node, x, gx)
-                _add_gradient(pending, heap, x, gx)
+                summed = pending.get(x)
+                if summed is not None:
+                    pending[x] = summed + gx
+                else:  # x's first gradient: a computed tensor joins the heap
+                    pending[x] = gx
+                    if x.creator is not None:
+                        heappush(heap, (-x._seq, id(x), x))
         # every node has run: what is left pending are the leaves' gradients (a leaf that stopped
         # requiring grad after the forward pass gets none, as in PyTorch)
         for leaf, g in pending.items():
@@ -150,18 +158,6 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
         for node in visited:
             node.inputs, node.freed = None, True
     return captured
-
-
-def _add_gradient(pending: dict, heap: list, x: Tensor, gx) -> None:
-    """Sum ``gx`` into x's pending gradient; a computed tensor's first gradient puts it on the heap
-    (the id breaks the tie between a tensor and its ``copy.deepcopy``, which has the same ``_seq``,
-    without comparing tensors)."""
-    if x in pending:
-        pending[x] = pending[x] + gx
-    else:
-        pending[x] = gx
-        if x.creator is not None:
-            heappush(heap, (-x._seq, id(x), x))
 
 
 def _refuse_freed(node, tensor: Tensor) -> None:
@@ -200,7 +196,8 @@ def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool, handed: set[int])
     else:
         own = leaf.grad._data
         if leaf.grad.creator is None and not leaf.grad.requires_grad and own.base is None:
-            np.add(own, g, out=own)  # in place, as PyTorch: the array is this leaf's own
+            np.add(own, g, own)  # own += g in place, as PyTorch: the array is this leaf's own
+            # (out= as a positional argument: the keyword costs as much as a small sum)
         else:
             # out of place: a .grad left by backward(create_graph=True) is a graph tensor that the
             # user may hold, other leaves may share, or whose data may be a read-only broadcast view
@@ -210,11 +207,16 @@ def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool, handed: set[int])
 def backward(outputs: Sequence[Tensor], grads=None, retain_graph: bool = False,
              create_graph: bool = False) -> None:
     """Accumulate the gradients of ``outputs`` (weighted by ``grads``) into every leaf's ``.grad``."""
+    outputs = list(outputs)
     grads = [None] * len(outputs) if grads is None else list(grads)
+    _backward(outputs, grads, retain_graph, create_graph)
+
+
+def _backward(outputs: list[Tensor], grads: list, retain_graph: bool, create_graph: bool) -> None:
     recorder = current_modes().recorder
     if recorder is not None:
-        recorder.backward(list(outputs), grads, retain_graph, create_graph)
-    _run(list(outputs), grads, retain_graph or create_graph, create_graph, capture=None)
+        recorder.backward(outputs, grads, retain_graph, create_graph)
+    _run(outputs, grads, retain_graph or create_graph, create_graph, None)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, retain_graph: bool | None = None,
@@ -251,7 +253,7 @@ def tensor_backward(self: Tensor, grad=None, retain_graph: bool = False, create_
     The graph is freed afterwards unless ``retain_graph=True``.  With ``create_graph=True`` the
     gradients are themselves computed by graph ops, so they can be differentiated again.
     """
-    backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
+    _backward([self], [grad], retain_graph, create_graph)
 
 
 # The engine provides Tensor.backward (tensor.py knows nothing of it), as ``y.backward()``.

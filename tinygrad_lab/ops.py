@@ -135,10 +135,15 @@ def sum_to(x, *shape):
     """x summed back to ``shape`` (the gradient of a broadcast input).  Backward rules pass a
     ``.shape`` tuple, which already fits most of the time: that case returns at once, before the
     validation a user's shape gets."""
-    if len(shape) == 1 and shape[0] == shape_of(x):
+    if len(shape) == 1 and shape[0] == getattr(x, "shape", None):
         return x
     shape = _norm_shape(shape)
     return x if shape_of(x) == shape else SumTo(shape).apply(x)
+
+
+#: a full reduction's gradient for an input of at most this many elements is a filled array, which
+#: is cheaper to make than a view (and can become a leaf's .grad without a copy); above, the view
+_FILLED_UP_TO = 256
 
 
 def _expand(g, shape):
@@ -146,13 +151,17 @@ def _expand(g, shape):
     of a full reduction), broadcast back to the input's ``shape``.  On an array (an ordinary
     backward pass) this is np.broadcast_to's read-only view, built directly (stride 0 along each
     stretched axis, O(1) memory): np.broadcast_to's argument handling costs more than a whole tiny
-    backward pass."""
+    backward pass.  A small full reduction's gradient is a filled array instead (``_FILLED_UP_TO``)."""
     if g.shape == shape:
         return g
     if not isinstance(g, np.ndarray):
         return BroadcastTo(shape).apply(g)
-    if g.size == 1:  # one number, repeated: stride 0 along every axis
-        strides = (0,) * len(shape)
+    if g.size == 1:  # one number, repeated
+        if math.prod(shape) <= _FILLED_UP_TO:
+            filled = np.empty(shape, g.dtype)
+            filled[...] = g
+            return filled
+        strides = (0,) * len(shape)  # stride 0 along every axis
     elif g.flags.c_contiguous:
         strides = [0 if n == 1 else s for n, s in zip(g.shape, g.strides)]
     else:
@@ -594,8 +603,10 @@ class Sum(Function):
     def __init__(self, axis, keepdims: bool):
         self.axis, self.keepdims = axis, keepdims
 
-    def forward(self, x):  # np.sum without its Python wrapper, which costs more than a small sum
-        return np.add.reduce(x, axis=self.axis, keepdims=self.keepdims)
+    def forward(self, x):
+        # np.sum without its Python wrapper, and np.add.reduce's arguments (axis, dtype, out,
+        # keepdims) by position: the wrapper and keywords both cost more than a small sum
+        return np.add.reduce(x, self.axis, None, None, self.keepdims)
 
     def backward(self, gy, x, y):
         if self.axis is not None:  # a full sum's gy is one number, which _expand takes as it is
