@@ -94,18 +94,19 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
     accumulated into leaves' ``.grad``.
     """
     pending: dict[Tensor, np.ndarray | Tensor] = {}  # each tensor's gradient so far
+    handed: set[int] = set()  # ids of the caller's seeds and of the arrays given to a .grad: copied if met again
     for output, g in zip(outputs, grads):
         g = _seed(output, g)
         if create_graph and not isinstance(g, Tensor):
             g = Tensor.wrap(g)
         if not create_graph and isinstance(g, Tensor):
             g = g.data
+        handed.add(id(g))
         pending[output] = pending[output] + g if output in pending else g
     # (-_seq, id, tensor) of the computed tensors pending: the id breaks the tie between a tensor and
     # its copy.deepcopy (the same _seq) without comparing tensors
     heap = [(-t._seq, id(t), t) for t in pending if t.creator is not None]
     heapify(heap)
-    handed = {id(g) for g in pending.values()}  # the caller's seed arrays never become a .grad
     captured: dict[int, np.ndarray | Tensor] = {}
     visited = []  # the nodes run, freed afterwards unless retain_graph
     modes = current_modes()

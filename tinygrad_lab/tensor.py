@@ -112,9 +112,11 @@ class Tensor:
     @classmethod
     def wrap(cls, array: np.ndarray) -> "Tensor":
         """A leaf around an op's float result, without checking or copying it (the graph's fast path)."""
+        if type(array) is not np.ndarray:  # e.g. the numpy scalar of a full reduction
+            array = np.asarray(array)
         t = object.__new__(cls)
         t._data, t._version, t.grad, t.requires_grad, t.creator, t.name, t._seq = (
-            np.asarray(array), [0], None, False, None, None, next(_SEQUENCE))
+            array, [0], None, False, None, None, next(_SEQUENCE))
         return t
 
     @classmethod
