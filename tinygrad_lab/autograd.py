@@ -3,16 +3,22 @@
 For the output E of a graph and any tensor v in it, ∂E/∂v = Σ over v's consumers f of
 backward_f(∂E/∂f's output)[v's slot].  Visiting tensors in reverse topological order guarantees that
 every consumer of v has handed over its contribution before v passes its own gradient on.  The
-topological order is built iteratively (no recursion limit: a chain of 100,000 ops is fine).
+engine gets that order for free, as PyTorch does with its sequence numbers: every tensor is numbered
+when it is made (``Tensor._seq``), an op's output is always made after its inputs, so visiting the
+tensors in decreasing number is a reverse topological order; a heap of the tensors waiting with a
+gradient replaces a sort of the whole graph (and, being a loop, has no recursion limit: a chain of
+100,000 ops is fine).  :func:`topological_order` sorts a graph explicitly, for those who walk one
+without running it (the graph drawing, the step capture).
 """
 from __future__ import annotations
 
+from heapq import heapify, heappop, heappush
 from typing import Sequence
 
 import numpy as np
 
 from tinygrad_lab.anomaly import check_backward
-from tinygrad_lab.mode import current_modes, is_anomaly_enabled, set_grad_enabled
+from tinygrad_lab.mode import current_modes
 from tinygrad_lab.tensor import Tensor, as_float_array
 
 
@@ -37,11 +43,7 @@ def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
             order.append(tensor)
             continue
         if node.freed:
-            raise RuntimeError(
-                f"Trying to backward through the graph a second time: the graph of {node.name} "
-                f"(output shape {tensor.shape}) was freed by an earlier backward(); call "
-                "backward(retain_graph=True) the first time if you need to run it twice"
-            )
+            _refuse_freed(node, tensor)
         stack.append((tensor, True))
         for x in node.inputs:
             if x.requires_grad and x not in seen:
@@ -56,12 +58,13 @@ def _seed(output: Tensor, grad) -> np.ndarray | Tensor:
             "of the computation had requires_grad=True (or it ran under no_grad())"
         )
     if grad is None:
-        if output.size != 1:
+        if output._data.size != 1:
             raise RuntimeError(
                 f"backward() on a tensor of shape {output.shape} needs grad=∂E/∂y of that shape; "
                 "the implicit gradient 1 exists only for a tensor with one element"
             )
-        return np.array(1.0, dtype=output.dtype).reshape(output.shape)  # one element: the number 1
+        one = np.array(1.0, output._data.dtype)  # one element, of the output's dtype and shape
+        return one if output._data.ndim == 0 else one.reshape(output._data.shape)
     if isinstance(grad, Tensor):
         if grad.shape != output.shape:
             raise ValueError(f"grad has shape {grad.shape} but the output has shape {output.shape}")
@@ -80,34 +83,45 @@ def _seed(output: Tensor, grad) -> np.ndarray | Tensor:
 def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] | None):
     """The engine shared by ``Tensor.backward`` and :func:`grad`.
 
+    Computed tensors are visited in decreasing creation number ``_seq``, as PyTorch orders its nodes
+    by sequence_nr: an op's output is made after its inputs, so every consumer of a tensor is visited
+    before the tensor passes its gradient on (a reverse topological order, found without sorting the
+    graph: a heap holds the computed tensors that have a gradient so far).  A leaf's gradients are
+    summed as they arrive and reach its ``.grad`` only after every node has run, so a pass that fails
+    midway (a freed graph, an input changed in place, a bad backward) leaves every ``.grad`` as it was.
+
     With ``capture`` (id -> tensor), the gradients of those tensors are returned instead of being
     accumulated into leaves' ``.grad``.
     """
     pending: dict[Tensor, np.ndarray | Tensor] = {}  # each tensor's gradient so far
+    handed: set[int] = set()  # ids of the caller's seeds and of the arrays given to a .grad: copied if met again
     for output, g in zip(outputs, grads):
         g = _seed(output, g)
         if create_graph and not isinstance(g, Tensor):
             g = Tensor.wrap(g)
         if not create_graph and isinstance(g, Tensor):
             g = g.data
+        handed.add(id(g))
         pending[output] = pending[output] + g if output in pending else g
-    handed = {id(g) for g in pending.values()}  # the caller's seed arrays never become a .grad
-    order = topological_order(outputs)
+    # (-_seq, id, tensor) of the computed tensors pending: the id breaks the tie between a tensor and
+    # its copy.deepcopy (the same _seq) without comparing tensors
+    heap = [(-t._seq, id(t), t) for t in pending if t.creator is not None]
+    heapify(heap)
     captured: dict[int, np.ndarray | Tensor] = {}
-    anomaly = is_anomaly_enabled()
-    with set_grad_enabled(create_graph):  # backward records a graph only when asked (create_graph)
-        for tensor in reversed(order):
-            g = pending.pop(tensor, None)
-            if g is None:
-                continue
+    visited = []  # the nodes run, freed afterwards unless retain_graph
+    modes = current_modes()
+    anomaly = modes.anomaly_enabled
+    previous, modes.grad_enabled = modes.grad_enabled, create_graph  # backward records a graph only
+    try:                                                                # when asked (create_graph)
+        while heap:
+            tensor = heappop(heap)[2]
+            g = pending.pop(tensor)
+            if capture is not None and id(tensor) in capture:
+                captured[id(tensor)] = g
             node = tensor.creator
-            if capture is not None:
-                if id(tensor) in capture:
-                    captured[id(tensor)] = g
-            elif node is None:
-                _accumulate_into_leaf(tensor, g, create_graph, handed)
-            if node is None:
-                continue
+            if node.freed:
+                _refuse_freed(node, tensor)
+            visited.append(node)
             if node.versions:
                 node.check_versions(tensor)
             if create_graph:  # backward on Tensors: its ops record the graph of the gradient
@@ -123,13 +137,37 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
                     continue
                 if gx.shape != x._data.shape or gx.dtype != x._data.dtype:
                     _refuse_gradient(node, x, gx)
-                pending[x] = pending[x] + gx if x in pending else gx
+                summed = pending.get(x)
+                if summed is not None:
+                    pending[x] = summed + gx
+                else:  # x's first gradient: a computed tensor joins the heap
+                    pending[x] = gx
+                    if x.creator is not None:
+                        heappush(heap, (-x._seq, id(x), x))
+        # every node has run: what is left pending are the leaves' gradients (a leaf that stopped
+        # requiring grad after the forward pass gets none, as in PyTorch)
+        for leaf, g in pending.items():
+            if not leaf.requires_grad:
+                continue
+            if capture is None:
+                _accumulate_into_leaf(leaf, g, create_graph, handed)
+            elif id(leaf) in capture:
+                captured[id(leaf)] = g
+    finally:
+        modes.grad_enabled = previous
     if not retain_graph:
-        for tensor in order:
-            node = tensor.creator
-            if node is not None:
-                node.inputs, node.freed = None, True
+        for node in visited:
+            node.inputs, node.freed = None, True
     return captured
+
+
+def _refuse_freed(node, tensor: Tensor) -> None:
+    """Raise: the graph through ``node`` (which made ``tensor``) was freed by an earlier backward."""
+    raise RuntimeError(
+        f"Trying to backward through the graph a second time: the graph of {node.name} "
+        f"(output shape {tensor.shape}) was freed by an earlier backward(); call "
+        "backward(retain_graph=True) the first time if you need to run it twice"
+    )
 
 
 def _refuse_gradient(node, x: Tensor, gx) -> None:
@@ -147,8 +185,8 @@ def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool, handed: set[int])
     copied first, so that no two gradients share memory (``clip_grad_norm_`` scales them in place)
     and later backward passes can accumulate into it in place."""
     if create_graph:
-        if id(g) in handed:  # one graph tensor handed to two leaves: each gets its own
-            g = g * 1.0
+        if id(g) in handed or not g._data.flags.writeable:  # one graph tensor handed to two leaves,
+            g = g * 1.0  # or a read-only broadcast view: each leaf gets its own, writable array
         handed.add(id(g))
         leaf.grad = g if leaf.grad is None else leaf.grad + g
     elif leaf.grad is None:
@@ -159,7 +197,8 @@ def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool, handed: set[int])
     else:
         own = leaf.grad._data
         if leaf.grad.creator is None and not leaf.grad.requires_grad and own.base is None:
-            np.add(own, g, out=own)  # in place, as PyTorch: the array is this leaf's own
+            np.add(own, g, own)  # own += g in place, as PyTorch: the array is this leaf's own
+            # (out= as a positional argument: the keyword costs as much as a small sum)
         else:
             # out of place: a .grad left by backward(create_graph=True) is a graph tensor that the
             # user may hold, other leaves may share, or whose data may be a read-only broadcast view
@@ -169,11 +208,16 @@ def _accumulate_into_leaf(leaf: Tensor, g, create_graph: bool, handed: set[int])
 def backward(outputs: Sequence[Tensor], grads=None, retain_graph: bool = False,
              create_graph: bool = False) -> None:
     """Accumulate the gradients of ``outputs`` (weighted by ``grads``) into every leaf's ``.grad``."""
+    outputs = list(outputs)
     grads = [None] * len(outputs) if grads is None else list(grads)
+    _backward(outputs, grads, retain_graph, create_graph)
+
+
+def _backward(outputs: list[Tensor], grads: list, retain_graph: bool, create_graph: bool) -> None:
     recorder = current_modes().recorder
     if recorder is not None:
-        recorder.backward(list(outputs), grads, retain_graph, create_graph)
-    _run(list(outputs), grads, retain_graph or create_graph, create_graph, capture=None)
+        recorder.backward(outputs, grads, retain_graph, create_graph)
+    _run(outputs, grads, retain_graph or create_graph, create_graph, None)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, retain_graph: bool | None = None,
@@ -210,7 +254,7 @@ def tensor_backward(self: Tensor, grad=None, retain_graph: bool = False, create_
     The graph is freed afterwards unless ``retain_graph=True``.  With ``create_graph=True`` the
     gradients are themselves computed by graph ops, so they can be differentiated again.
     """
-    backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
+    _backward([self], [grad], retain_graph, create_graph)
 
 
 # The engine provides Tensor.backward (tensor.py knows nothing of it), as ``y.backward()``.

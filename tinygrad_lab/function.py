@@ -60,7 +60,7 @@ class Function(metaclass=_FunctionType):
     #: False for ops whose backward does not read its inputs' values (Add, Reshape, ...): changing
     #: those inputs in place after the forward pass is harmless, so it is not checked
     saves_inputs = True
-    versions: tuple[int, ...] = ()
+    versions: list[int] | tuple[()] = ()  # the inputs' versions when the node was made
     #: the output's version when it was made (checked, like the inputs', when ``saves_inputs``)
     out_version = 0
     #: True for ops whose forward may return a view of input 0 (Reshape, GetItem, ...): the output
@@ -123,7 +123,7 @@ class Function(metaclass=_FunctionType):
             if True in needs_grad:
                 self.inputs, self.needs_grad = inputs, needs_grad
                 if self.saves_inputs:
-                    self.versions = tuple([t._version[0] for t in inputs])
+                    self.versions = [t._version[0] for t in inputs]
                     self.out_version = out._version[0]
                 out.requires_grad = True
                 out.creator = self
@@ -163,7 +163,7 @@ class Function(metaclass=_FunctionType):
     def check_versions(self, out: Tensor) -> None:
         """Raise if an input or the output ``out``, which this node's backward may read, was changed
         in place since the forward pass."""
-        if out._version[0] == self.out_version and self.versions == tuple([x._version[0] for x in self.inputs]):
+        if out._version[0] == self.out_version and self.versions == [x._version[0] for x in self.inputs]:
             return  # nothing changed: the check of every backward pass, kept cheap
         if out.version != self.out_version:
             raise RuntimeError(

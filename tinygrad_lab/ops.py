@@ -23,6 +23,12 @@ from tinygrad_lab.function import Function, data, linear_jvp
 from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
 
 
+def shape_of(x) -> tuple[int, ...]:
+    """The shape of a Tensor, array, number or nested list: ``np.shape``, whose dispatch costs more
+    than a small op, skipped for tensors and arrays."""
+    return x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+
+
 def _norm_shape(shape) -> tuple[int, ...]:
     """A shape given as ``f(2, 3)`` or ``f((2, 3))``: Python or numpy integers only (2.5 is refused)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -69,6 +75,16 @@ def _broadcast_shape(name: str, a: tuple[int, ...], b: tuple[int, ...]) -> tuple
                          "together (numpy rules: trailing dimensions must be equal or 1)") from None
 
 
+def _broadcasting(op, name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``op(a, b)`` by numpy's broadcasting rules, with numpy's error replaced by one naming the op
+    and the shapes; the shapes are checked only when numpy refuses them, so success costs nothing."""
+    try:
+        return op(a, b)
+    except ValueError:
+        _broadcast_shape(name, a.shape, b.shape)  # raises the one-line error if the shapes clash
+        raise
+
+
 # ----- broadcasting ----------------------------------------------------------------------------
 class BroadcastTo(Function):
     """y = x stretched to ``shape`` by numpy's rules; gx = gy summed back to x's shape."""
@@ -112,29 +128,45 @@ class SumTo(Function):
 
 def broadcast_to(x, *shape):
     shape = _norm_shape(shape)
-    return x if np.shape(x) == shape else BroadcastTo(shape).apply(x)
+    return x if shape_of(x) == shape else BroadcastTo(shape).apply(x)
 
 
 def sum_to(x, *shape):
     """x summed back to ``shape`` (the gradient of a broadcast input).  Backward rules pass a
     ``.shape`` tuple, which already fits most of the time: that case returns at once, before the
     validation a user's shape gets."""
-    if len(shape) == 1 and shape[0] == np.shape(x):
+    if len(shape) == 1 and shape[0] == getattr(x, "shape", None):
         return x
     shape = _norm_shape(shape)
-    return x if np.shape(x) == shape else SumTo(shape).apply(x)
+    return x if shape_of(x) == shape else SumTo(shape).apply(x)
+
+
+#: a full reduction's gradient for an input of at most this many elements is a filled array, which
+#: is cheaper to make than a view (and can become a leaf's .grad without a copy); above, the view
+_FILLED_UP_TO = 256
 
 
 def _expand(g, shape):
-    """The gradient ``g`` of a reduction (keepdims layout: same rank), broadcast back to the input's
-    ``shape``.  On an array (an ordinary backward pass) this is np.broadcast_to's read-only view,
-    built directly (stride 0 along each stretched axis): np.broadcast_to's argument handling costs
-    more than a whole tiny backward pass."""
+    """The gradient ``g`` of a reduction (keepdims layout: same rank; or one element, the gradient
+    of a full reduction), broadcast back to the input's ``shape``.  On an array (an ordinary
+    backward pass) this is np.broadcast_to's read-only view, built directly (stride 0 along each
+    stretched axis, O(1) memory): np.broadcast_to's argument handling costs more than a whole tiny
+    backward pass.  A small full reduction's gradient is a filled array instead (``_FILLED_UP_TO``)."""
     if g.shape == shape:
         return g
-    if not isinstance(g, np.ndarray) or not g.flags.c_contiguous:
+    if not isinstance(g, np.ndarray):
         return BroadcastTo(shape).apply(g)
-    view = np.ndarray(shape, g.dtype, g, 0, [0 if n == 1 else s for n, s in zip(g.shape, g.strides)])
+    if g.size == 1:  # one number, repeated
+        if math.prod(shape) <= _FILLED_UP_TO:
+            filled = np.empty(shape, g.dtype)
+            filled[...] = g
+            return filled
+        strides = (0,) * len(shape)  # stride 0 along every axis
+    elif g.flags.c_contiguous:
+        strides = [0 if n == 1 else s for n, s in zip(g.shape, g.strides)]
+    else:
+        return BroadcastTo(shape).apply(g)
+    view = np.ndarray(shape, g.dtype, g, 0, strides)
     view.setflags(write=False)
     return view
 
@@ -148,8 +180,7 @@ class Add(Function):
     jvp = linear_jvp
 
     def forward(self, a, b):
-        _broadcast_shape("add", a.shape, b.shape)
-        return a + b
+        return _broadcasting(operator.add, "add", a, b)
 
     def backward(self, gy, a, b, y):
         return sum_to(gy, a.shape), sum_to(gy, b.shape)
@@ -163,8 +194,7 @@ class Sub(Function):
     jvp = linear_jvp
 
     def forward(self, a, b):
-        _broadcast_shape("sub", a.shape, b.shape)
-        return a - b
+        return _broadcasting(operator.sub, "sub", a, b)
 
     def backward(self, gy, a, b, y):
         return sum_to(gy, a.shape), sum_to(-gy, b.shape) if self.needs_grad[1] else None
@@ -174,8 +204,7 @@ class Mul(Function):
     """y = a ⊙ b;  ga = gy ⊙ b,  gb = gy ⊙ a."""
 
     def forward(self, a, b):
-        _broadcast_shape("mul", a.shape, b.shape)
-        return a * b
+        return _broadcasting(operator.mul, "mul", a, b)
 
     def backward(self, gy, a, b, y):
         ga = sum_to(gy * b, a.shape) if self.needs_grad[0] else None
@@ -191,8 +220,7 @@ class Div(Function):
     """y = a / b;  ga = gy / b,  gb = −gy ⊙ a / b²."""
 
     def forward(self, a, b):
-        _broadcast_shape("div", a.shape, b.shape)
-        return a / b
+        return _broadcasting(operator.truediv, "div", a, b)
 
     def backward(self, gy, a, b, y):
         ga = sum_to(gy / b, a.shape) if self.needs_grad[0] else None
@@ -243,8 +271,7 @@ class Pow(Function):
     """
 
     def forward(self, a, b):
-        _broadcast_shape("pow", a.shape, b.shape)
-        return a ** b
+        return _broadcasting(operator.pow, "pow", a, b)
 
     @staticmethod
     def _masks(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -414,8 +441,8 @@ class Where(Function):
         self.cond = np.array(data(cond), dtype=bool)  # a copy: later changes to the caller's mask are not seen
 
     def forward(self, a, b):
-        _broadcast_shape("where", np.shape(a), np.shape(b))
-        _broadcast_shape("where (condition)", self.cond.shape, np.broadcast_shapes(np.shape(a), np.shape(b)))
+        _broadcast_shape("where", shape_of(a), shape_of(b))
+        _broadcast_shape("where (condition)", self.cond.shape, np.broadcast_shapes(shape_of(a), shape_of(b)))
         return np.where(self.cond, a, b)
 
     def backward(self, gy, a, b, y):
@@ -428,8 +455,7 @@ class Maximum(Function):
     """y = max(a, b) elementwise;  the gradient goes to the larger input, split evenly on ties."""
 
     def forward(self, a, b):
-        _broadcast_shape("maximum", a.shape, b.shape)
-        return np.maximum(a, b)
+        return _broadcasting(np.maximum, "maximum", a, b)
 
     @staticmethod
     def _share_a(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -577,11 +603,15 @@ class Sum(Function):
     def __init__(self, axis, keepdims: bool):
         self.axis, self.keepdims = axis, keepdims
 
-    def forward(self, x):  # np.sum without its Python wrapper, which costs more than a small sum
-        return np.add.reduce(x, axis=self.axis, keepdims=self.keepdims)
+    def forward(self, x):
+        # np.sum without its Python wrapper, and np.add.reduce's arguments (axis, dtype, out,
+        # keepdims) by position: the wrapper and keywords both cost more than a small sum
+        return np.add.reduce(x, self.axis, None, None, self.keepdims)
 
     def backward(self, gy, x, y):
-        return _expand(gy.reshape(_keepdims_shape(x.shape, self.axis)), x.shape)
+        if self.axis is not None:  # a full sum's gy is one number, which _expand takes as it is
+            gy = gy.reshape(_keepdims_shape(x.shape, self.axis))
+        return _expand(gy, x.shape)
 
 
 class Max(Function):
@@ -617,15 +647,15 @@ class Min(Max):
 
 
 def sum(x, axis=None, keepdims: bool = False):
-    return Sum(normalize_axes("sum", np.shape(x), axis), keepdims).apply(x)
+    return Sum(normalize_axes("sum", shape_of(x), axis), keepdims).apply(x)
 
 
 def max(x, axis=None, keepdims: bool = False):
-    return Max(normalize_axes("max", np.shape(x), axis), keepdims).apply(x)
+    return Max(normalize_axes("max", shape_of(x), axis), keepdims).apply(x)
 
 
 def min(x, axis=None, keepdims: bool = False):
-    return Min(normalize_axes("min", np.shape(x), axis), keepdims).apply(x)
+    return Min(normalize_axes("min", shape_of(x), axis), keepdims).apply(x)
 
 
 def _count(shape, axis) -> int:
@@ -640,17 +670,17 @@ def _inverse(n: int) -> float:
 
 def mean(x, axis=None, keepdims: bool = False):
     """Σ x / n over ``axis`` (a sum node and a scale); NaN where n = 0 (an empty axis), as PyTorch."""
-    axis = normalize_axes("mean", np.shape(x), axis)
-    return sum(x, axis, keepdims) * _inverse(_count(np.shape(x), axis))
+    axis = normalize_axes("mean", shape_of(x), axis)
+    return sum(x, axis, keepdims) * _inverse(_count(shape_of(x), axis))
 
 
 def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
     """Σ (x − mean)² / (n − ddof) over ``axis``: ddof=0 is the biased (population) variance.
     NaN where n − ddof ≤ 0 (one value with ddof=1, or an empty axis), as PyTorch."""
-    axis = normalize_axes("var", np.shape(x), axis)
+    axis = normalize_axes("var", shape_of(x), axis)
     ddof = _integer("var: ddof", ddof)
     centred = x - mean(x, axis, keepdims=True)
-    return sum(centred * centred, axis, keepdims) * _inverse(_count(np.shape(x), axis) - ddof)
+    return sum(centred * centred, axis, keepdims) * _inverse(_count(shape_of(x), axis) - ddof)
 
 
 # ----- shapes and indexing ---------------------------------------------------------------------
@@ -790,7 +820,7 @@ class Stack(Function):
 
 def reshape(x, *shape):
     shape = _norm_shape(shape)
-    return x if np.shape(x) == shape else Reshape(shape).apply(x)
+    return x if shape_of(x) == shape else Reshape(shape).apply(x)
 
 
 def transpose(x, *axes):
@@ -801,14 +831,14 @@ def transpose(x, *axes):
         axes = tuple(axes[0])
     ndim = np.ndim(x)
     if len(axes) != ndim:
-        raise ValueError(f"transpose: {len(axes)} axes {axes} for a tensor of shape {np.shape(x)}")
-    normalize_axes("transpose", np.shape(x), list(axes))  # each in range, none repeated
+        raise ValueError(f"transpose: {len(axes)} axes {axes} for a tensor of shape {shape_of(x)}")
+    normalize_axes("transpose", shape_of(x), list(axes))  # each in range, none repeated
     return Transpose(tuple(_integer("transpose: axis", a) % ndim for a in axes)).apply(x)
 
 
 def swapaxes(x, a: int, b: int):
     ndim = np.ndim(x)
-    (a,), (b,) = normalize_axes("swapaxes", np.shape(x), a), normalize_axes("swapaxes", np.shape(x), b)
+    (a,), (b,) = normalize_axes("swapaxes", shape_of(x), a), normalize_axes("swapaxes", shape_of(x), b)
     axes = list(range(ndim))
     axes[a], axes[b] = axes[b], axes[a]
     return Transpose(tuple(axes)).apply(x)
@@ -845,12 +875,12 @@ def _tensor_list(name: str, xs) -> list:
 
 def concatenate(xs, axis: int = 0):
     xs = _tensor_list("concatenate", xs)
-    return Concatenate(normalize_axes("concatenate", np.shape(xs[0]), axis)[0]).apply(*xs)
+    return Concatenate(normalize_axes("concatenate", shape_of(xs[0]), axis)[0]).apply(*xs)
 
 
 def stack(xs, axis: int = 0):
     xs = _tensor_list("stack", xs)
-    return Stack(normalize_axes("stack", np.shape(xs[0]), axis, extra=1)[0]).apply(*xs)
+    return Stack(normalize_axes("stack", shape_of(xs[0]), axis, extra=1)[0]).apply(*xs)
 
 
 
@@ -985,7 +1015,7 @@ def minimum(a, b):
 def logsumexp(x, axis=None, keepdims: bool = False):
     """log Σ eˣ over ``axis``, as m + log Σ e^{x − m} with m = max x held constant (no overflow;
     the shift cancels in the gradient, which is softmax(x))."""
-    normalize_axes("logsumexp", np.shape(x), axis)
+    normalize_axes("logsumexp", shape_of(x), axis)
     m = np.max(data(x), axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     out = log(sum(exp(x - m), axis, keepdims=True)) + m
@@ -1001,19 +1031,19 @@ def std(x, axis=None, keepdims: bool = False, ddof: int = 0):
 def argmax(x, axis=None, keepdims: bool = False) -> np.ndarray:
     """Indices of the maxima along ``axis`` (of the flattened tensor for None), as a numpy int64
     array (Tensors hold floats; indices carry no gradient)."""
-    normalize_axes("argmax", np.shape(x), axis)
+    normalize_axes("argmax", shape_of(x), axis)
     return np.argmax(data(x), axis=axis, keepdims=keepdims)
 
 
 def argmin(x, axis=None, keepdims: bool = False) -> np.ndarray:
     """Indices of the minima along ``axis``, as a numpy int64 array (see :func:`argmax`)."""
-    normalize_axes("argmin", np.shape(x), axis)
+    normalize_axes("argmin", shape_of(x), axis)
     return np.argmin(data(x), axis=axis, keepdims=keepdims)
 
 
 def unsqueeze(x, dim: int):
     """x with a new size-1 axis inserted at ``dim`` (−ndim−1 ≤ dim ≤ ndim, PyTorch's range)."""
-    shape = list(np.shape(x))
+    shape = list(shape_of(x))
     if not -len(shape) - 1 <= dim <= len(shape):
         raise ValueError(f"unsqueeze: dim {dim} is out of range for a tensor of shape {tuple(shape)}")
     shape.insert(dim % (len(shape) + 1), 1)
@@ -1023,7 +1053,7 @@ def unsqueeze(x, dim: int):
 def squeeze(x, dim=None):
     """x without its size-1 axes (only ``dim``'s if given; like PyTorch, a ``dim`` whose size is not
     1 is left as it is)."""
-    shape = np.shape(x)
+    shape = shape_of(x)
     normalize_axes("squeeze", shape, dim)
     dims = range(len(shape)) if dim is None else [d % len(shape) for d in np.atleast_1d(dim)]
     return reshape(x, [n for i, n in enumerate(shape) if not (i in dims and n == 1)])
@@ -1031,7 +1061,7 @@ def squeeze(x, dim=None):
 
 def flatten(x, start_dim: int = 0, end_dim: int = -1):
     """x with the axes start_dim … end_dim merged into one (all of them by default)."""
-    shape = np.shape(x)
+    shape = shape_of(x)
     if not shape:
         return reshape(x, (1,))
     (lo,), (hi,) = (normalize_axes("flatten", shape, d) for d in (start_dim, end_dim))

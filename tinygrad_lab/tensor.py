@@ -8,6 +8,7 @@ engine, provides ``Tensor.backward``; the package's ``__init__`` imports both fi
 """
 from __future__ import annotations
 
+import itertools
 from typing import Iterator
 
 import numpy as np
@@ -17,6 +18,12 @@ from tinygrad_lab.mode import current_modes, enable_grad, is_grad_enabled, no_gr
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 __all__ = ["FLOAT_DTYPES", "Tensor", "as_float_array", "enable_grad", "is_grad_enabled", "no_grad",
            "set_grad_enabled"]
+
+
+#: a tensor's creation number (``Tensor._seq``), as PyTorch's sequence_nr: an op's inputs exist before
+#: its output, so they always have smaller numbers, and the backward engine visits tensors in
+#: decreasing ``_seq``, a reverse topological order found without sorting the graph
+_SEQUENCE = itertools.count()
 
 
 def numeric_array(data, what: str = "a Tensor") -> np.ndarray:
@@ -86,7 +93,7 @@ class Tensor:
     arrays take the tensor's dtype.
     """
 
-    __slots__ = ("_data", "_version", "grad", "requires_grad", "creator", "name", "__weakref__")
+    __slots__ = ("_data", "_version", "grad", "requires_grad", "creator", "name", "_seq", "__weakref__")
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ndarray * Tensor -> Tensor
     __hash__ = object.__hash__  # == is elementwise, but tensors stay usable as dict keys (by identity)
 
@@ -97,6 +104,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.creator = None  # the Function that produced this tensor; None for leaves
         self.name = name
+        self._seq = next(_SEQUENCE)  # the creation number (see _SEQUENCE)
         recorder = current_modes().recorder
         if recorder is not None:
             recorder.copied(data, self)
@@ -104,9 +112,11 @@ class Tensor:
     @classmethod
     def wrap(cls, array: np.ndarray) -> "Tensor":
         """A leaf around an op's float result, without checking or copying it (the graph's fast path)."""
+        if type(array) is not np.ndarray:  # e.g. the numpy scalar of a full reduction
+            array = np.asarray(array)
         t = object.__new__(cls)
-        t._data, t._version, t.grad, t.requires_grad, t.creator, t.name = (
-            np.asarray(array), [0], None, False, None, None)
+        t._data, t._version, t.grad, t.requires_grad, t.creator, t.name, t._seq = (
+            array, [0], None, False, None, None, next(_SEQUENCE))
         return t
 
     @classmethod
