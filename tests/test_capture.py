@@ -119,6 +119,42 @@ def test_eval_train_switches_keep_the_replay_identical():
     assert len(step.plans) == 3  # train full batch, train partial batch, eval full batch
 
 
+def _reads(step, array) -> bool:
+    """Whether the replay's kernels read ``array`` itself as an argument of the step."""
+    return any(k.args[j] is array for readers in step.plan.readers.values() for k, positions in readers
+               for j in positions)
+
+
+def test_an_argument_is_read_in_place_and_a_strided_one_is_copied():
+    eager, captured = Setup(np.float64), Setup(np.float64)
+    step = capture(captured.step)
+    seen = set()
+    for i, (x, y) in enumerate(batches(np.float64, 8)):
+        x = x if i % 2 else np.asfortranarray(x)    # F-ordered: copied into the plan's buffer
+        assert eager.step(x, y) == step(x, y)
+        assert_same(eager, captured)
+        if x.shape in seen:                         # a replay (the first call of a shape records)
+            assert _reads(step, x) == x.flags.c_contiguous
+        seen.add(x.shape)
+
+
+def test_an_argument_overlapping_what_the_step_writes_is_copied():
+    """x is a view of the flat gradient buffer where the later layers' gradients go: the backward
+    writes them before it reads x for the first layer's weight gradient, so read in place, the
+    replay would differ from the eager step (which copies x first)."""
+    eager, captured = Setup(np.float64), Setup(np.float64)
+    step = capture(captured.step)
+    for _ in range(2):                              # records the (16, 20) signature, then replays it
+        eager.step(X[:16], Y[:16]), step(X[:16], Y[:16])
+    flat_grad = step.plan.groups[0].grad              # the last 320 values: every layer's but the first
+    for _ in range(3):
+        x = flat_grad[-320:].reshape(16, 20)
+        assert eager.step(x.copy(), Y[:16]) == step(x, Y[:16])
+        assert step.reason is None
+        assert_same(eager, captured)
+    assert not _reads(step, x)
+
+
 def test_the_plan_prints_every_kernel_with_its_buffers():
     _, _, step = run_both(np.float32, n=2, clip=0.5)
     text = str(step.plan)

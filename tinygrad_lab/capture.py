@@ -17,8 +17,9 @@ that runs one training step (zero_grad, forward, loss, ``backward()``, optionall
   views of one flat buffer, their gradients views of a second one (the backward's GEMMs write into
   it directly), the optimizer's per-parameter state views of one flat array per entry, so
   ``state_dict()``/``load_state_dict()`` keep working on the views.
-* **Replay.**  Later calls with the same signature copy the arguments into the input buffers and
-  run the tape: no Tensor, no graph node, no Python per op.  ``print(step.plan)`` lists it.
+* **Replay.**  Later calls with the same signature hand the arguments to the kernels that read
+  them (an array the tape could overwrite, or of another layout, is copied into an input buffer)
+  and run the tape: no Tensor, no graph node, no Python per op.  ``print(step.plan)`` lists it.
 
 Every effect of a step happens inside a node's forward pass or the optimizer step (BatchNorm's
 running statistics in :class:`~tinygrad_lab.nn.batchnorm.BatchNormTrain`, dropout's mask drawn in
@@ -314,6 +315,14 @@ class Plan:
         self.update.append(Kernel(f"{type(optimizer).__name__}.step, flat", optimizer_step, (self.groups,),
                                   tuple(a for g in self.groups for a in (g.data, g.grad))))
         del self._rec, self._args
+        tape = self.forward + self.backward
+        #: input buffer id -> [(kernel, the positions of its args that read the buffer)]
+        self.readers = {id(buffer): [(k, tuple(j for j, a in enumerate(k.args) if a is buffer))
+                                     for k in tape if any(a is buffer for a in k.args)]
+                        for _, what, buffer in self.inputs if what == "tensor"}
+        #: what the tape writes that outlives it: an argument overlapping one of these is copied
+        self.written = [a for g in self.groups for a in (g.data, g.grad)] + [
+            a for m in self.bn_layers for a in (m.running_mean, m.running_var)]
         self.loss_buffer = self.values[loss]
         if result is loss:
             self.returns = "tensor"
@@ -327,7 +336,7 @@ class Plan:
     # ----- building ----------------------------------------------------------------------------
     def input(self, copy, array: np.ndarray, what: str) -> np.ndarray:
         """A buffer for ``copy``, which must be an argument or a copy of one (``Tensor(x)``, the
-        targets checked by ``cross_entropy``); its argument is copied in at each replay."""
+        targets checked by ``cross_entropy``); each replay binds its argument to it (:meth:`_bind`)."""
         _, source = self._rec.copies.get(id(copy), (None, copy))
         for i, arg in enumerate(self._args):
             if arg is source or (isinstance(arg, Tensor) and arg.data is source):
@@ -368,7 +377,7 @@ class Plan:
             if what == "targets":
                 np.copyto(buffer, class_targets("cross_entropy", self.logits_shape, arg))
             else:
-                np.copyto(buffer, arg.data if isinstance(arg, Tensor) else arg, casting="unsafe")
+                self._bind(buffer, arg.data if isinstance(arg, Tensor) else arg)
         saved = self._save_effects()
         for k in self.forward:
             k.fn(*k.args)
@@ -382,6 +391,20 @@ class Plan:
         if self.returns == "float":
             return float(self.loss_buffer)
         return Tensor.wrap(self.loss_buffer.copy()) if self.returns == "tensor" else None
+
+    def _bind(self, buffer: np.ndarray, data) -> None:
+        """Let the kernels that read ``buffer`` read the argument ``data`` itself when it is an array
+        of the buffer's shape and dtype, C-contiguous and apart from everything the tape writes (the
+        eager step's copy, ``Tensor(x)``, gives the same values: nothing writes the argument during
+        the step); otherwise copy it into ``buffer``, converted as the eager copy converts it."""
+        source = data
+        if not (isinstance(data, np.ndarray) and data.dtype == buffer.dtype and data.shape == buffer.shape
+                and data.flags.c_contiguous and not any(np.may_share_memory(data, w) for w in self.written)):
+            np.copyto(buffer, data, casting="unsafe")
+            source = buffer
+        for k, positions in self.readers[id(buffer)]:
+            if k.args[positions[0]] is not source:
+                k.args = tuple(source if j in positions else a for j, a in enumerate(k.args))
 
     def _save_effects(self):
         if not (self.bn_layers or self.rngs):
