@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from tinygrad_lab.anomaly import check_backward
-from tinygrad_lab.mode import current_modes
+from tinygrad_lab.mode import _MODES, current_modes
 from tinygrad_lab.tensor import Tensor, as_float_array
 
 
@@ -108,8 +108,7 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
     heap = [(-t._seq, id(t), t) for t in pending if t.creator is not None]
     heapify(heap)
     captured: dict[int, np.ndarray | Tensor] = {}
-    visited = []  # the nodes run, freed afterwards unless retain_graph
-    modes = current_modes()
+    modes = _MODES
     anomaly = modes.anomaly_enabled
     previous, modes.grad_enabled = modes.grad_enabled, create_graph  # backward records a graph only
     try:                                                                # when asked (create_graph)
@@ -121,13 +120,12 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
             node = tensor.creator
             if node.freed:
                 _refuse_freed(node, tensor)
-            visited.append(node)
             if node.versions:
                 node.check_versions(tensor)
             if create_graph:  # backward on Tensors: its ops record the graph of the gradient
                 gxs = node.backward(g, *node.inputs, y=tensor)
-            else:  # the common case, on the arrays
-                gxs = node.backward(g, *[x._data for x in node.inputs], y=tensor._data)
+            else:  # the common case, on the arrays the forward pass used
+                gxs = node.backward(g, *node.arrays, y=tensor._data)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             if anomaly:
@@ -144,6 +142,9 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
                     pending[x] = gx
                     if x.creator is not None:
                         heappush(heap, (-x._seq, id(x), x))
+            if not retain_graph:  # the node has handed its gradients on: free what it saved
+                node.inputs = node.arrays = None
+                node.freed = True
         # every node has run: what is left pending are the leaves' gradients (a leaf that stopped
         # requiring grad after the forward pass gets none, as in PyTorch)
         for leaf, g in pending.items():
@@ -155,9 +156,6 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
                 captured[id(leaf)] = g
     finally:
         modes.grad_enabled = previous
-    if not retain_graph:
-        for node in visited:
-            node.inputs, node.freed = None, True
     return captured
 
 
@@ -214,7 +212,7 @@ def backward(outputs: Sequence[Tensor], grads=None, retain_graph: bool = False,
 
 
 def _backward(outputs: list[Tensor], grads: list, retain_graph: bool, create_graph: bool) -> None:
-    recorder = current_modes().recorder
+    recorder = _MODES.recorder
     if recorder is not None:
         recorder.backward(outputs, grads, retain_graph, create_graph)
     _run(outputs, grads, retain_graph or create_graph, create_graph, None)

@@ -647,7 +647,7 @@ class Min(Max):
 
 
 def sum(x, axis=None, keepdims: bool = False):
-    return Sum(normalize_axes("sum", shape_of(x), axis), keepdims).apply(x)
+    return Sum(axis if axis is None else normalize_axes("sum", shape_of(x), axis), keepdims).apply(x)
 
 
 def max(x, axis=None, keepdims: bool = False):
