@@ -330,6 +330,8 @@ def main():
     if args.configs:
         configs = [(c.split("-", 2)[0], int(c.split("-", 2)[1]), c.split("-", 2)[2]) for c in args.configs.split(",")]
     results = []
+    from tinygrad_lab import threads
+    print(f"BLAS: {threads.describe()}")
     print(f"{'config':<18}" + "".join(f"{n:>22}" for n in contenders("adam", have_torch)))
     for config in configs:
         rates, isolated = measure(config, args.reps, args.seconds, have_torch)
@@ -359,8 +361,10 @@ def main():
               f"/ tgl-numba {row['capture_over_eager']:.2f}x")
     overhead = per_op_overhead(have_torch)
     print("per-op overhead, tiny (a*b).sum().backward(): " + ", ".join(f"{k} {v:.1f} us" for k, v in overhead.items()))
+    from tinygrad_lab import threads
     report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                          "numpy": np.__version__}, "results": results, "per_op_overhead_us": overhead}
+                          "numpy": np.__version__, "blas": threads.describe()},
+              "results": results, "per_op_overhead_us": overhead}
     with open(args.json, "w") as f:
         json.dump(report, f, indent=2)
     print(f"wrote {args.json}")
