@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from tinygrad_lab.anomaly import check_backward
-from tinygrad_lab.mode import _MODES, current_modes
+from tinygrad_lab.mode import current_modes
 from tinygrad_lab.tensor import Tensor, as_float_array
 
 
@@ -108,7 +108,7 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
     heap = [(-t._seq, id(t), t) for t in pending if t.creator is not None]
     heapify(heap)
     captured: dict[int, np.ndarray | Tensor] = {}
-    modes = _MODES
+    modes = current_modes()
     anomaly = modes.anomaly_enabled
     previous, modes.grad_enabled = modes.grad_enabled, create_graph  # backward records a graph only
     try:                                                                # when asked (create_graph)
@@ -212,7 +212,7 @@ def backward(outputs: Sequence[Tensor], grads=None, retain_graph: bool = False,
 
 
 def _backward(outputs: list[Tensor], grads: list, retain_graph: bool, create_graph: bool) -> None:
-    recorder = _MODES.recorder
+    recorder = current_modes().recorder
     if recorder is not None:
         recorder.backward(outputs, grads, retain_graph, create_graph)
     _run(outputs, grads, retain_graph or create_graph, create_graph, None)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_lab.anomaly import check_forward
-from tinygrad_lab.mode import _MODES, dual_tangents
+from tinygrad_lab.mode import current_modes, dual_tangents
 from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
 
 #: every Function subclass by name; the gradient checks enumerate it
@@ -113,11 +113,12 @@ class Function(metaclass=_FunctionType):
         out = Tensor.wrap(self.forward(*arrays))
         if self.view:
             out._version = inputs[0]._version
-        if _MODES.anomaly_enabled:
+        modes = current_modes()
+        if modes.anomaly_enabled:
             check_forward(self, arrays, out._data)
-        if _MODES.tangents is not None:
+        if modes.tangents is not None:
             self._push_tangent(inputs, arrays, out)
-        if _MODES.grad_enabled:
+        if modes.grad_enabled:
             needs_grad = tuple([t.requires_grad for t in inputs])
             if True in needs_grad:
                 self.inputs, self.arrays, self.needs_grad = inputs, arrays, needs_grad
