@@ -25,14 +25,22 @@ Every effect of a step happens inside a node's forward pass or the optimizer ste
 running statistics in :class:`~tinygrad_lab.nn.batchnorm.BatchNormTrain`, dropout's mask drawn in
 :class:`~tinygrad_lab.nn.dropout.DropoutTrain`), so the tape reproduces the eager step bit for bit.
 
-Guards: a call whose signature has no plan records one (the last, partial batch gets its own); a
-rebound parameter, optimizer state or parameter group (``load_state_dict`` of the optimizer)
-re-records; grad mode off, anomaly mode, an open dual level, keyword arguments or a step the plan
+Guards: a call whose signature has no plan records one (the last, partial batch gets its own).  A
+plan replays only while everything else that shaped it is unchanged, else the step re-records:
+the module tree of every module the step called (:class:`ModuleTree`: each module's type,
+sub-modules, parameters and their ``requires_grad``, settings such as an activation, Dropout's
+``p``, BatchNorm's ``eps`` and ``momentum``), the optimizer's parameter groups, their parameters
+(still trained), their data (a rebound ``.data``) and its state (``load_state_dict`` of the
+optimizer); a new optimizer or parameter group re-records too (the step may step it now).  The
+check is two comparisons of edit stamps (:func:`tinygrad_lab.mode.edits`, stamped by
+``Module.__setattr__`` and ``Sequential``'s layer list) and the flat groups' identity checks; the
+tree itself is compared only after a stamp moved.  Grad mode off, anomaly mode, an open dual level, keyword arguments or a step the plan
 cannot express (an op without replay kernels, no ``zero_grad``, two ``backward()`` calls, …) run
 eagerly, the reason said once (a :class:`CaptureFallback` warning) and kept in ``step.reason``.  A
 non-finite loss undoes the replay's forward effects and runs the step eagerly, so the step's own
 check (raise, skip) sees it.  Python in the step that is not one of these calls (prints, counters)
-runs only when the step is recorded, as with every graph capture.
+runs only when the step is recorded, as with every graph capture: so do the Python values it reads
+(a clip norm, which model or optimizer object it uses); pass a value that changes as an argument.
 """
 from __future__ import annotations
 
@@ -49,7 +57,7 @@ from tinygrad_lab.threads import matmul  # the eager ops' GEMM: same thread poli
 from tinygrad_lab.autograd import topological_order
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.losses import CrossEntropy, class_targets
-from tinygrad_lab.mode import current_modes, recording
+from tinygrad_lab.mode import current_modes, edits, recording
 from tinygrad_lab.nn.batchnorm import BatchNormTrain
 from tinygrad_lab.nn.dropout import DropoutTrain
 from tinygrad_lab.optim.clip import clip_grads
@@ -196,8 +204,9 @@ class FlatGroup:
             s[key] = flat[sl]
 
     def valid(self) -> bool:
-        """Whether the group, its parameters' data and the optimizer's state are still the ones
-        re-homed (``load_state_dict`` of the optimizer replaces the state: then re-record)."""
+        """Whether the group, its parameters (still requiring grad), their data and the optimizer's
+        state are still the ones re-homed (``load_state_dict`` of the optimizer replaces the state,
+        ``p.data = …`` rebinds a parameter, ``requires_grad = False`` freezes it: then re-record)."""
         groups = self.optimizer.param_groups
         if self.gi >= len(groups):
             return False
@@ -206,7 +215,7 @@ class FlatGroup:
             return False
         state = self.optimizer.state
         for p, q, view, s in zip(params, self.params, self.views, self.states):
-            if p is not q or p._data is not view or state.get(id(p)) is not s:
+            if p is not q or p._data is not view or not p.requires_grad or state.get(id(p)) is not s:
                 return False
         flats = [(key, v) for key, v in self.state.items() if isinstance(v, np.ndarray)]
         return all(s[key].base is v for s in self.states for key, v in flats)
@@ -238,6 +247,11 @@ class FlatGroup:
             p.mark_modified()
 
 
+def _homed(groups: list[FlatGroup]) -> bool:
+    """Whether ``groups`` are still every parameter group of their optimizer, as re-homed."""
+    return len(groups[0].optimizer.param_groups) == len(groups) and all(g.valid() for g in groups)
+
+
 def optimizer_step(groups: list[FlatGroup]) -> None:
     """``optimizer.step()`` over the flat groups: every check first (all or nothing), then one
     update per group.  The parameters' ``.grad`` are the views of the flat gradient buffers."""
@@ -249,6 +263,44 @@ def optimizer_step(groups: list[FlatGroup]) -> None:
     backend = get_backend()
     for g in groups:
         g.update(backend)
+
+
+# ----- what the recording read of the modules --------------------------------------------------
+class ModuleTree:
+    """The modules a recording called and all their sub-modules, each with what shaped the plan:
+    its type and its attributes (sub-modules and lists of them, parameters with their
+    ``requires_grad``, settings: a layer's activation, Dropout's ``p`` and generator, BatchNorm's
+    ``eps`` and ``momentum``, …), ``training`` aside (the plans are keyed on it)."""
+
+    def __init__(self, called=()):
+        every: dict[int, Any] = {}
+        for module in called:
+            for m in module.modules():
+                every.setdefault(id(m), m)
+        self.modules = list(every.values())
+        self.read = [_read(m) for m in self.modules]
+
+    def changed(self) -> bool:
+        """Whether a module's type or one of its attributes is not what it was when read."""
+        return any(not _same(_read(m), read) for m, read in zip(self.modules, self.read))
+
+
+def _read(module) -> tuple:
+    """A module's type and attributes: tensors with their ``requires_grad``, lists as their items."""
+    return (type(module), *((name, (v, v.requires_grad) if isinstance(v, Tensor) else
+                             tuple(v) if isinstance(v, list) else v)
+                            for name, v in vars(module).items() if name != "training"))
+
+
+def _same(a, b) -> bool:
+    """``a`` is ``b``, or an equal number or string (a setting written again), or tuples of such."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if type(a) is tuple:
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return isinstance(a, (int, float, str, np.generic)) and bool(a == b)
 
 
 # ----- the plan --------------------------------------------------------------------------------
@@ -532,6 +584,8 @@ class CapturedStep:
         self.plans: dict[tuple, Plan | str] = {}
         self.homes: dict[int, list[FlatGroup]] = {}
         self.modules: list = []
+        self.tree = ModuleTree()
+        self.stamps = (0, 0)  # the edit stamps (modules, groups) the recordings were checked against
         self.plan: Plan | None = None
         self.reason: str | None = None
         self._said: set[str] = set()
@@ -540,17 +594,38 @@ class CapturedStep:
         reason = _eager_reason(args, kwargs)
         if reason is not None:
             return self._eager(reason, args, kwargs)
+        if not self._unchanged():
+            self._forget()
         plan = self.plans.get(self._key(args))
         if isinstance(plan, str):
-            return self._eager(plan, args, kwargs)
-        if plan is not None and all(g.valid() for g in plan.groups):
+            if not self.tree.changed():  # a parameter unfrozen, say, is seen here (no stamp moves)
+                return self._eager(plan, args, kwargs)
+        elif plan is not None and _homed(plan.groups):
             self.plan, self.reason = plan, None
             result = plan.replay(args)
             return self.step(*args) if result is NOT_FINITE else result
-        if plan is not None:  # parameters or optimizer state replaced: re-home and re-record
-            self.plans.clear()
-            self.homes.clear()
+        if plan is not None:  # the tree or the optimizer's groups, parameters or state changed
+            self._forget()
         return self._record(args)
+
+    def _unchanged(self) -> bool:
+        """Whether the modules and optimizers the recordings read may be as they were: no edit
+        stamped since, or only edits that left the tree as read (a module built elsewhere, a setting
+        written with its old value).  A new parameter group or optimizer is a change."""
+        now = edits()
+        if (now.modules, now.groups) == self.stamps:
+            return True
+        if now.groups != self.stamps[1] or self.tree.changed():
+            return False
+        self.stamps = (now.modules, now.groups)
+        return True
+
+    def _forget(self) -> None:
+        """Drop every plan: the next call records anew (re-homing the parameters if need be)."""
+        self.plans.clear()
+        self.homes.clear()
+        self.modules.clear()
+        self.tree = ModuleTree()
 
     def _key(self, args: tuple) -> tuple:
         signature = tuple((type(a), a.shape, a.dtype) if isinstance(a, (np.ndarray, Tensor)) else (type(a), a)
@@ -562,6 +637,9 @@ class CapturedStep:
         with recording(rec):
             result = self.step(*args)
         self.modules += [m for m in rec.modules if not any(m is k for k in self.modules)]
+        self.tree = ModuleTree(self.modules)
+        now = edits()
+        self.stamps = (now.modules, now.groups)
         key = self._key(args)
         try:
             plan = Plan(rec, args, result, self._groups)
@@ -576,7 +654,7 @@ class CapturedStep:
     def _groups(self, optimizer) -> list[FlatGroup]:
         """The optimizer's parameters re-homed into flat buffers (once per optimizer)."""
         groups = self.homes.get(id(optimizer))
-        if groups is None or groups[0].optimizer is not optimizer:
+        if groups is None or groups[0].optimizer is not optimizer or not _homed(groups):
             groups = [FlatGroup(optimizer, gi) for gi in range(len(optimizer.param_groups))]
             self.homes[id(optimizer)] = groups
         return groups

@@ -1,4 +1,5 @@
-"""The autograd modes of the current thread: grad mode, anomaly mode and the forward-mode level.
+"""The autograd modes of the current thread: grad mode, anomaly mode and the forward-mode level;
+and the process-wide count of edits that a captured step's guard reads (:class:`Edits`).
 
 PyTorch keeps these per thread, and so do we: one :class:`Modes` object per thread
 (``threading.local``), so that one thread's ``with no_grad():`` or ``detect_anomaly()`` never
@@ -8,6 +9,7 @@ no dual level).  Other modules read and change the modes only through the functi
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 from typing import Iterator
 
@@ -115,6 +117,36 @@ def recording(recorder) -> Iterator[None]:
         _MODES.recorder = previous
 
 
+class Edits:
+    """Stamps of the last edit, in any thread, of what a captured step's recording reads besides its
+    arguments: ``modules`` of a module's attributes (a sub-module, a parameter, a setting) or of a
+    ``Sequential``'s layer list, ``groups`` of the parameter groups (a new optimizer or
+    ``add_param_group``).  Each stamp is a new number, so a guard that kept the stamps it saw knows,
+    in two comparisons, whether anything may have changed since."""
+
+    modules = 0
+    groups = 0
+
+
+_EDITS = Edits()
+_STAMPS = itertools.count(1)  # next() is atomic: two threads editing at once get different stamps
+
+
+def edits() -> Edits:
+    """The :class:`Edits` stamps (read them; change them only with the two functions below)."""
+    return _EDITS
+
+
+def module_edited() -> None:
+    """Note that a module's attributes or a ``Sequential``'s layers changed."""
+    _EDITS.modules = next(_STAMPS)
+
+
+def groups_edited() -> None:
+    """Note that an optimizer's parameter groups were made or extended."""
+    _EDITS.groups = next(_STAMPS)
+
+
 @contextlib.contextmanager
 def dual_level_mode() -> Iterator[None]:
     """A fresh tangent table for this thread inside the block (see :mod:`tinygrad_lab.forward_ad`)."""
@@ -125,5 +157,6 @@ def dual_level_mode() -> Iterator[None]:
         _MODES.tangents = previous
 
 
-__all__ = ["Modes", "anomaly_mode", "current_modes", "dual_level_mode", "dual_tangents", "enable_grad", "is_anomaly_enabled",
-           "is_grad_enabled", "no_grad", "recording", "set_grad_enabled"]
+__all__ = ["Edits", "Modes", "anomaly_mode", "current_modes", "dual_level_mode", "dual_tangents", "edits", "enable_grad",
+           "groups_edited", "is_anomaly_enabled", "is_grad_enabled", "module_edited", "no_grad", "recording",
+           "set_grad_enabled"]

@@ -112,3 +112,37 @@ def test_state_dict_keys_are_named_like_pytorchs():
                                  torch.nn.Linear(4, 2))
     expected = [k for k in theirs.state_dict() if not k.endswith("num_batches_tracked")]
     assert sorted(ours.state_dict()) == sorted(expected)
+
+
+# ----- edits of the module tree are stamped (a captured step's guard reads the stamp) -------------
+def _stamp():
+    from tinygrad_lab.mode import edits
+    return edits().modules
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m.layers.append(nn.Tanh()), lambda m: m.layers.extend([nn.Tanh()]),
+    lambda m: m.layers.insert(0, nn.Tanh()), lambda m: m.layers.pop(), lambda m: m.layers.remove(m.layers[2]),
+    lambda m: m.layers.clear(), lambda m: m.layers.reverse(), lambda m: m.layers.sort(key=id),
+    lambda m: m.layers.__setitem__(2, nn.Tanh()), lambda m: m.layers.__delitem__(slice(0, 1)),
+    lambda m: m.layers.__iadd__([nn.Tanh()]), lambda m: m.layers.__imul__(1),
+    lambda m: setattr(m[1], "eps", 1e-3), lambda m: setattr(m[0], "bias", nn.Parameter(np.zeros(4))),
+    lambda m: delattr(m[0], "bias"), lambda m: setattr(m, "layers", [nn.ReLU()]),
+], ids=["append", "extend", "insert", "pop", "remove", "clear", "reverse", "sort", "setitem", "delitem", "iadd",
+        "imul", "setting", "parameter", "delattr", "new list"])
+def test_every_edit_of_the_tree_moves_the_stamp(edit):
+    model = _model()
+    before = _stamp()
+    edit(model)
+    assert _stamp() != before
+    assert isinstance(model.layers, nn.module.LayerList)
+
+
+def test_modes_and_writes_in_place_leave_the_stamp():
+    model = _model()
+    before = _stamp()
+    model.eval()
+    model.train()
+    model[1].running_mean *= 0.5  # rebinds the same array
+    model[0].weight.data[...] = 1.0
+    assert _stamp() == before

@@ -197,3 +197,15 @@ def test_integer_parameters_rejected(make_param):
     p.data = np.array([1, 2])
     with pytest.raises(TypeError, match="int64"):
         SGD([p], lr=0.1)
+
+
+def test_a_new_optimizer_or_parameter_group_moves_the_groups_stamp(make_param):
+    """A captured step re-records when these stamps move (tests/test_capture.py)."""
+    from tinygrad_lab.mode import edits
+
+    before = edits().groups
+    opt = SGD([make_param([1.0, 2.0])], lr=0.1)
+    assert edits().groups != before
+    before = edits().groups
+    opt.add_param_group({"params": [make_param([3.0])]})
+    assert edits().groups != before

@@ -5,7 +5,7 @@ from typing import Iterator
 
 import numpy as np
 
-from tinygrad_lab.mode import current_modes
+from tinygrad_lab.mode import current_modes, module_edited
 from tinygrad_lab.tensor import Tensor
 
 
@@ -18,6 +18,9 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=True, dtype=dtype, name=name)
 
 
+_UNSET = object()
+
+
 class Module:
     """Base class of layers and models.
 
@@ -25,10 +28,27 @@ class Module:
     found by walking the attributes in the order they were set: a ``Parameter`` attribute is a
     parameter, a ``Module`` (or a list of them) a sub-module, and names in ``buffers`` are arrays
     saved in the state dict.
+
+    Setting or deleting an attribute (but ``training``, which a captured step keys its plans on) is
+    noted as an edit of the module tree (:func:`~tinygrad_lab.mode.module_edited`), and a list of
+    modules is kept as a :class:`LayerList`, whose edits are noted too: a captured step replays
+    only a plan recorded on the tree as it is.
     """
 
     buffers: tuple[str, ...] = ()
     training = True
+
+    def __setattr__(self, name: str, value) -> None:
+        if type(value) is list and all(isinstance(m, Module) for m in value):
+            value = LayerList(value)
+        same = vars(self).get(name, _UNSET) is value  # `self.running_mean *= …` wrote in place: no edit
+        object.__setattr__(self, name, value)
+        if not same and name != "training":
+            module_edited()
+
+    def __delattr__(self, name: str) -> None:
+        object.__delattr__(self, name)
+        module_edited()
 
     def __call__(self, *args, **kwargs):
         recorder = current_modes().recorder
@@ -150,6 +170,28 @@ class Module:
         return int(sum(p.size for p in self.parameters()))
 
 
+class LayerList(list):
+    """A module's list of sub-modules (``Sequential.layers``): a list whose every change in place
+    (``append``, ``insert``, ``layers[i] = …``, ``del layers[i]``, …) is noted as an edit of the
+    module tree."""
+
+    __slots__ = ()
+
+
+def _noting(method):
+    def edit(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
+        module_edited()
+        return result
+    edit.__name__ = method.__name__
+    return edit
+
+
+for _name in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+              "__setitem__", "__delitem__", "__iadd__", "__imul__"):
+    setattr(LayerList, _name, _noting(getattr(list, _name)))
+
+
 class Sequential(Module):
     """Modules applied one after the other: ``Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))``.
 
@@ -161,7 +203,7 @@ class Sequential(Module):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential: item {i} is a {type(layer).__name__}, not a Module")
-        self.layers = list(layers)
+        self.layers = LayerList(layers)
 
     def named_children(self):
         return ((str(i), m) for i, m in enumerate(self.layers))

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_backend
-from ..mode import current_modes
+from ..mode import current_modes, groups_edited
 
 __all__ = ["Optimizer", "check_finite", "check_nonnegative", "check_unit_interval", "unused"]
 
@@ -162,6 +162,7 @@ class Optimizer:
         merged = {**copy.deepcopy(self.defaults), **group, "params": params}
         self._validate(merged)
         self.param_groups.append(merged)
+        groups_edited()  # a captured step re-records: it may step this group (or this new optimizer) now
 
     def _validate(self, group: dict[str, Any]) -> None:
         check_nonnegative("lr", group["lr"])
