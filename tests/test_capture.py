@@ -334,6 +334,26 @@ def test_a_change_between_calls_is_never_replayed_on_the_old_plan(change, fuse):
         assert step.reason is not None and reason in step.reason and any(reason in m for m in messages)
 
 
+def test_a_replay_edits_nothing_and_an_edit_that_leaves_the_tree_as_read_keeps_the_plan():
+    from tinygrad_lab.mode import edits
+
+    eager, captured = Setup(np.float64, bn=True, dropout=0.3), Setup(np.float64, bn=True, dropout=0.3)
+    step = capture(captured.step)
+    x, y = next(batches(np.float64))
+    for _ in range(2):
+        assert eager.step(x, y) == step(x, y)
+    plan, stamp = step.plan, edits().modules
+    assert eager.step(x, y) == step(x, y)
+    assert edits().modules == stamp  # BatchNorm's running statistics move in place: no edit
+    for s in (eager, captured):
+        nn.Linear(2, 2)                                   # a module built elsewhere
+        s.model.layers[_first(s, nn.Dropout)].p = 0.3     # a setting written with its value
+    assert edits().modules != stamp
+    assert eager.step(x, y) == step(x, y)
+    assert step.plan is plan
+    assert_same(eager, captured)
+
+
 # ----- fallbacks: each guard runs the step eagerly, with its reason said once -------------------
 def fallback(make_step, reason, calls=3, dtype=np.float32, **features):
     """Run ``make_step(setup)`` eagerly and captured; both give the same numbers, the capture says
