@@ -34,9 +34,10 @@ sub-modules, parameters and their ``requires_grad``, settings such as an activat
 optimizer); a new optimizer or parameter group re-records too (the step may step it now).  The
 check is two comparisons of edit stamps (:func:`tinygrad_lab.mode.edits`, stamped by
 ``Module.__setattr__`` and ``Sequential``'s layer list) and the flat groups' identity checks; the
-tree itself is compared only after a stamp moved.  Grad mode off, anomaly mode, an open dual level, keyword arguments or a step the plan
-cannot express (an op without replay kernels, no ``zero_grad``, two ``backward()`` calls, …) run
-eagerly, the reason said once (a :class:`CaptureFallback` warning) and kept in ``step.reason``.  A
+tree itself is compared only after a stamp moved.  Grad mode off, anomaly mode, an open dual
+level, keyword arguments or a step the plan cannot express (an op without replay kernels, no
+``zero_grad``, two ``backward()`` calls, a frozen parameter of the optimizer, …) run eagerly,
+the reason said once (a :class:`CaptureFallback` warning) and kept in ``step.reason``.  A
 non-finite loss undoes the replay's forward effects and runs the step eagerly, so the step's own
 check (raise, skip) sees it.  Python in the step that is not one of these calls (prints, counters)
 runs only when the step is recorded, as with every graph capture: so do the Python values it reads

@@ -157,6 +157,6 @@ def dual_level_mode() -> Iterator[None]:
         _MODES.tangents = previous
 
 
-__all__ = ["Edits", "Modes", "anomaly_mode", "current_modes", "dual_level_mode", "dual_tangents", "edits", "enable_grad",
-           "groups_edited", "is_anomaly_enabled", "is_grad_enabled", "module_edited", "no_grad", "recording",
-           "set_grad_enabled"]
+__all__ = ["Edits", "Modes", "anomaly_mode", "current_modes", "dual_level_mode", "dual_tangents", "edits",
+           "enable_grad", "groups_edited", "is_anomaly_enabled", "is_grad_enabled", "module_edited", "no_grad",
+           "recording", "set_grad_enabled"]
