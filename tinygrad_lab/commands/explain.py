@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 
-def _sizes(text: str) -> list[int]:
+def sizes_type(text: str) -> list[int]:
+    """argparse type of ``--sizes``: ``"2-3-2"`` -> ``[2, 3, 2]``, or a one-line usage error."""
     from tinygrad_lab.explain import parse_sizes
 
     try:
@@ -21,7 +22,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "explain", help="print the forward pass and the δ(l) recursion of backprop for one sample of a "
         "tiny MLP, checked against autograd and central differences")
-    p.add_argument("--sizes", type=_sizes, default=[2, 3, 2], metavar="N-N-N",
+    p.add_argument("--sizes", type=sizes_type, default=[2, 3, 2], metavar="N-N-N",
                    help="layer widths, input first (default 2-3-2)")
     p.add_argument("--activation", choices=list(ACTIVATIONS), default="sigmoid",
                    help="σ of the layers (default sigmoid)")
