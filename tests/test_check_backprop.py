@@ -279,3 +279,15 @@ def test_kinks_are_kept_away_from():
     for _ in range(50):
         net = _random_net(rng, (3, 4, 4, 2), get("relu"))
         assert min(np.abs(z).min() for z in net.forward.z) >= KINK_MARGIN - 1e-12
+
+
+def test_the_report_pasted_in_the_docs_is_the_real_output(capsys):
+    """docs/backprop.md shows a wrong function and, in the text block after it, what it prints."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "backprop.md").read_text(encoding="utf-8")
+    section = page.split("## Check your own backprop")[1]
+    code = section.split("```python\n")[1].split("```")[0]
+    shown = section.split("```text\n")[1].split("```")[0]
+    exec(compile(code, "docs/backprop.md", "exec"), {"__name__": "__docs__"})
+    assert capsys.readouterr().out == shown

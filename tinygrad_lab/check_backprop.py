@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from tinygrad_lab import activations, backprop
+from tinygrad_lab.gradcheck import away_from
 from tinygrad_lab.nn.activation import get_activation
 
 #: an array is right when max |yours − reference| ≤ RTOL · max |reference| (see the module docstring)
@@ -140,9 +141,10 @@ class CheckReport:
         net = f"{'-'.join(map(str, self.sizes))} {self.activation} net"
         verdict = "RIGHT" if self.ok else "WRONG"
         lines = [f"check_backprop({self.function}): {verdict} on {self.trials} random {net}s "
-                 f"and samples, called with {self.convention}"]
+                 f"and samples ({self.convention})"]
         if self.first_wrong:
-            lines.append(f"  first wrong output: {self.first_wrong}")
+            kind, l = self.first_wrong[1], int(self.first_wrong[3:-1]) + 1
+            lines.append(f"  first wrong output: {self.first_wrong}, ∂E/∂{kind}({l})")
         if not self.ok:
             if self.diagnosis:
                 lines.append(f"  diagnosis: {self.diagnosis}")
@@ -237,8 +239,6 @@ class _Net:
 def _random_net(rng: np.random.Generator, sizes, definition: activations.Definition) -> _Net:
     """Weights W(l) ~ N(0, 1/n(l−1)), biases b(l) ~ N(0, ½), a sample x and a target t uniform in
     [−1, 1]; each b(l) is then shifted so that every z(l) keeps KINK_MARGIN from the kinks of σ."""
-    from tinygrad_lab.testing import away_from
-
     layers = [backprop.Layer(rng.normal(0, 1 / np.sqrt(n_in), (n_out, n_in)), rng.normal(0, 0.5, n_out),
                              get_activation(definition.name)) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     x, t = rng.uniform(-1, 1, (1, sizes[0])), rng.uniform(-1, 1, (1, sizes[-1]))

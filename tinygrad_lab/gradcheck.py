@@ -29,6 +29,17 @@ class GradcheckError(AssertionError):
     """The analytic gradient of some input differs from the numerical one beyond the tolerance."""
 
 
+def away_from(x: np.ndarray, points, margin: float = 0.05) -> np.ndarray:
+    """``x`` with every value closer than ``margin`` to one of ``points`` pushed out to that distance
+    (on the side it was on; exact hits go up): inputs moved off the kinks where the check fails by
+    design (re-exported by :mod:`tinygrad_lab.testing`)."""
+    x = np.array(x, dtype=np.result_type(x, np.float32), copy=True)
+    for p in points:
+        near = np.abs(x - p) < margin
+        x[near] = p + np.where(x[near] >= p, margin, -margin)
+    return x
+
+
 def _as_tensors(inputs) -> list[Tensor]:
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     for i, x in enumerate(inputs):

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tinygrad_lab.check_backprop import CheckReport, assert_backprop, check_backprop
+from tinygrad_lab.gradcheck import away_from
 
 #: values are drawn from [-VALUE_RANGE, VALUE_RANGE]: large enough to exercise sign changes and
 #: saturation, small enough that exp/pow stay well conditioned
@@ -46,16 +47,6 @@ def arrays(shape, dtype=np.float64, low: float = -VALUE_RANGE, high: float = VAL
     width = 32 if np.dtype(dtype) == np.float32 else 64
     elements = st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False, width=width)
     return hnp.arrays(dtype, shape, elements=elements)
-
-
-def away_from(x: np.ndarray, points, margin: float = 0.05) -> np.ndarray:
-    """``x`` with every value closer than ``margin`` to one of ``points`` pushed out to that distance
-    (on the side it was on; exact hits go up)."""
-    x = np.array(x, dtype=np.result_type(x, np.float32), copy=True)
-    for p in points:
-        near = np.abs(x - p) < margin
-        x[near] = p + np.where(x[near] >= p, margin, -margin)
-    return x
 
 
 def positive(x: np.ndarray, low: float = 0.5) -> np.ndarray:
