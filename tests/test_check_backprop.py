@@ -291,3 +291,11 @@ def test_the_report_pasted_in_the_docs_is_the_real_output(capsys):
     shown = section.split("```text\n")[1].split("```")[0]
     exec(compile(code, "docs/backprop.md", "exec"), {"__name__": "__docs__"})
     assert capsys.readouterr().out == shown
+
+
+def test_nested_lists_count_as_arrays():
+    def as_lists(W, b, x, t):
+        dW, db = student()(W, b, x, t)
+        return [g.tolist() for g in dW], [g.tolist() for g in db]
+
+    assert check_backprop(as_lists, trials=3).ok

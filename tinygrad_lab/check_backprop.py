@@ -116,9 +116,9 @@ class LayerRow:
 class CheckReport:
     """What :func:`check_backprop` found.  ``ok``: every returned array equals the reference over
     every trial; ``first_wrong``: the wrong output nearest the output layer (``'dW[1]'``), in the
-    student's indexing; ``diagnosis``: the sentence of the known mistake that reproduces the
-    student's numbers (of ``mistake``), or None; ``problems``: what kept outputs from being compared (an exception,
-    a missing or misshapen array, NaN), one line each.  ``str(report)`` is the table."""
+    student's indexing; ``mistake``: the known mistake that reproduces the student's numbers, or
+    None, and ``diagnosis`` its sentence; ``problems``: what kept outputs from being compared (an
+    exception, a missing or misshapen array, NaN), one line each.  ``str(report)`` is the table."""
 
     function: str
     sizes: tuple[int, ...]
@@ -290,8 +290,8 @@ def _convention(fn: Callable, net: _Net, sizes) -> str:
 
 
 def _call(fn: Callable, net: _Net, sizes, convention: str, trial: int) -> dict[str, np.ndarray]:
-    """The student's outputs by name, as float arrays; :class:`_StudentError` when it raised or
-    returned something that is not two lists of one array per layer."""
+    """The student's outputs by name, as numeric arrays of their own dtype; :class:`_StudentError`
+    when it raised or returned something that is not two lists of one array per layer."""
     W, b, x, t = _arguments(net, convention)
     where = f"on trial {trial}, called with {convention}"
     try:
@@ -314,20 +314,22 @@ def _call(fn: Callable, net: _Net, sizes, convention: str, trial: int) -> dict[s
                                  f"({', '.join(f'{kind}[{l}] of shape {_expected(kind, l, sizes)}' for l in range(L))})"])
         for l, array in enumerate(arrays):
             name = f"{kind}[{l}]"
-            try:
-                outputs[name] = np.asarray(array, dtype=np.float64) if _numeric(array) else None
-            except (TypeError, ValueError):
-                outputs[name] = None
+            outputs[name] = _numeric(array)
             if outputs[name] is None:
                 raise _StudentError([f"{name} is {_a(array)} {where}, not an array of shape "
                                      f"{_expected(kind, l, sizes)}"], name)
-            outputs[f"{name}:dtype"] = np.asarray(array).dtype
     return outputs
 
 
-def _numeric(array) -> bool:
-    kind = np.asarray(array).dtype.kind if not isinstance(array, (str, bytes)) else "U"
-    return kind in "biuf"
+def _numeric(value) -> np.ndarray | None:
+    """``value`` as an array of numbers (ints, floats, a nested list of them), else None."""
+    if value is None or isinstance(value, (str, bytes)):
+        return None
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):          # ragged nesting
+        return None
+    return array if array.dtype.kind in "biuf" else None
 
 
 def _shape_ok(outputs: dict, sizes) -> None:
@@ -357,12 +359,11 @@ def _shape_problems(outputs: dict, sizes) -> list[str]:
     return problems
 
 
-def _dtype_notes(outputs: dict) -> list[str]:
+def _dtype_notes(outputs: dict[str, np.ndarray]) -> list[str]:
     """A line per output of another float dtype than float64, whose rounding the tolerance does not
     allow for (float32's, ~6e-8, is at it): such a check passes or fails by chance."""
-    return [f"{name[:-6]} is {dtype}: compute in float64 (float32 rounding, ~1e-7, is at the tolerance)"
-            for name, dtype in outputs.items() if name.endswith(":dtype") and dtype != np.float64
-            and dtype.kind == "f"]
+    return [f"{name} is {array.dtype}: compute in float64 (float32 rounding, ~1e-7, is at the tolerance)"
+            for name, array in outputs.items() if array.dtype.kind == "f" and array.dtype != np.float64]
 
 
 def _a(value) -> str:
@@ -406,7 +407,7 @@ def _error(yours: np.ndarray, reference: np.ndarray, all_reference: dict[str, np
     shapes differ (a db of shape (n, 1) counts as (n,)) or an entry is not finite."""
     if yours.shape != reference.shape and yours.shape != reference.shape + (1,) * (reference.ndim == 1):
         return float("inf")
-    yours = yours.reshape(reference.shape)
+    yours = yours.reshape(reference.shape).astype(np.float64)
     if not np.all(np.isfinite(yours)):
         return float("nan")
     largest = max(float(np.max(np.abs(r), initial=0.0)) for r in all_reference.values())
