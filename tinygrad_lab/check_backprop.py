@@ -434,6 +434,6 @@ def _error_text(err: float) -> str:
 
 
 def _vector(v: np.ndarray, most: int = 6) -> str:
-    """[0.1234  -0.5678 …], 4 significant digits, at most ``most`` entries."""
-    shown = "  ".join(f"{x:.4g}" for x in v[:most])
+    """[ 0.1234  -0.5678 …], 4 significant digits (a space for the sign), at most ``most`` entries."""
+    shown = "  ".join(f"{x: .4g}" for x in v[:most])
     return f"[{shown}{'  …' if v.size > most else ''}]"
