@@ -28,7 +28,8 @@ from tinygrad_lab.cli import main
 from tinygrad_lab.data import ChecksumError, DataLoader, DownloadError, IDXError, load_mnist, read_idx
 from tinygrad_lab.data import datasets
 from tinygrad_lab.function import Function
-from tinygrad_lab.gradcheck import GradcheckError, gradcheck
+from tinygrad_lab.explain import explain
+from tinygrad_lab.gradcheck import GradcheckError, gradcheck, numerical_grad
 from tinygrad_lab.train import NonFiniteLoss, TrainConfig, Trainer
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
@@ -334,6 +335,11 @@ CASES = [
     Case("gradcheck-mismatch", gradcheck_a_wrong_backward, GradcheckError,
          r"gradient mismatch for input 0 \(x\) of shape \(2, 2\) at index \(1, 0\): "
          r"analytic 3, numerical 6"),
+    Case("gradcheck-plain-return", lambda tmp: numerical_grad(lambda x: [float(x.sum())], [np.ones(2)]), TypeError,
+         r"f must return a float \(a number or a one-element array\); it returned a list$"),
+    Case("explain-weights-shape", lambda tmp: explain(weights={"W0": np.ones((3, 2)), "b0": np.ones(3),
+                                                               "W1": np.ones((2, 4)), "b1": np.ones(2)}),
+         ValueError, r"W1 has shape \(2, 4\), expected \(n2, 3\): W0 of shape \(3, 2\) has 3 outputs$"),
     # training and optimizers
     Case("nan-loss", nan_loss_in_training, NonFiniteLoss,
          r"the training loss became nan at step 0 \(epoch 1\)"),
@@ -439,6 +445,9 @@ CASES = [
     Case("cli-gradcheck-module-empty", lambda tmp: (Path("my_empty_ops.py").write_text("x = 1\n"),
                                                     cli("gradcheck", "--module", "my_empty_ops")(tmp)),
          SystemExit, r"gradcheck: --module my_empty_ops: defines no CASES and no Function with register=True"),
+    Case("cli-check-backprop-function", lambda tmp: (Path("mine.py").write_text("def my_backprop(W, b, x, t):\n    pass\n"),
+                                                     cli("check-backprop", "mine.py:backprop")(tmp)),
+         SystemExit, r"check-backprop: mine\.py has no function 'backprop'; it defines my_backprop$"),
     Case("cli-init-stats-width", cli("experiment", "init-stats", "--width", "0"), SystemExit,
          r"argument --width: must be >= 1, got 0"),
     # data files

@@ -10,6 +10,9 @@ Notation (one sample is a row; a batch stacks rows):
 
 For row batches W(l+1)ᵀ δ(l+1) is written ``delta @ W`` and δ(l) a(l−1)ᵀ is ``delta.T @ a_prev``.
 The autograd graph computes the same numbers (``tests/test_backprop.py`` checks them to 1e-12).
+
+:class:`Variant` switches known mistakes into the same recursion (its default is the derivation
+above); :mod:`tinygrad_lab.check_backprop` runs them to name the mistake in a student's backprop.
 """
 from __future__ import annotations
 
@@ -38,6 +41,38 @@ class ForwardPass:
     x: np.ndarray
     z: list[np.ndarray]
     a: list[np.ndarray]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Which derivation :func:`gradients` runs: the homework's when every field has its default, else
+    the homework's with known mistakes switched in, each one term of the recursion substituted.
+
+    * ``sigma_prime_at_a``: the layers ("output", "hidden") whose σ' is taken at a(l), σ'(a(l)),
+      where σ'(z(l)) belongs;
+    * ``output_sigma_prime=False``: δ(L) = a(L) − t, σ'(z(L)) forgotten;
+    * ``output_factor``: δ(L) = factor · (a(L) − t) ⊙ σ'(z(L)): −1 flips its sign, 2 is the
+      derivative of E = Σ (y − t)², the ½ forgotten;
+    * ``weights_from_above=False``: δ(l) = σ'(z(l)) ⊙ W(l)ᵀ δ(l+1), W(l) where W(l+1) belongs
+      (only defined when every layer has the same width);
+    * ``recursion=False``: δ(l) = δ(L) at every layer;
+    * ``dW_input_from_below=False``: ∂E/∂W(l) = δ(l) a(l)ᵀ, a(l) where a(l−1) belongs;
+    * ``dW_transposed``: ∂E/∂W(l) = a(l−1) δ(l)ᵀ, of the shape of W(l)ᵀ;
+    * ``bias_gradient``: "δ" (the homework's), "0" (missing) or "1" (∂z(l)/∂b(l) = 1 without δ(l)).
+    """
+
+    sigma_prime_at_a: frozenset[str] = frozenset()
+    output_sigma_prime: bool = True
+    output_factor: float = 1.0
+    weights_from_above: bool = True
+    recursion: bool = True
+    dW_input_from_below: bool = True
+    dW_transposed: bool = False
+    bias_gradient: str = "δ"
+
+
+#: the homework's derivation, no mistake switched in
+HOMEWORK = Variant()
 
 
 @dataclass
@@ -76,27 +111,48 @@ def forward(layers: list[Layer], x: np.ndarray) -> ForwardPass:
     return ForwardPass(x, zs, activations)
 
 
-def gradients(layers: list[Layer], fp: ForwardPass, t: np.ndarray) -> Gradients:
-    """The homework's recursion for E = ½ Σ (y − t)²: δ(L), then δ(l) from δ(l+1), then ∂E/∂W, ∂E/∂b."""
-    sigma_prime_L = layers[-1].sigma.derivative(fp.z[-1], fp.a[-1])
-    return backpropagate(layers, fp, (fp.a[-1] - t) * sigma_prime_L)   # δ(L) = (a(L) − t) ⊙ σ'(z(L))
+def gradients(layers: list[Layer], fp: ForwardPass, t: np.ndarray, variant: Variant = HOMEWORK) -> Gradients:
+    """The homework's recursion for E = ½ Σ (y − t)²: δ(L), then δ(l) from δ(l+1), then ∂E/∂W, ∂E/∂b
+    (with the mistakes of ``variant`` switched in, if any)."""
+    sigma_prime_L = sigma_prime(layers[-1], fp.z[-1], fp.a[-1], "output" in variant.sigma_prime_at_a)
+    if not variant.output_sigma_prime:
+        sigma_prime_L = np.ones_like(sigma_prime_L)
+    output_delta = variant.output_factor * (fp.a[-1] - t) * sigma_prime_L     # δ(L) = (a(L) − t) ⊙ σ'(z(L))
+    return backpropagate(layers, fp, output_delta, variant)
 
 
-def backpropagate(layers: list[Layer], fp: ForwardPass, output_delta: np.ndarray) -> Gradients:
-    """The recursion from a given δ(L) = ∂E/∂z(L), so any loss fits: δ(l) from δ(l+1), ∂E/∂W, ∂E/∂b.
+def sigma_prime(layer: Layer, z: np.ndarray, a: np.ndarray, at_a: bool = False) -> np.ndarray:
+    """σ'(z(l)) from z(l) and a(l) = σ(z(l)); ``at_a`` takes it at a(l) instead, σ'(a(l)) (a mistake)."""
+    if at_a:
+        return layer.sigma.derivative(a, layer.sigma.forward(a))
+    return layer.sigma.derivative(z, a)
+
+
+def backpropagate(layers: list[Layer], fp: ForwardPass, output_delta: np.ndarray,
+                  variant: Variant = HOMEWORK) -> Gradients:
+    """The recursion from a given δ(L) = ∂E/∂z(L), so any loss fits: δ(l) from δ(l+1), ∂E/∂W, ∂E/∂b
+    (with the mistakes of ``variant`` switched in, if any).
 
     For the softmax cross-entropy E = −log softmax(z(L))[t] (no σ on the output layer),
     δ(L) = softmax(z(L)) − onehot(t).
     """
     L = len(layers)
     delta: list[np.ndarray] = [np.empty(0)] * L
-    sigma_prime = [layer.sigma.derivative(z, a) for layer, z, a in zip(layers[:-1], fp.z, fp.a)]
+    at_a = "hidden" in variant.sigma_prime_at_a
+    sigma_primes = [sigma_prime(layer, z, a, at_a) for layer, z, a in zip(layers[:-1], fp.z, fp.a)]
+    W_above = [layer.W for layer in (layers[1:] if variant.weights_from_above else layers[:-1])]
+    if not variant.recursion:                     # δ(l) = δ(L): each step below copies δ(l+1)
+        sigma_primes, W_above = [1.0] * (L - 1), [np.eye(output_delta.shape[1])] * (L - 1)
     delta[L - 1] = output_delta
     for l in range(L - 2, -1, -1):
-        delta[l] = sigma_prime[l] * (delta[l + 1] @ layers[l + 1].W)       # δ(l) = σ'(z(l)) ⊙ W(l+1)ᵀ δ(l+1)
-    a_prev = [fp.x] + fp.a[:-1]
+        delta[l] = sigma_primes[l] * (delta[l + 1] @ W_above[l])           # δ(l) = σ'(z(l)) ⊙ W(l+1)ᵀ δ(l+1)
+    a_prev = [fp.x] + fp.a[:-1] if variant.dW_input_from_below else fp.a
     dW = [delta[l].T @ a_prev[l] for l in range(L)]                        # ∂E/∂W(l) = δ(l) a(l−1)ᵀ
     db = [delta[l].sum(axis=0) for l in range(L)]                          # ∂E/∂b(l) = δ(l)
+    if variant.dW_transposed:
+        dW = [g.T for g in dW]
+    if variant.bias_gradient != "δ":
+        db = [np.full(g.shape, float(variant.bias_gradient) * len(fp.x)) for g in db]
     return Gradients(delta, dW, db)
 
 

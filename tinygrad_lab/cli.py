@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "tinygrad_lab.commands.predict",
     "tinygrad_lab.commands.gradcheck",
     "tinygrad_lab.commands.explain",
+    "tinygrad_lab.commands.check_backprop",
     "tinygrad_lab.commands.experiment",
 ]
 BROKEN_PIPE_STATUS = 141   # 128 + SIGPIPE, as the shell reports a process killed by a closed pipe

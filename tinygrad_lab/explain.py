@@ -13,9 +13,15 @@ differences.  ``Explanation.text()`` is what ``tinygrad-lab explain`` prints.
                            δ(L) = softmax(z(L)) − onehot(t)
 
     δ(l) = σ'(z(l)) ⊙ W(l+1)ᵀ δ(l+1),   ∂E/∂W(l) = δ(l) a(l−1)ᵀ,   ∂E/∂b(l) = δ(l)
+
+On your own numbers: ``explain(weights="mine.npz", x=[0.1, 0.2], t=[1, 0])`` takes W0, b0, W1, … as
+``numpy.savez`` writes them (W[i] of shape (n[i+1], n[i]), b[i] of shape (n[i+1],)), in the
+indexing of :func:`tinygrad_lab.check_backprop.check_backprop`: W0 is the homework's W(1).
 """
 from __future__ import annotations
 
+import os
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -45,6 +51,66 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
+def parse_vector(text: str) -> np.ndarray:
+    """``"0.1,0.2"`` -> ``array([0.1, 0.2])``: numbers joined by ','."""
+    try:
+        return np.array([float(part) for part in str(text).split(",")])
+    except ValueError:
+        raise ValueError(f"expected numbers joined by ',', like 0.5,-1; got {text!r}") from None
+
+
+def load_weights(weights) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(W(l), b(l)) for l = 1..L from ``weights``, an .npz path or a mapping of arrays named W0, b0,
+    W1, b1, … (W[i] of shape (n[i+1], n[i]); b[i] of shape (n[i+1],) or (n[i+1], 1)), in float64.
+    A ValueError names the file, or the array and the shape it should have."""
+    source = ""
+    if isinstance(weights, (str, os.PathLike)):
+        source = f"{os.fspath(weights)}: "
+        try:
+            with np.load(weights, allow_pickle=False) as npz:
+                weights = {name: npz[name] for name in npz.files}
+        except (OSError, ValueError) as err:
+            raise ValueError(f"{source}cannot read it as an .npz of arrays ({getattr(err, 'strerror', None) or err})") from None
+    names = list(weights)
+    L = sum(1 for name in names if re.fullmatch(r"W\d+", name))
+    expected = [f"{kind}{i}" for i in range(L) for kind in "Wb"]
+    if L == 0 or sorted(names) != sorted(expected):
+        missing, extra = sorted(set(expected) - set(names)), sorted(set(names) - set(expected))
+        why = f"no {', '.join(missing)}" if missing else f"unexpected {', '.join(extra)}" if extra else "no W0"
+        raise ValueError(f"{source}expected the arrays W0, b0, W1, b1, … as numpy.savez(file, W0=…, b0=…, …) "
+                         f"writes them; got {', '.join(names) or 'none'} ({why})")
+    layers = []
+    for i in range(L):
+        W, b = _float_array(weights[f"W{i}"], f"W{i}", source), _float_array(weights[f"b{i}"], f"b{i}", source)
+        n_in = layers[-1][0].shape[0] if layers else None
+        if W.ndim != 2 or n_in is not None and W.shape[1] != n_in:
+            follows = f"{n_in}): W{i - 1} of shape {layers[-1][0].shape} has {n_in} outputs" if layers \
+                else f"n0), a matrix"
+            raise ValueError(f"{source}W{i} has shape {W.shape}, expected (n{i + 1}, {follows}")
+        if b.shape not in ((W.shape[0],), (W.shape[0], 1)):
+            raise ValueError(f"{source}b{i} has shape {b.shape}, expected ({W.shape[0]},) (or ({W.shape[0]}, 1)) "
+                             f"for W{i} of shape {W.shape}")
+        layers.append((W, b.reshape(-1)))
+    return layers
+
+
+def _float_array(value, name: str, source: str) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{source}{name} is not an array of numbers (dtype {array.dtype})")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{source}{name} has NaN or infinite entries")
+    return array.astype(np.float64)
+
+
+def _sample_vector(value, name: str, n: int, where: str) -> np.ndarray:
+    """``value`` as a float64 vector of n entries ((n,) or a column (n, 1)), or a ValueError."""
+    vector = _float_array(parse_vector(value) if isinstance(value, str) else value, name, "")
+    if vector.shape not in ((n,), (n, 1)):
+        raise ValueError(f"{name} has shape {vector.shape}, expected ({n},) ({where})")
+    return vector.reshape(-1)
+
+
 @dataclass
 class Explanation:
     """One sample through a tiny MLP: forward pass, δ recursion, and three sets of gradients.
@@ -58,6 +124,7 @@ class Explanation:
     activation: str
     loss: str
     seed: int
+    weights_from: str | None      # where W(l), b(l) came from, None when drawn with the seed
     x: np.ndarray
     t: np.ndarray             # onehot(target class), the L2 target too
     target: int
@@ -100,7 +167,8 @@ class Explanation:
                     "has no σ: y = a(L) = z(L), the logits, so δ(L) = softmax(z(L)) − onehot(t) "
                     "and σ'(z(L)) does not appear.")
         intro = (f"Backprop, step by step, for one sample of a {sizes} MLP with σ = {self.activation} "
-                 f"on {where}.  The homework's notation (docs/backprop.md); float64, seed {self.seed}; "
+                 f"on {where}.  The homework's notation (docs/backprop.md); float64, "
+                 f"{f'weights from {self.weights_from} (its W0, b0 are W(1), b(1))' if self.weights_from else f'seed {self.seed}'}; "
                  "vectors are printed as rows, with 4 significant digits.")
         paragraphs = [intro, loss]
         return [line for text in paragraphs for line in textwrap.wrap(text, width) + [""]]
@@ -160,10 +228,21 @@ class Explanation:
         return lines
 
 
-def explain(sizes=(2, 3, 2), activation: str = "sigmoid", loss: str = "l2", seed: int = 0) -> Explanation:
+def explain(sizes=None, activation: str = "sigmoid", loss: str = "l2", seed: int = 0, weights=None,
+            x=None, t=None) -> Explanation:
     """Build the MLP, draw one sample (x uniform in [−1, 1], a random target class) and compute
-    everything :class:`Explanation` shows.  float64 throughout; the same seed gives the same text."""
-    sizes = parse_sizes(sizes if isinstance(sizes, str) else "-".join(map(str, sizes)))
+    everything :class:`Explanation` shows.  float64 throughout; the same seed gives the same text.
+
+    ``weights`` (an .npz path or a mapping, see :func:`load_weights`) replaces the drawn weights and
+    sets the sizes; ``x`` and ``t`` (vectors, or text such as ``"0.1,0.2"``) replace the sample, t a
+    one-hot vector for the cross-entropy.  ``sizes`` defaults to 2-3-2, or the weights' widths."""
+    given = load_weights(weights) if weights is not None else None
+    if given is not None:
+        widths = [given[0][0].shape[1]] + [W.shape[0] for W, _ in given]
+        if sizes is not None and list(parse_sizes(_sizes_text(sizes))) != widths:
+            raise ValueError(f"sizes {_sizes_text(sizes)} differ from the weights' {'-'.join(map(str, widths))}")
+        sizes = widths
+    sizes = parse_sizes(_sizes_text(sizes if sizes is not None else (2, 3, 2)))
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}")
     if loss not in LOSSES:
@@ -172,12 +251,21 @@ def explain(sizes=(2, 3, 2), activation: str = "sigmoid", loss: str = "l2", seed
         raise ValueError(f"cross-entropy needs at least 2 output classes; sizes {sizes} end with 1")
     rng = np.random.default_rng(seed)
     model = MLP(sizes, activation, output_activation=activation if loss == "l2" else None, rng=rng)
-    x = np.round(rng.uniform(-1, 1, sizes[0]), 2)
+    x = np.round(rng.uniform(-1, 1, sizes[0]), 2) if x is None else \
+        _sample_vector(x, "x", sizes[0], f"n0, the columns of {'W0' if given else 'W(1)'}")
     target = int(rng.integers(sizes[-1]))
-    t = np.eye(sizes[-1])[target]
+    if t is not None:
+        t = _sample_vector(t, "t", sizes[-1], f"n{len(sizes) - 1}, the rows of "
+                           f"{f'W{len(sizes) - 2}' if given else f'W({len(sizes) - 1})'}")
+        if loss == "cross-entropy" and not (np.isin(t, (0, 1)).all() and t.sum() == 1):
+            raise ValueError(f"t must be one-hot for the cross-entropy (one 1, the rest 0); got {t.tolist()}")
+        target = int(np.argmax(t))
+    t = np.eye(sizes[-1])[target] if t is None or loss == "cross-entropy" else t
     linears = [m for m in model if isinstance(m, Linear)]
     params = [(f"{kind}({l})", p) for l, m in enumerate(linears, 1)
               for kind, p in (("W", m.weight), ("b", m.bias))]
+    for linear, (W, b) in zip(linears, given or []):
+        linear.weight.data[...], linear.bias.data[...] = W, b
 
     def loss_of_model(*_params) -> Tensor:
         return _loss_graph(model, x, t, target, loss)
@@ -194,8 +282,14 @@ def explain(sizes=(2, 3, 2), activation: str = "sigmoid", loss: str = "l2", seed
     else:
         grads = backprop.backpropagate(layers, fp, ops.softmax(fp.z[-1], axis=1) - t[None])
     recursion = [g for pair in zip(grads.dW, grads.db) for g in pair]
-    return Explanation(sizes, activation, loss, seed, x, t, target, layers, fp, grads, params,
+    weights_from = None if given is None else os.fspath(weights) if isinstance(weights, (str, os.PathLike)) \
+        else "the given arrays"
+    return Explanation(sizes, activation, loss, seed, weights_from, x, t, target, layers, fp, grads, params,
                        recursion, autograd, numerical, E)
+
+
+def _sizes_text(sizes) -> str:
+    return sizes if isinstance(sizes, str) else "-".join(map(str, sizes))
 
 
 def _loss_graph(model: MLP, x: np.ndarray, t: np.ndarray, target: int, loss: str) -> Tensor:

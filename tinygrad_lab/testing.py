@@ -1,5 +1,7 @@
-"""Hypothesis strategies for testing ops and layers, reusable in your own tests, and
-:func:`check_op`, the one-call property test for an op of your own.
+"""Hypothesis strategies for testing ops and layers, reusable in your own tests;
+:func:`check_op`, the one-call property test for an op of your own; and :func:`check_backprop` /
+:func:`assert_backprop`, which check a hand-written backprop and name its mistake
+(:mod:`tinygrad_lab.check_backprop`).
 
 Gradient checks fail at kinks by design, so values are *moved away* from kinks (relu at 0, ties in
 max, the poles of log and 1/x) by a deterministic map rather than filtered out: filtering would
@@ -19,6 +21,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from tinygrad_lab.check_backprop import CheckReport, assert_backprop, check_backprop
+from tinygrad_lab.gradcheck import away_from
 
 #: values are drawn from [-VALUE_RANGE, VALUE_RANGE]: large enough to exercise sign changes and
 #: saturation, small enough that exp/pow stay well conditioned
@@ -42,16 +47,6 @@ def arrays(shape, dtype=np.float64, low: float = -VALUE_RANGE, high: float = VAL
     width = 32 if np.dtype(dtype) == np.float32 else 64
     elements = st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False, width=width)
     return hnp.arrays(dtype, shape, elements=elements)
-
-
-def away_from(x: np.ndarray, points, margin: float = 0.05) -> np.ndarray:
-    """``x`` with every value closer than ``margin`` to one of ``points`` pushed out to that distance
-    (on the side it was on; exact hits go up)."""
-    x = np.array(x, dtype=np.result_type(x, np.float32), copy=True)
-    for p in points:
-        near = np.abs(x - p) < margin
-        x[near] = p + np.where(x[near] >= p, margin, -margin)
-    return x
 
 
 def positive(x: np.ndarray, low: float = 0.5) -> np.ndarray:
@@ -120,3 +115,7 @@ def check_op(fn, n_inputs: int = 1, shape=None, prepare=None, max_examples: int 
                                        err_msg="forward mode: jvp differs from the directional difference")
 
     check()
+
+
+__all__ = ["VALUE_RANGE", "shapes", "broadcastable_shapes", "arrays", "away_from", "positive", "nonzero",
+           "distinct", "op_inputs", "check_op", "CheckReport", "check_backprop", "assert_backprop"]
