@@ -73,3 +73,25 @@ def test_target_shape_mismatch_is_named():
     model = nn.MLP([2, 3, 2], activation="sigmoid", seed=0)
     with pytest.raises(ValueError, match=r"target shape \(4, 3\) differs from the output shape \(4, 2\)"):
         homework_gradients(model, np.zeros((4, 2)), np.zeros((4, 3)))
+
+
+@pytest.mark.parametrize("form", ["1-D", "column"])
+def test_one_sample_as_a_vector_or_a_column_gives_the_batch_of_one(form):
+    model = nn.MLP([2, 3, 2], activation="sigmoid", seed=0)
+    x, t = np.array([0.3, -0.7]), np.array([1.0, 0.0])
+    batch = homework_gradients(model, x[None, :], t[None, :])
+    shape = (-1,) if form == "1-D" else (-1, 1)
+    sample = homework_gradients(model, x.reshape(shape), t.reshape(shape))
+    for mine, rows in zip(sample.dW + sample.db, batch.dW + batch.db):
+        np.testing.assert_array_equal(mine, rows)
+    for mine, rows in zip(sample.delta, batch.delta):
+        assert mine.shape == rows.reshape(shape).shape
+        np.testing.assert_array_equal(mine, rows.reshape(shape))
+
+
+def test_an_input_of_no_known_form_is_named():
+    model = nn.MLP([2, 3, 2], activation="sigmoid", seed=0)
+    with pytest.raises(ValueError, match=r"x has shape \(3,\); the model takes 2 inputs"):
+        homework_gradients(model, np.zeros(3), np.zeros(2))
+    with pytest.raises(ValueError, match=r"target shape \(2, 1\) differs from the output shape \(2,\)"):
+        homework_gradients(model, np.zeros(2), np.zeros((2, 1)))

@@ -167,10 +167,27 @@ def input_jacobian(layers: list[Layer], x: np.ndarray) -> np.ndarray:
 
 
 def homework_gradients(model: Sequential, x: np.ndarray, t: np.ndarray) -> Gradients:
-    """∂E/∂W(l), ∂E/∂b(l) and δ(l) of ``model`` at (x, t) for E = ½ Σ (y − t)², by the homework's recursion."""
+    """∂E/∂W(l), ∂E/∂b(l) and δ(l) of ``model`` at (x, t) for E = ½ Σ (y − t)², by the homework's recursion.
+
+    ``x`` is a batch of rows (N, n(0)), one sample (n(0),), or one sample as the homework writes it, a
+    column (n(0), 1); ``t`` is given the same way, and δ(l) comes back in that form too."""
     layers = layers_of(model)
+    n_in, n_out = layers[0].W.shape[1], layers[-1].W.shape[0]
     x, t = np.asarray(x, dtype=layers[0].W.dtype), np.asarray(t, dtype=layers[0].W.dtype)
-    fp = forward(layers, x)
-    if t.shape != fp.a[-1].shape:
-        raise ValueError(f"target shape {t.shape} differs from the output shape {fp.a[-1].shape}")
-    return gradients(layers, fp, t)
+    if x.ndim == 1 and x.shape == (n_in,):
+        form, expected_t = "1-D", (n_out,)
+    elif x.ndim == 2 and x.shape == (n_in, 1) and n_in != 1:
+        form, expected_t = "column", (n_out, 1)
+    elif x.ndim == 2 and x.shape[1] == n_in:
+        form, expected_t = "rows", (x.shape[0], n_out)
+    else:
+        raise ValueError(f"x has shape {x.shape}; the model takes {n_in} inputs: give one sample ({n_in},), "
+                         f"a column ({n_in}, 1) or a batch of rows (N, {n_in})")
+    if t.shape != expected_t:
+        raise ValueError(f"target shape {t.shape} differs from the output shape {expected_t}")
+    rows = (lambda v: v.reshape(1, -1)) if form != "rows" else (lambda v: v)
+    g = gradients(layers, forward(layers, rows(x)), rows(t))
+    if form != "rows":                                   # δ(l) back in the sample's own form
+        shape = (lambda v: v.reshape(-1)) if form == "1-D" else (lambda v: v.reshape(-1, 1))
+        g.delta = [shape(d) for d in g.delta]
+    return g
