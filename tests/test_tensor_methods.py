@@ -34,6 +34,8 @@ def _pair(x=X):
     ("view", lambda t: t.view(2, -1), lambda t: t.view(2, -1)),
     ("clone", lambda t: t.clone() * 3, lambda t: t.clone() * 3),
     ("float_double", lambda t: t.float().double() * 2, lambda t: t.float().double() * 2),
+    ("t", lambda t: t.t() * Tensor(np.arange(3.0)), lambda t: t.t() * torch.arange(3.0, dtype=torch.float64)),
+    ("t_1d", lambda t: t[0].t() * 2, lambda t: t[0].t() * 2),
 ])
 def test_matches_torch_values_and_gradients(name, ours, theirs, same_as_torch):
     x, xt = _pair()
@@ -71,6 +73,11 @@ def test_cast_twice_differentiates_twice():
     (g,) = tl.grad((x.float().double() ** 3).sum(), [x], create_graph=True)
     g.sum().backward()
     np.testing.assert_allclose(x.grad.data, 6 * x.data, rtol=1e-6)
+
+
+def test_t_refuses_more_than_two_dimensions_as_torch():
+    with pytest.raises(ValueError, match=r"t\(\) expects a tensor with <= 2 dimensions, got shape \(1, 3, 4\)"):
+        Tensor(X).reshape(1, 3, 4).t()
 
 
 def test_to_refuses_non_float_dtypes():

@@ -19,15 +19,14 @@ from typing import Callable
 
 import numpy as np
 
+from tinygrad_lab import random
+
 FAN_MODES = ("fan_in", "fan_avg")
 
 
 def _rng(rng: np.random.Generator | None) -> np.random.Generator:
-    if rng is None:
-        return np.random.default_rng()
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
+    """``rng``, or the default generator (:func:`tinygrad_lab.manual_seed`) when it is None."""
+    return random.generator(rng)
 
 
 def fans(shape) -> tuple[int, int]:

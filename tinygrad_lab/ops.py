@@ -836,6 +836,15 @@ def transpose(x, *axes):
     return Transpose(tuple(_integer("transpose: axis", a) % ndim for a in axes)).apply(x)
 
 
+def t(x):
+    """The matrix transpose of a tensor of at most 2 dimensions (0-d and 1-d ones are returned as
+    they are), as PyTorch's ``t()``; use ``transpose`` for more dimensions."""
+    if np.ndim(x) > 2:
+        raise ValueError(f"t() expects a tensor with <= 2 dimensions, got shape {shape_of(x)}; "
+                         "use transpose(...) or swapaxes(...)")
+    return x if np.ndim(x) < 2 else Transpose(None).apply(x)
+
+
 def swapaxes(x, a: int, b: int):
     ndim = np.ndim(x)
     (a,), (b,) = normalize_axes("swapaxes", shape_of(x), a), normalize_axes("swapaxes", shape_of(x), b)
@@ -881,6 +890,11 @@ def concatenate(xs, axis: int = 0):
 def stack(xs, axis: int = 0):
     xs = _tensor_list("stack", xs)
     return Stack(normalize_axes("stack", shape_of(xs[0]), axis, extra=1)[0]).apply(*xs)
+
+
+def cat(tensors, dim: int = 0):
+    """PyTorch's name for :func:`concatenate`: ``cat([a, b], dim=1)``."""
+    return concatenate(tensors, dim)
 
 
 
@@ -1118,7 +1132,7 @@ TENSOR_METHODS = {
     "__matmul__": matmul, "__rmatmul__": _swap(matmul),
     "__neg__": neg, "__getitem__": getitem,
     "__abs__": abs, "exp": exp, "log": log, "sqrt": sqrt, "abs": abs,
-    "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes,
+    "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes, "t": t,
     "broadcast_to": broadcast_to, "clip": clip, "maximum": maximum,
     "relu": relu, "sigmoid": sigmoid, "tanh": tanh,
     # PyTorch's everyday methods; reductions also take dim= / keepdim=

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_lab import random
 from tinygrad_lab.nn.activation import get_activation
 from tinygrad_lab.nn.batchnorm import BatchNorm1d
 from tinygrad_lab.nn.dropout import Dropout, check_p
@@ -25,7 +26,8 @@ class MLP(Sequential):
 
     ``init`` defaults to He for ReLU-like activations and Xavier otherwise (see
     docs/initialization.md); all weights are drawn from one Generator, ``rng`` or
-    ``numpy.random.default_rng(seed)``.
+    ``numpy.random.default_rng(seed)``, or the default generator if both are None
+    (:func:`tinygrad_lab.manual_seed`).
 
     ``fuse=False`` (the default) builds the homework's picture: every layer's z(l) and a(l) are
     separate tensors of the graph.  ``fuse=True`` builds each Linear with its activation inside
@@ -40,9 +42,10 @@ class MLP(Sequential):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"MLP needs at least an input and an output size, all >= 1, got {sizes}")
-        rng = rng if rng is not None else np.random.default_rng(seed)
+        rng = random.generator(rng, seed)
         dropout = check_p(dropout)
-        dropout_rng = rng.spawn(1)[0]
+        # the masks' own stream; the default generator (manual_seed) is used as it is
+        dropout_rng = rng if rng is random.default_generator() else rng.spawn(1)[0]
         get_activation(activation)  # fails early, naming the known activations
         if output_activation is not None:
             get_activation(output_activation)
