@@ -312,3 +312,18 @@ def test_kaiming_is_he_as_pytorch_calls_it():
     he, kaiming = build_model(_cfg(init="he")), build_model(_cfg(init="kaiming"))
     for (name, p), (_, q) in zip(he.named_parameters(), kaiming.named_parameters()):
         np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+
+
+def test_the_trainer_and_evaluate_convert_numpy_batches_to_the_models_dtype(sample, tmp_path):
+    """The dtype rule: plain data takes the model's dtype (data loading); a Tensor is never cast."""
+    x, y, xt, yt, src = sample
+    as64 = (x[:256].astype(np.float64), y[:256], xt[:200].astype(np.float64), yt[:200], src)
+    trainer = Trainer(_cfg(epochs=1, dtype="float32"), tmp_path, data=as64, progress=False, log=lambda *_: None)
+    history = trainer.fit()
+    assert np.isfinite(history[-1]["train_loss"])
+    assert all(p.dtype == np.float32 for p in trainer.model.parameters())
+    loss, accuracy, _ = evaluate(trainer.model, xt[:200].astype(np.float64), yt[:200])
+    assert np.isfinite(loss) and 0 <= accuracy <= 1
+    from tinygrad_lab import Tensor
+    with pytest.raises(TypeError, match=r"Linear\(784, 32\) holds float32 weights but got a float64 input"):
+        trainer.model(Tensor(xt[:2].astype(np.float64)))

@@ -378,13 +378,15 @@ def check_memory(cfg: TrainConfig) -> None:
 
 
 def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> tuple[float, float, np.ndarray]:
-    """(mean cross-entropy, accuracy, predicted classes) in eval mode, without a graph."""
+    """(mean cross-entropy, accuracy, predicted classes) in eval mode, without a graph; the batches
+    of ``x`` are converted to the model's dtype (data loading, as for training)."""
+    dtype = next(model.parameters()).dtype
     was_training = model.training
     model.eval()
     total, predictions = 0.0, []
     with no_grad():
         for start in range(0, len(x), batch_size):
-            logits = model(Tensor(x[start:start + batch_size]))
+            logits = model(Tensor(x[start:start + batch_size], dtype=dtype))
             total += cross_entropy(logits, y[start:start + batch_size], reduction="sum").item()
             predictions.append(logits.data.argmax(axis=1))
     model.train(was_training)
@@ -509,8 +511,9 @@ class Trainer:
         return self.run_step(xb, yb)
 
     def eager_step(self, xb: np.ndarray, yb: np.ndarray) -> float:
-        """Forward, loss, backward, clip, update: one mini-batch."""
-        loss = cross_entropy(self.model(Tensor(xb)), yb)
+        """Forward, loss, backward, clip, update: one mini-batch (converted to the run's dtype: data
+        loading, as a DataLoader's collate does; a Tensor of another dtype would be refused)."""
+        loss = cross_entropy(self.model(Tensor(xb, dtype=self.cfg.dtype)), yb)
         value = loss.item()
         if not np.isfinite(value):
             raise NonFiniteLoss(

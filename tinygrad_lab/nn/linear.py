@@ -33,11 +33,7 @@ class Linear(Module):
 
     def forward(self, a: Tensor) -> Tensor:
         """σ(a Wᵀ + b), σ = identity unless the layer was built with an ``activation``."""
-        if not isinstance(a, Tensor):
-            a = Tensor(a, dtype=self.weight.dtype)
-        if a.dtype != self.weight.dtype:
-            raise TypeError(f"Linear({self.in_features}, {self.out_features}) holds {self.weight.dtype} "
-                            f"weights but got a {a.dtype} input of shape {a.shape}")
+        a = self.layer_input(a, self.weight.dtype, f"Linear({self.in_features}, {self.out_features})")
         return ops.affine(a, self.weight, self.bias, self.activation)
 
     def extra_repr(self) -> str:

@@ -67,4 +67,8 @@ class MLP(Sequential):
         self.sizes, self.activation = sizes, activation
         self.batchnorm, self.dropout, self.output_activation = bool(batchnorm), dropout, output_activation
         self.fuse = bool(fuse)
-        self.dtype = np.dtype(dtype).name
+
+    @property
+    def dtype(self) -> str:
+        """The parameters' dtype, by name (it follows :meth:`~tinygrad_lab.nn.Module.to`)."""
+        return self.layers[0].weight.dtype.name

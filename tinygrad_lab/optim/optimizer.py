@@ -223,6 +223,10 @@ class Optimizer:
             state = self.state.get(id(p))
             if state is None:
                 state = self.state[id(p)] = self._init_state(flat, group)
+            elif any(type(v) is np.ndarray and v.dtype != flat.dtype for v in state.values()):
+                for key, v in state.items():  # the parameter was cast (Module.to): its state follows
+                    if type(v) is np.ndarray:
+                        state[key] = v.astype(flat.dtype)
             self._update(backend, flat, flat_grad, state, group)
             if not contiguous:  # the update went to a copy: write it back
                 data[...] = flat.reshape(data.shape)
