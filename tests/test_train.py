@@ -276,6 +276,20 @@ def test_resume_refuses_another_split_and_reads_old_checkpoints_as_unsplit(sampl
     assert len(old.x_val) == 0 and len(old.x_train) == 2000
 
 
+def test_an_old_checkpoints_init_xavier_keeps_its_meaning_lecun(sample, tmp_path):
+    """Before init names had one meaning, a saved init="xavier" meant N(0, 1/n_in): such a config
+    (no "init_names") is read as "lecun"; a config saved now keeps "xavier" (Glorot's)."""
+    Trainer(_cfg(epochs=1, init="xavier"), tmp_path, data=sample, progress=False).save()
+    state = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert state["config"]["init"] == "xavier" and state["config"]["init_names"] == 2
+    assert Trainer.resume(tmp_path / "checkpoint.npz", data=sample, progress=False).cfg.init == "xavier"
+    del state["config"]["init_names"]                    # as written before
+    save_checkpoint(tmp_path / "old.npz", state)
+    old = Trainer.resume(tmp_path / "old.npz", data=sample, progress=False)
+    assert old.cfg.init == "lecun"
+    assert load_model(tmp_path / "old.npz")[1].init == "lecun"
+
+
 # ----- model and optimizer options -------------------------------------------------------------
 def test_dropout_adds_layers_that_train_and_evaluate_as_identity(sample, tmp_path):
     trainer = Trainer(_cfg(dropout=0.5, epochs=1), tmp_path, data=sample, progress=False, log=lambda *_: None)

@@ -14,8 +14,8 @@ HE_INIT = ("relu", "leaky_relu", "gelu")
 
 
 def default_init(activation: str) -> str:
-    """He for the ReLU-like activations, Xavier for the others (see docs/initialization.md)."""
-    return "he" if activation in HE_INIT else "xavier"
+    """He for the ReLU-like activations, LeCun N(0, 1/n_in) for the others (see docs/initialization.md)."""
+    return "he" if activation in HE_INIT else "lecun"
 
 
 class MLP(Sequential):
@@ -24,7 +24,7 @@ class MLP(Sequential):
     ``dropout`` > 0 adds a :class:`~tinygrad_lab.nn.Dropout` after each hidden activation, its masks
     drawn from a Generator spawned from ``rng`` (the weights are the same with or without dropout).
 
-    ``init`` defaults to He for ReLU-like activations and Xavier otherwise (see
+    ``init`` defaults to He for ReLU-like activations and LeCun otherwise (see
     docs/initialization.md); all weights are drawn from one Generator, ``rng`` or
     ``numpy.random.default_rng(seed)``, or the default generator if both are None
     (:func:`tinygrad_lab.manual_seed`).
