@@ -55,6 +55,16 @@ def test_grad_unused_input_is_an_error_unless_allowed():
     assert grad((x * 2).sum(), [x, unused], allow_unused=True)[1] is None
 
 
+def test_grad_for_an_input_that_does_not_require_grad_says_so_as_torch():
+    x, z = Tensor([1.0, 2.0]), Tensor([1.0], requires_grad=True)
+    y = (x * z).sum()
+    for allow_unused in (False, True):
+        with pytest.raises(RuntimeError, match=r"input 0 \(shape \(2,\)\) does not require grad; create it with "
+                                               r"requires_grad=True"):
+            grad(y, x, allow_unused=allow_unused)
+    assert grad(y, z)[0].item() == 3.0  # the refusal ran nothing: the graph is still there
+
+
 def test_training_steps_keep_no_graph_objects_alive():
     """Thousands of steps: the number of live Tensors and graph nodes does not grow."""
     import gc

@@ -545,3 +545,27 @@ def test_trainer_with_and_without_capture_is_bit_identical(tmp_path):
         assert pa.data.tobytes() == pb.data.tobytes()
     assert len(runs[1].run_step.plans) == 2  # full batches and the last, partial one
     assert runs[1].run_step.plan is not None
+
+
+def test_casting_the_model_with_to_is_seen_by_the_guard_and_re_records():
+    """Module.to rebinds every parameter's data: the plan's flat views are no longer the
+    parameters', so the same signature records again, in the new dtype, and matches the eager step."""
+    eager, captured = Setup(np.float64, bn=True), Setup(np.float64, bn=True)
+
+    def numpy_step(setup):                       # the layer converts the numpy batch to its dtype
+        def step(x, y):
+            setup.opt.zero_grad()
+            loss = cross_entropy(setup.model(x), y)
+            loss.backward()
+            setup.opt.step()
+            return loss.item()
+        return step
+    run_eager, run_captured = numpy_step(eager), capture(numpy_step(captured))
+    for i, (x, y) in enumerate(batches(np.float64, 6)):
+        if i == 3:
+            eager.model.float()
+            captured.model.float()
+        assert run_eager(x, y) == run_captured(x, y)
+        assert_same(eager, captured)
+    assert all(p.dtype == np.float32 for p in captured.model.parameters())
+    assert "float32" in str(run_captured.plan)

@@ -353,6 +353,8 @@ CASES = [
          r"invalid lr: -1 \(must be finite and >= 0\)"),
     Case("optimizer-betas", lambda tmp: optim.Adam(nn.Linear(2, 2).parameters(), betas=(0.9, 1.0)),
          ValueError, r"invalid beta2: 1\.0 \(must be in \[0, 1\)\)"),
+    Case("optimizer-eps-zero", lambda tmp: optim.Adam(nn.Linear(2, 2).parameters(), eps=0), ValueError,
+         r"invalid eps: 0 is 0, and a zero gradient with zero running averages would then write 0/0 = NaN"),
     Case("optimizer-nan-gradient", nan_gradient_in_step, FloatingPointError,
          r"non-finite gradient \(nan or inf\) for param_groups\[0\] parameter 0 of shape \(2, 2\); "
          r"no parameter was updated"),

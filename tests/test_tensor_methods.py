@@ -18,7 +18,9 @@ def _pair(x=X):
     ("logsumexp", lambda t: t.logsumexp(dim=1), lambda t: t.logsumexp(dim=1)),
     ("logsumexp_keepdim", lambda t: t.logsumexp(dim=0, keepdim=True), lambda t: t.logsumexp(0, keepdim=True)),
     ("std_unbiased", lambda t: t.std(dim=1, correction=1), lambda t: t.std(dim=1)),
-    ("std_biased", lambda t: t.std(), lambda t: t.std(correction=0)),
+    ("std_biased", lambda t: t.std(ddof=0), lambda t: t.std(correction=0)),
+    ("std_default_unbiased", lambda t: t.std(), lambda t: t.std()),
+    ("var_default_unbiased", lambda t: t.var(dim=0), lambda t: t.var(dim=0)),
     ("minimum", lambda t: t.minimum(t.T.sum(axis=1, keepdims=True).T * 0.1),
      lambda t: t.minimum(t.T.sum(1, keepdim=True).T * 0.1)),
     ("sum_dim", lambda t: t.sum(dim=(0, 1)), lambda t: t.sum(dim=(0, 1))),
@@ -34,6 +36,8 @@ def _pair(x=X):
     ("view", lambda t: t.view(2, -1), lambda t: t.view(2, -1)),
     ("clone", lambda t: t.clone() * 3, lambda t: t.clone() * 3),
     ("float_double", lambda t: t.float().double() * 2, lambda t: t.float().double() * 2),
+    ("t", lambda t: t.t() * Tensor(np.arange(3.0)), lambda t: t.t() * torch.arange(3.0, dtype=torch.float64)),
+    ("t_1d", lambda t: t[0].t() * 2, lambda t: t[0].t() * 2),
 ])
 def test_matches_torch_values_and_gradients(name, ours, theirs, same_as_torch):
     x, xt = _pair()
@@ -71,6 +75,11 @@ def test_cast_twice_differentiates_twice():
     (g,) = tl.grad((x.float().double() ** 3).sum(), [x], create_graph=True)
     g.sum().backward()
     np.testing.assert_allclose(x.grad.data, 6 * x.data, rtol=1e-6)
+
+
+def test_t_refuses_more_than_two_dimensions_as_torch():
+    with pytest.raises(ValueError, match=r"t\(\) expects a tensor with <= 2 dimensions, got shape \(1, 3, 4\)"):
+        Tensor(X).reshape(1, 3, 4).t()
 
 
 def test_to_refuses_non_float_dtypes():
@@ -137,3 +146,34 @@ def test_factories():
 def test_randn_refuses_a_non_generator():
     with pytest.raises(TypeError, match="generator must be a numpy.random.Generator"):
         tl.randn(2, generator=0)
+
+
+VAR_EDGE_CASES = [([1.0], None, 1), ([1.0, 2.0], None, 2), ([1.0, 2.0, 4.0], None, 5), ([1.0, 1.0], None, 2),
+                  ([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]], 1, 3), ([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]], 1, 5),
+                  ([1.0, 2.0, 4.0], 0, 5), (3.0, None, 1), ([1.0, 2.0, 4.0], None, 1.5), ([[1.0, 2.0], [3.0, 5.0]], (0, 1), 4)]
+
+
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom:UserWarning")   # torch's, on n − correction ≤ 0
+@pytest.mark.parametrize("name", ["var", "std"])
+@pytest.mark.parametrize("values, dim, correction", VAR_EDGE_CASES)
+def test_var_and_std_match_torch_where_the_correction_reaches_n(name, values, dim, correction):
+    """inf where n − correction ≤ 0 and the values differ, NaN where they are all equal; gradients
+    as torch's, inf and NaN included."""
+    x, xt = Tensor(values, requires_grad=True), torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    kw = {} if dim is None else {"dim": dim}
+    y = getattr(x, name)(correction=correction, **kw)
+    yt = getattr(xt, name)(correction=correction, **kw)
+    np.testing.assert_array_equal(y.data, yt.detach().numpy())
+    u = np.arange(1.0, y.size + 1).reshape(y.shape)
+    y.backward(u)
+    yt.backward(torch.tensor(u))
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=1e-12)
+
+
+def test_var_ddof_and_correction_are_one_argument():
+    x = Tensor(X)
+    np.testing.assert_array_equal(x.var(ddof=0).data, x.var(correction=0).data)
+    with pytest.raises(TypeError, match="got both correction= and ddof="):
+        x.var(ddof=0, correction=0)
+    with pytest.raises(TypeError, match="var: the correction \\(ddof\\) must be a finite number, got 'a'"):
+        x.var(correction="a")

@@ -82,6 +82,24 @@ def test_check_op_catches_each_kind_of_wrong_derivative(op, where):
         check_op(op.apply, max_examples=10)
 
 
+class NoJvp(Swish):
+    jvp = Function.jvp
+
+
+def test_check_op_on_an_op_without_jvp_names_forward_mode_false():
+    with pytest.raises(NotImplementedError, match=r"NoJvp has no forward-mode \(jvp\) rule; write its jvp, or pass "
+                                                  r"check_op\(\.\.\., forward_mode=False\)") as caught:
+        check_op(NoJvp.apply, max_examples=3)
+    assert caught.value.__suppress_context__       # the engine's frames are not chained onto the report
+    check_op(NoJvp.apply, max_examples=3, forward_mode=False)
+
+
+def test_check_op_failure_report_holds_no_numpy_frames():
+    with pytest.raises(AssertionError, match=r"forward mode: jvp differs from the directional difference") as caught:
+        check_op(WrongJvp.apply, max_examples=3)
+    assert not [f for f in caught.traceback if "numpy" in str(f.path)]
+
+
 def test_user_functions_stay_out_of_the_package_registry_unless_they_ask():
     assert "Swish" not in REGISTRY and "WrongSwish" not in REGISTRY
 

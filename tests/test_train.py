@@ -276,6 +276,20 @@ def test_resume_refuses_another_split_and_reads_old_checkpoints_as_unsplit(sampl
     assert len(old.x_val) == 0 and len(old.x_train) == 2000
 
 
+def test_an_old_checkpoints_init_xavier_keeps_its_meaning_lecun(sample, tmp_path):
+    """Before init names had one meaning, a saved init="xavier" meant N(0, 1/n_in): such a config
+    (no "init_names") is read as "lecun"; a config saved now keeps "xavier" (Glorot's)."""
+    Trainer(_cfg(epochs=1, init="xavier"), tmp_path, data=sample, progress=False).save()
+    state = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert state["config"]["init"] == "xavier" and state["config"]["init_names"] == 2
+    assert Trainer.resume(tmp_path / "checkpoint.npz", data=sample, progress=False).cfg.init == "xavier"
+    del state["config"]["init_names"]                    # as written before
+    save_checkpoint(tmp_path / "old.npz", state)
+    old = Trainer.resume(tmp_path / "old.npz", data=sample, progress=False)
+    assert old.cfg.init == "lecun"
+    assert load_model(tmp_path / "old.npz")[1].init == "lecun"
+
+
 # ----- model and optimizer options -------------------------------------------------------------
 def test_dropout_adds_layers_that_train_and_evaluate_as_identity(sample, tmp_path):
     trainer = Trainer(_cfg(dropout=0.5, epochs=1), tmp_path, data=sample, progress=False, log=lambda *_: None)
@@ -312,3 +326,18 @@ def test_kaiming_is_he_as_pytorch_calls_it():
     he, kaiming = build_model(_cfg(init="he")), build_model(_cfg(init="kaiming"))
     for (name, p), (_, q) in zip(he.named_parameters(), kaiming.named_parameters()):
         np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+
+
+def test_the_trainer_and_evaluate_convert_numpy_batches_to_the_models_dtype(sample, tmp_path):
+    """The dtype rule: plain data takes the model's dtype (data loading); a Tensor is never cast."""
+    x, y, xt, yt, src = sample
+    as64 = (x[:256].astype(np.float64), y[:256], xt[:200].astype(np.float64), yt[:200], src)
+    trainer = Trainer(_cfg(epochs=1, dtype="float32"), tmp_path, data=as64, progress=False, log=lambda *_: None)
+    history = trainer.fit()
+    assert np.isfinite(history[-1]["train_loss"])
+    assert all(p.dtype == np.float32 for p in trainer.model.parameters())
+    loss, accuracy, _ = evaluate(trainer.model, xt[:200].astype(np.float64), yt[:200])
+    assert np.isfinite(loss) and 0 <= accuracy <= 1
+    from tinygrad_lab import Tensor
+    with pytest.raises(TypeError, match=r"Linear\(784, 32\) holds float32 weights but got a float64 input"):
+        trainer.model(Tensor(xt[:2].astype(np.float64)))

@@ -230,6 +230,10 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, retain_
     if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     retain_graph = create_graph if retain_graph is None else retain_graph
+    for i, x in enumerate(inputs):  # as PyTorch, even with allow_unused: no gradient is tracked for x
+        if not x.requires_grad:
+            raise RuntimeError(f"input {i} (shape {x.shape}) does not require grad; create it with "
+                               "requires_grad=True or call x.requires_grad_() before computing the outputs")
     recorder = current_modes().recorder
     if recorder is not None:
         recorder.unsupported("the step calls autograd.grad()")

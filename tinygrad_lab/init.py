@@ -5,13 +5,15 @@ With n_in = fan-in (inputs per unit) and n_out = fan-out, each function has PyTo
 * Xavier / Glorot (``xavier_normal_``): W ~ N(0, 2/(n_in + n_out)), Glorot & Bengio's average of
   the forward and backward conditions;
 * LeCun (``lecun_normal_``):            W ~ N(0, 1/n_in), the fan-in form of the same argument
-  (std 1/√n_in keeps Var(z) = Var(a) for linear/tanh units); many course notes call it "Xavier";
+  (std 1/√n_in keeps Var(z) = Var(a) for linear/tanh units); Deep Learning from Scratch and many
+  course notes call it "Xavier";
 * He / MSRA (``he_normal_``, PyTorch's ``kaiming_normal_``): W ~ N(0, 2/n_in) (ReLU zeroes half
   the inputs, so twice the variance).
 
 Uniform versions draw from U(−a, a) with a = √3 · std, which has the same variance.  The names the
-CLI and ``Linear(init=...)`` accept are the one table :data:`INITIALIZERS`; there ``"xavier"`` keeps
-the course notes' meaning N(0, 1/n_in) (= ``lecun``), while ``"xavier_normal"`` is Glorot's.
+CLI and ``Linear(init=...)`` accept are the one table :data:`INITIALIZERS`, one meaning per name, as
+the functions': ``"xavier"`` and ``"glorot"`` are Glorot's N(0, 2/(n_in + n_out)), ``"lecun"`` is
+N(0, 1/n_in) (``Linear``'s default).
 """
 from __future__ import annotations
 
@@ -19,15 +21,14 @@ from typing import Callable
 
 import numpy as np
 
+from tinygrad_lab import random
+
 FAN_MODES = ("fan_in", "fan_avg")
 
 
 def _rng(rng: np.random.Generator | None) -> np.random.Generator:
-    if rng is None:
-        return np.random.default_rng()
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
+    """``rng``, or the default generator (:func:`tinygrad_lab.manual_seed`) when it is None."""
+    return random.generator(rng)
 
 
 def fans(shape) -> tuple[int, int]:
@@ -98,7 +99,8 @@ def xavier_uniform_(param, mode: str = "fan_avg", rng: np.random.Generator | Non
 
 
 def lecun_normal_(param, rng: np.random.Generator | None = None):
-    """LeCun: W ~ N(0, 1/n_in), the fan-in form (what the CLI's ``--init xavier`` means)."""
+    """LeCun: W ~ N(0, 1/n_in), the fan-in form (``--init lecun``; the "Xavier" of Deep Learning from
+    Scratch)."""
     return xavier_normal_(param, mode="fan_in", rng=rng)
 
 
@@ -125,9 +127,9 @@ kaiming_uniform_ = he_uniform_
 
 INITIALIZERS: dict[str, Callable] = {
     "zeros": zeros_,
-    "xavier": lecun_normal_,   # the course notes' Xavier, N(0, 1/n_in); Glorot's is "xavier_normal"
     "lecun": lecun_normal_, "lecun_normal": lecun_normal_, "lecun_uniform": lecun_uniform_,
-    "xavier_normal": xavier_normal_, "xavier_uniform": xavier_uniform_,
+    "xavier": xavier_normal_, "xavier_normal": xavier_normal_, "xavier_uniform": xavier_uniform_,
+    "glorot": xavier_normal_, "glorot_normal": xavier_normal_, "glorot_uniform": xavier_uniform_,
     "he": he_normal_, "he_normal": he_normal_, "he_uniform": he_uniform_,
     "msra": he_normal_, "msra_normal": he_normal_, "msra_uniform": he_uniform_,
     "kaiming": he_normal_, "kaiming_normal": he_normal_, "kaiming_uniform": he_uniform_,
@@ -143,9 +145,10 @@ def get_initializer(spec) -> Callable:
     """An initializer ``f(param, rng=...)`` from a name, ``"normal:STD"``, ``"constant:VALUE"``
     or a callable.
 
-    Names: zeros, xavier (= lecun = lecun_normal: N(0, 1/n_in)), lecun_uniform, xavier_normal and
-    xavier_uniform (Glorot: 2/(n_in + n_out)), he / msra / kaiming (= he_normal), he_uniform
-    (= msra_uniform, kaiming_uniform), normal:0.01, constant:0.5.
+    Names: zeros, lecun (= lecun_normal: N(0, 1/n_in)), lecun_uniform, xavier (= xavier_normal =
+    glorot = glorot_normal: Glorot's N(0, 2/(n_in + n_out))), xavier_uniform (= glorot_uniform),
+    he / msra / kaiming (= he_normal), he_uniform (= msra_uniform, kaiming_uniform), normal:0.01,
+    constant:0.5.
     """
     if callable(spec):
         return spec

@@ -9,6 +9,7 @@ broadcast created or stretched.
 """
 from __future__ import annotations
 
+import builtins
 import functools
 import math
 import operator
@@ -674,13 +675,51 @@ def mean(x, axis=None, keepdims: bool = False):
     return sum(x, axis, keepdims) * _inverse(_count(shape_of(x), axis))
 
 
-def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
-    """Σ (x − mean)² / (n − ddof) over ``axis``: ddof=0 is the biased (population) variance.
-    NaN where n − ddof ≤ 0 (one value with ddof=1, or an empty axis), as PyTorch."""
+class Var(Function):
+    """y = Σ (x − x̄)² / max(0, n − c) over ``axis``, c the correction (PyTorch's ``correction``,
+    numpy's ``ddof``): c = 1 the unbiased estimate, c = 0 the population variance.  Where n − c ≤ 0
+    the quotient is S/0: inf, or NaN where S = 0 (all values equal, or an empty axis), as PyTorch.
+
+    gx = 2 (x − x̄) gy / (n − c), the derivative of Σ (x − x̄)² (its x̄ term sums to zero), written
+    as PyTorch's ``var_backward`` is, including where n − c ≤ 0: a full reduction (``axis`` None)
+    gives gy · (NaN where x = x̄, inf elsewhere); a reduction over given axes uses n − c as it is.
+    """
+
+    def __init__(self, axis, keepdims: bool, correction: float, n: int):
+        self.axis, self.keepdims, self.dof = axis, keepdims, n - correction
+
+    def forward(self, x):
+        centred = x - np.mean(x, axis=self.axis, keepdims=True) if x.size else x
+        with np.errstate(divide="ignore", invalid="ignore"):  # S/0 is inf or NaN, as PyTorch's
+            return np.add.reduce(centred * centred, self.axis, None, None, self.keepdims) / builtins.max(0.0, self.dof)
+
+    def backward(self, gy, x, y):
+        gy = gy.reshape(_keepdims_shape(x.shape, self.axis))
+        centred = x - x.mean(axis=self.axis, keepdims=True)
+        with np.errstate(invalid="ignore"):  # where n ≤ c, 0 · inf is NaN, as PyTorch's
+            if self.dof <= 0 and (self.axis is None or x.ndim == 0):
+                return gy * np.where(data(centred) == 0, math.nan, math.inf).astype(x.dtype)
+            return centred * gy * (2.0 / self.dof if self.dof else math.inf)
+
+    def jvp(self, dx, *, xs, y):
+        centred = xs[0] - xs[0].mean(axis=self.axis, keepdims=True)
+        return (centred * dx).sum(axis=self.axis, keepdims=self.keepdims) * (2.0 / self.dof if self.dof else math.inf)
+
+
+def _correction(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        raise TypeError(f"{name}: the correction (ddof) must be a finite number, got {value!r}")
+    return float(value)
+
+
+def var(x, axis=None, keepdims: bool = False, ddof: float = 1):
+    """Σ (x − mean)² / (n − ddof) over ``axis``, as PyTorch's ``var``: by default the unbiased
+    estimate (``ddof`` = ``correction`` = 1; numpy's default is 0, the population variance: pass
+    ``ddof=0``/``correction=0`` for it).  n − ddof ≤ 0 gives inf, or NaN where all values are equal
+    (one value with ddof=1, or an empty axis), as PyTorch (see :class:`Var`)."""
     axis = normalize_axes("var", shape_of(x), axis)
-    ddof = _integer("var: ddof", ddof)
-    centred = x - mean(x, axis, keepdims=True)
-    return sum(centred * centred, axis, keepdims) * _inverse(_count(shape_of(x), axis) - ddof)
+    return Var(axis, keepdims, _correction("var", ddof), _count(shape_of(x), axis)).apply(x)
 
 
 # ----- shapes and indexing ---------------------------------------------------------------------
@@ -836,6 +875,15 @@ def transpose(x, *axes):
     return Transpose(tuple(_integer("transpose: axis", a) % ndim for a in axes)).apply(x)
 
 
+def t(x):
+    """The matrix transpose of a tensor of at most 2 dimensions (0-d and 1-d ones are returned as
+    they are), as PyTorch's ``t()``; use ``transpose`` for more dimensions."""
+    if np.ndim(x) > 2:
+        raise ValueError(f"t() expects a tensor with <= 2 dimensions, got shape {shape_of(x)}; "
+                         "use transpose(...) or swapaxes(...)")
+    return x if np.ndim(x) < 2 else Transpose(None).apply(x)
+
+
 def swapaxes(x, a: int, b: int):
     ndim = np.ndim(x)
     (a,), (b,) = normalize_axes("swapaxes", shape_of(x), a), normalize_axes("swapaxes", shape_of(x), b)
@@ -881,6 +929,11 @@ def concatenate(xs, axis: int = 0):
 def stack(xs, axis: int = 0):
     xs = _tensor_list("stack", xs)
     return Stack(normalize_axes("stack", shape_of(xs[0]), axis, extra=1)[0]).apply(*xs)
+
+
+def cat(tensors, dim: int = 0):
+    """PyTorch's name for :func:`concatenate`: ``cat([a, b], dim=1)``."""
+    return concatenate(tensors, dim)
 
 
 
@@ -1022,9 +1075,9 @@ def logsumexp(x, axis=None, keepdims: bool = False):
     return out if keepdims else reshape(out, np.sum(m, axis=axis).shape)
 
 
-def std(x, axis=None, keepdims: bool = False, ddof: int = 0):
-    """√var(x) over ``axis``: ddof=0 (like numpy and :func:`var`) divides by n; PyTorch's
-    ``std`` defaults to the unbiased n − 1: pass ``ddof=1`` (or ``correction=1``)."""
+def std(x, axis=None, keepdims: bool = False, ddof: float = 1):
+    """√var(x) over ``axis``, as PyTorch's ``std``: unbiased by default (``ddof`` = ``correction``
+    = 1, dividing by n − 1); ``ddof=0`` divides by n, numpy's default."""
     return sqrt(var(x, axis, keepdims, ddof))
 
 
@@ -1118,7 +1171,7 @@ TENSOR_METHODS = {
     "__matmul__": matmul, "__rmatmul__": _swap(matmul),
     "__neg__": neg, "__getitem__": getitem,
     "__abs__": abs, "exp": exp, "log": log, "sqrt": sqrt, "abs": abs,
-    "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes,
+    "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes, "t": t,
     "broadcast_to": broadcast_to, "clip": clip, "maximum": maximum,
     "relu": relu, "sigmoid": sigmoid, "tanh": tanh,
     # PyTorch's everyday methods; reductions also take dim= / keepdim=

@@ -26,14 +26,34 @@ __all__ = ["FLOAT_DTYPES", "Tensor", "as_float_array", "enable_grad", "is_grad_e
 _SEQUENCE = itertools.count()
 
 
+def _scalar_values(data):
+    """``data`` with each 0-d Tensor inside its nested lists/tuples replaced by its value (as
+    ``torch.tensor([t0, t1])``); called only when numpy found the nesting ragged, so a Tensor of
+    more dimensions here is refused, pointing to ``stack``."""
+    if isinstance(data, Tensor):
+        if data.ndim:
+            raise ValueError(f"cannot make a Tensor from a sequence holding a tensor of shape {data.shape} "
+                             "beside values of other shapes; join tensors with stack(tensors)")
+        return data._data[()]
+    if isinstance(data, (list, tuple)):
+        return [_scalar_values(d) for d in data]
+    return data
+
+
 def numeric_array(data, what: str = "a Tensor") -> np.ndarray:
-    """``data`` as a numpy array of booleans, integers or floats; anything else is refused."""
+    """``data`` as a numpy array of booleans, integers or floats; anything else is refused.  A
+    (nested) sequence may hold 0-d Tensors: their values are taken, without their graph."""
     if isinstance(data, Tensor):
         return data._data
     try:
         array = np.asarray(data)
-    except ValueError:  # ragged nesting
-        raise ValueError(f"cannot make {what} from nested sequences of unequal lengths") from None
+    except ValueError:  # ragged nesting, or tensors inside the sequence
+        try:
+            array = np.asarray(_scalar_values(data))
+        except ValueError as e:
+            if "stack" in str(e):
+                raise
+            raise ValueError(f"cannot make {what} from nested sequences of unequal lengths") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"cannot make {what} from data of dtype {array.dtype}")
     return array

@@ -86,6 +86,11 @@ def option(default, help: str, *, choices=None, resumable: bool = False, metavar
     return field(default=default, metadata=metadata)
 
 
+#: the version of the init names a saved config uses: 2 since "xavier" names Glorot's N(0, 2/(n_in + n_out))
+#: and "lecun" N(0, 1/n_in), which "xavier" named before (configs without the number)
+INIT_NAMES = 2
+
+
 @dataclass
 class TrainConfig:
     """Every choice of a training run (saved in its checkpoints); ``None`` means "the usual one",
@@ -97,9 +102,9 @@ class TrainConfig:
                                   "the only place looked in", resumable=True, metavar="DIR")
     sizes: list[int] = option([784, 512, 256, 10], "all layer sizes, input to output")
     activation: str = option("relu", "hidden-layer activation", choices=ACTIVATIONS)
-    init: str | None = option(None, f"weight init, one of {known_inits()} (xavier: N(0, 1/n_in), = lecun; "
-                              "Glorot's is xavier_normal; kaiming is he, as PyTorch calls it; default: he for "
-                              "relu-like activations, xavier otherwise)")
+    init: str | None = option(None, f"weight init, one of {known_inits()} (lecun: N(0, 1/n_in); xavier = "
+                              "glorot: N(0, 2/(n_in + n_out)); kaiming is he, as PyTorch calls it; default: he "
+                              "for relu-like activations, lecun otherwise)")
     batchnorm: bool = option(False, "BatchNorm1d after every hidden linear layer (a last batch of one sample "
                              "is dropped from each epoch)")
     dropout: float = option(0.0, "dropout probability after every hidden activation (nn.Dropout, inverted; 0: "
@@ -201,9 +206,18 @@ class TrainConfig:
         values["lr_schedule_parameters"] = schedule_parameters(self)
         return {k: v for k, v in values.items() if v is not None}
 
+    def to_dict(self) -> dict:
+        """The config as a checkpoint saves it, with the version of the init names it uses."""
+        return {**dataclasses.asdict(self), "init_names": INIT_NAMES}
+
     @classmethod
     def from_dict(cls, values: dict, where) -> "TrainConfig":
-        """The config saved in a checkpoint; a key this version does not know is an error naming it."""
+        """The config saved in a checkpoint; a key this version does not know is an error naming it.
+        A config saved before :data:`INIT_NAMES` existed meant N(0, 1/n_in) by ``init="xavier"``: it is
+        read as ``"lecun"``, so a resumed old run keeps its meaning."""
+        values = dict(values)
+        if values.pop("init_names", 1) < INIT_NAMES and values.get("init") == "xavier":
+            values["init"] = "lecun"
         unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
             raise CheckpointError(f"{where}: its config has keys this version does not know: {unknown} "
@@ -378,13 +392,15 @@ def check_memory(cfg: TrainConfig) -> None:
 
 
 def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> tuple[float, float, np.ndarray]:
-    """(mean cross-entropy, accuracy, predicted classes) in eval mode, without a graph."""
+    """(mean cross-entropy, accuracy, predicted classes) in eval mode, without a graph; the batches
+    of ``x`` are converted to the model's dtype (data loading, as for training)."""
+    dtype = next(model.parameters()).dtype
     was_training = model.training
     model.eval()
     total, predictions = 0.0, []
     with no_grad():
         for start in range(0, len(x), batch_size):
-            logits = model(Tensor(x[start:start + batch_size]))
+            logits = model(Tensor(x[start:start + batch_size], dtype=dtype))
             total += cross_entropy(logits, y[start:start + batch_size], reduction="sum").item()
             predictions.append(logits.data.argmax(axis=1))
     model.train(was_training)
@@ -445,7 +461,7 @@ class Trainer:
     # ----- checkpoints ------------------------------------------------------------------------
     def state(self) -> dict:
         return {
-            "config": dataclasses.asdict(self.cfg),
+            "config": self.cfg.to_dict(),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
@@ -509,8 +525,9 @@ class Trainer:
         return self.run_step(xb, yb)
 
     def eager_step(self, xb: np.ndarray, yb: np.ndarray) -> float:
-        """Forward, loss, backward, clip, update: one mini-batch."""
-        loss = cross_entropy(self.model(Tensor(xb)), yb)
+        """Forward, loss, backward, clip, update: one mini-batch (converted to the run's dtype: data
+        loading, as a DataLoader's collate does; a Tensor of another dtype would be refused)."""
+        loss = cross_entropy(self.model(Tensor(xb, dtype=self.cfg.dtype)), yb)
         value = loss.item()
         if not np.isfinite(value):
             raise NonFiniteLoss(
@@ -624,7 +641,7 @@ class Trainer:
 
     def model_file(self) -> dict:
         """What model.npz and best.npz hold: the config and the weights (see :func:`load_model`)."""
-        return {"config": dataclasses.asdict(self.cfg), "model": self.model.state_dict()}
+        return {"config": self.cfg.to_dict(), "model": self.model.state_dict()}
 
 
 RESUMABLE = {f.name: f.metadata["resumable"] for f in dataclasses.fields(TrainConfig)}

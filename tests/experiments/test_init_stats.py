@@ -53,7 +53,7 @@ def by_hand(net, setting: Setting, x: np.ndarray):
 
 
 @pytest.mark.parametrize("setting", [Setting("relu", "normal:0.01", batchnorm=True), Setting("relu", "he"),
-                                     Setting("sigmoid", "normal:1", theta_bias=True), Setting("tanh", "xavier")],
+                                     Setting("sigmoid", "normal:1", theta_bias=True), Setting("tanh", "lecun")],
                          ids=lambda s: s.slug)
 def test_statistics_come_from_the_framework_forward_and_backward(setting):
     rng = np.random.default_rng(7)
@@ -94,8 +94,8 @@ def test_relu9_tells_the_story(relu9_runs):
     assert np.all(np.diff(np.log(stds(relu9_runs["normal:0.01"]))) < 0)
     assert stds(relu9_runs["normal:1"])[-1] >= 1e6                         # explodes (√50 per layer at width 100)
     assert np.all(np.diff(np.log(stds(relu9_runs["normal:1"]))) > 0)
-    xavier = stds(relu9_runs["xavier"])
-    assert 0.4 < xavier[0] < 0.8 and 1e-3 < xavier[-1] < 0.1 and xavier[-1] / xavier[0] < 0.2  # slow decay
+    lecun = stds(relu9_runs["lecun"])
+    assert 0.4 < lecun[0] < 0.8 and 1e-3 < lecun[-1] < 0.1 and lecun[-1] / lecun[0] < 0.2  # slow decay
     assert np.all((0.4 < stds(relu9_runs["he"])) & (stds(relu9_runs["he"]) < 2))  # order 0.8 throughout
     assert np.all(np.abs(stds(relu9_runs["normal:0.01+bn"]) - 0.584) < 0.03)  # std of ReLU(N(0, 1)): constant
     means_bn = np.array([s.mean for s in relu9_runs["normal:0.01+bn"].layers])
@@ -130,11 +130,11 @@ def test_five_layer_histogram_claims():
                                                                HISTOGRAM_DEPTH, seed=0, part=1)}
     assert all(saturated(a, 0.05, 0.95) > 0.6 for a in sigmoid["normal:1"])        # at 0 and 1
     assert all(np.all(np.abs(a - 0.5) < 0.2) for a in sigmoid["normal:0.01"])       # at 0.5
-    assert all(0.1 < a.std() < 0.3 and saturated(a, 0.05, 0.95) < 0.1 for a in sigmoid["xavier"])
+    assert all(0.1 < a.std() < 0.3 and saturated(a, 0.05, 0.95) < 0.1 for a in sigmoid["lecun"])
     relu = {r.setting.init: r.outputs for r in run_settings(five_layer_settings("relu"), 1000, 100,
                                                             HISTOGRAM_DEPTH, seed=0, part=1)}
     assert all(0.5 < a.std() < 1.5 for a in relu["he"])
-    assert relu["xavier"][-1].std() < 0.5 * relu["xavier"][0].std()
+    assert relu["lecun"][-1].std() < 0.5 * relu["lecun"][0].std()
 
 
 def test_homework_theta_zero_is_reported_as_it_is():
@@ -172,7 +172,8 @@ def test_command_writes_its_files(tmp_path, capsys):
     with open(out / "relu9_stats.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len(RELU9_INITS) * (RELU9_DEPTH + 1)
-    assert {r["init"] for r in rows} == {"normal:0.01", "normal:1", "xavier", "he"}
+    assert {r["init"] for r in rows} == {"normal:0.01", "normal:1", "lecun", "he"}
+    assert "LeCun N(0, 1/n) (called Xavier in Deep Learning from Scratch)" in printed
     assert (out / "summary.txt").read_text().strip() in printed
 
 

@@ -37,7 +37,8 @@ def test_story(quick):
     _, summary = quick
     rows = {r["setting"]: r for r in summary["table"]}
     small, he = rows["ReLU + std 0.01"], rows["ReLU + He"]
-    assert he["final_loss"] < rows["ReLU + Xavier"]["final_loss"] < small["final_loss"]
+    assert he["final_loss"] < rows[mnist_inits.LECUN_RELU]["final_loss"] < small["final_loss"]
+    assert mnist_inits.LECUN_RELU == "ReLU + LeCun 1/n_in (called Xavier in Deep Learning from Scratch)"
     assert small["final_loss"] == pytest.approx(math.log(10), abs=0.01)  # std 0.01 barely learns
     assert he["test_accuracy"] > small["test_accuracy"] + 0.2
     assert summary["conclusion"].startswith("ReLU: He wins") and "std 0.01 barely learns" in summary["conclusion"]
@@ -46,8 +47,8 @@ def test_story(quick):
 def test_conclusion_is_computed():
     rows = [{"setting": "ReLU + std 0.01", "activation": "relu", "init": "normal:0.01", "initial_loss": 2.3,
              "final_loss": 1.0},
-            {"setting": "ReLU + Xavier", "activation": "relu", "init": "xavier", "initial_loss": 2.3,
+            {"setting": "ReLU + LeCun", "activation": "relu", "init": "lecun", "initial_loss": 2.3,
              "final_loss": 0.5},
             {"setting": "ReLU + He", "activation": "relu", "init": "he", "initial_loss": 2.3, "final_loss": 0.7}]
     line = mnist_inits.conclusion(rows)
-    assert line.startswith("ReLU: Xavier wins") and "std 0.01 learns" in line
+    assert line.startswith("ReLU: LeCun wins") and "std 0.01 learns" in line

@@ -68,3 +68,12 @@ def test_bad_inputs_are_named():
         bn(Tensor(np.ones((4, 3), np.float32)))
     with pytest.raises(ValueError, match="momentum=2"):
         nn.BatchNorm1d(3, momentum=2)
+
+
+def test_batchnorm_takes_a_numpy_batch_in_its_dtype_and_refuses_a_tensor_of_another():
+    """The one dtype rule, as Linear's: plain data is converted, a Tensor is not."""
+    layer = nn.BatchNorm1d(3, dtype=np.float32)
+    assert layer(np.random.default_rng(0).standard_normal((4, 3))).dtype == np.float32
+    with pytest.raises(TypeError, match=r"BatchNorm1d\(3\) holds float32 weights but got a float64 input of shape \(4, 3\); "
+                                        r"cast one of them: x.float\(\), or the model with .double\(\)"):
+        layer(Tensor(np.ones((4, 3))))

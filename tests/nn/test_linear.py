@@ -53,5 +53,5 @@ def test_float32_layer_stays_float32():
 def test_bad_sizes_and_init():
     with pytest.raises(ValueError, match="in_features=0"):
         nn.Linear(0, 2)
-    with pytest.raises(ValueError, match="unknown init 'glorot'"):
-        nn.Linear(2, 2, init="glorot")
+    with pytest.raises(ValueError, match="unknown init 'glorott'"):
+        nn.Linear(2, 2, init="glorott")

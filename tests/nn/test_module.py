@@ -146,3 +146,54 @@ def test_modes_and_writes_in_place_leave_the_stamp():
     model[1].running_mean *= 0.5  # rebinds the same array
     model[0].weight.data[...] = 1.0
     assert _stamp() == before
+
+
+def _bn_model():
+    model = nn.MLP([4, 5, 3], batchnorm=True, seed=0)
+    model(Tensor(np.random.default_rng(0).standard_normal((6, 4))))  # move the running statistics
+    return model
+
+
+@pytest.mark.parametrize("cast, dtype", [(lambda m: m.to(np.float32), np.float32), (lambda m: m.float(), np.float32),
+                                         (lambda m: m.to("float32").double(), np.float64)])
+def test_to_casts_parameters_and_buffers_in_place_and_returns_the_module(cast, dtype):
+    model = _bn_model()
+    params, before = list(model.parameters()), model.state_dict()
+    assert cast(model) is model
+    assert [id(p) for p in model.parameters()] == [id(p) for p in params]     # the same Tensors, as PyTorch
+    assert all(p.dtype == dtype for p in params) and model.dtype == np.dtype(dtype).name
+    for name, value in model.state_dict().items():
+        assert value.dtype == dtype, name
+        np.testing.assert_allclose(value, before[name], rtol=1e-6)
+    assert model(np.ones((2, 4))).dtype == dtype          # a numpy batch takes the model's dtype
+    assert nn.from_spec(nn.spec(model))[0].weight.dtype == dtype
+
+
+def test_to_bumps_versions_so_an_old_graph_refuses_to_backpropagate():
+    layer = nn.Linear(3, 2)
+    loss = layer(Tensor(np.ones((1, 3)))).sum()
+    layer.to(np.float32)
+    with pytest.raises(RuntimeError, match="modified"):
+        loss.backward()
+
+
+def test_an_optimizer_built_before_to_keeps_stepping_the_cast_parameters():
+    from tinygrad_lab import cross_entropy, optim
+    model = _bn_model()
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    x, y = np.random.default_rng(1).standard_normal((6, 4)), np.array([0, 1, 2, 0, 1, 2])
+    for cast in (lambda: None, model.float):
+        cast()
+        before = [p.data.copy() for p in model.parameters()]
+        opt.zero_grad()
+        cross_entropy(model(x), y).backward()
+        opt.step()
+        assert all(p.dtype == before[0].dtype and not np.array_equal(p.data, b) for p, b in zip(model.parameters(), before))
+    assert all(s["exp_avg"].dtype == np.float32 for s in opt.state.values())
+
+
+def test_to_refuses_a_dtype_parameters_cannot_hold():
+    with pytest.raises(TypeError, match=r"Linear.to: parameters hold float32 or float64, got dtype int64"):
+        nn.Linear(2, 2).to(np.int64)
+    with pytest.raises(TypeError, match=r"Linear.to: 'cuda' is not a dtype"):
+        nn.Linear(2, 2).to("cuda")

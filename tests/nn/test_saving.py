@@ -9,7 +9,7 @@ MODELS = [
     lambda: nn.MLP([4, 5, 3], activation="tanh", batchnorm=True, dropout=0.1, output_activation="sigmoid",
                    dtype=np.float32, seed=0, fuse=False),
     lambda: nn.Sequential(nn.Linear(4, 6, bias=False), nn.ReLU(), nn.Sequential(nn.Linear(6, 3), nn.Identity()),
-                          nn.Dropout(0.5)),
+                          nn.Dropout(0.5), nn.Flatten(0)),
     lambda: nn.Linear(4, 2),
 ]
 

@@ -209,3 +209,60 @@ def test_a_new_optimizer_or_parameter_group_moves_the_groups_stamp(make_param):
     before = edits().groups
     opt.add_param_group({"params": [make_param([3.0])]})
     assert edits().groups != before
+
+
+# ----- a step never writes a NaN or inf that its inputs did not hold ---------------------------------
+from tinygrad_lab.optim import Adadelta, NAdam  # noqa: E402
+
+EPS_OPTIMIZERS = [Adam, AdamW, NAdam, RMSprop, Adagrad, Adadelta]
+
+
+@pytest.mark.parametrize("cls", EPS_OPTIMIZERS, ids=lambda c: c.__name__)
+def test_eps_zero_is_refused_where_a_zero_gradient_would_write_nan(cls, make_param):
+    """Adam(eps=0) with a zero gradient wrote 0/0 = NaN into the weights without an error."""
+    with pytest.raises(ValueError, match=r"invalid eps: 0 is 0, and a zero gradient with zero running averages "
+                                         r"would then write 0/0 = NaN into the weights"):
+        cls([make_param([1.0, 2.0])], eps=0)
+    with pytest.raises(ValueError, match=r"invalid eps: 1e-50 is 0 in float32"):
+        cls([make_param([1.0, 2.0], dtype=np.float32)], eps=1e-50)
+    p = make_param([1.0, 2.0])
+    opt = cls([p])
+    opt.param_groups[0]["eps"] = 0.0                   # changed between steps: refused before any write
+    p.set_grad([0.0, 0.0])
+    with pytest.raises(ValueError, match=r"param_groups\[0\]: invalid eps: 0.0 is 0.*no parameter was updated"):
+        opt.step()
+    np.testing.assert_array_equal(p.data, [1.0, 2.0])
+
+
+def test_eps_zero_is_refused_in_a_captured_step_too():
+    from tinygrad_lab import Tensor, capture, cross_entropy, nn
+
+    model = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    opt = Adam(model.parameters())
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = cross_entropy(model(Tensor(x)), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    step = capture(step)
+    x, y = np.ones((4, 3)), np.array([0, 1, 0, 1])
+    step(x, y), step(x, y)                                     # recorded, then replayed
+    before = [p.data.copy() for p in model.parameters()]
+    opt.param_groups[0]["eps"] = 0
+    with pytest.raises(ValueError, match="invalid eps: 0 is 0"):
+        step(x, y)
+    assert all(np.array_equal(p.data, b) for p, b in zip(model.parameters(), before))
+
+
+def test_centered_rmsprop_stays_finite_under_a_constant_gradient(backend, make_param):
+    """v − ḡ² → 0 after many equal gradients and rounds below 0 in float32: √ of it was NaN at step
+    1108 (PyTorch's rule as written); it is clamped at 0."""
+    g = np.random.default_rng(0).standard_normal(1000).astype(np.float32)
+    p = make_param(np.zeros(1000), dtype=np.float32)
+    opt = RMSprop([p], lr=1e-3, centered=True)
+    for _ in range(1500):
+        p.set_grad(g)
+        opt.step()
+    assert np.isfinite(p.data).all()

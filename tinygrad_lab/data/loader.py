@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_lab import random
+
 __all__ = ["batches", "DataLoader"]
 
 
@@ -30,13 +32,13 @@ def batches(
     """Yield ``(x_batch, y_batch)`` pairs covering every sample once.
 
     With ``shuffle=True`` the order is a permutation drawn from ``rng`` (a
-    fresh, unseeded generator when ``rng`` is None, so pass one for
-    reproducibility). ``drop_last=True`` skips a final batch smaller than
+    default generator of :func:`tinygrad_lab.manual_seed` when ``rng`` is
+    None). ``drop_last=True`` skips a final batch smaller than
     ``batch_size``. Inputs are validated when the function is called.
     """
     x, y = np.asarray(x), np.asarray(y)
     _check_inputs(x, y, batch_size)
-    order = (rng if rng is not None else np.random.default_rng()).permutation(len(x)) if shuffle else None
+    order = random.generator(rng).permutation(len(x)) if shuffle else None
     return _iterate(x, y, batch_size, order, drop_last)
 
 

@@ -9,10 +9,12 @@ entries, and after one backward pass of E = ½ Σₙ Σᵢ a(L)ₙᵢ² (summed 
 
 Three of the textbook results are reproduced:
 
-* the nine-layer experiment, part 2: 9 ReLU layers, W ~ N(0, 0.01²), N(0, 1), Xavier, He/MSRA, and N(0, 0.01²) with
-  BatchNorm after every linear layer: the per-layer "layer k mean … and std …" tables;
+* the nine-layer experiment, part 2: 9 ReLU layers, W ~ N(0, 0.01²), N(0, 1), LeCun N(0, 1/n),
+  He/MSRA, and N(0, 0.01²) with BatchNorm after every linear layer: the per-layer "layer k mean …
+  and std …" tables;
 * DLFS (Deep Learning from Scratch, ch. 6): 5 layers of 100 units, sigmoid/tanh/ReLU, weights
-  std 1, std 0.01, Xavier, He: one histogram figure per activation;
+  std 1, std 0.01, LeCun N(0, 1/n) (which the book calls Xavier), He: one histogram figure per
+  activation;
 * the homework, question 4: 5 layers of 100 units, σ ∈ {sigmoid, ReLU}, θ (weights and biases) ∈
   {0, N(0, 1), N(0, 0.01²)}: the histograms of every layer's output.
 
@@ -40,9 +42,9 @@ HELP = ("per-layer activation statistics, histograms and gradients under differe
 
 RELU9_DEPTH = 9
 HISTOGRAM_DEPTH = 5
-RELU9_INITS = ("normal:0.01", "normal:1", "xavier", "he", "normal:0.01+bn")
+RELU9_INITS = ("normal:0.01", "normal:1", "lecun", "he", "normal:0.01+bn")
 FIVE_LAYER_ACTIVATIONS = ("sigmoid", "tanh", "relu")
-FIVE_LAYER_INITS = ("normal:1", "normal:0.01", "xavier", "he")
+FIVE_LAYER_INITS = ("normal:1", "normal:0.01", "lecun", "he")
 HOMEWORK_ACTIVATIONS = ("sigmoid", "relu")
 HOMEWORK_THETAS = ("zeros", "normal:1", "normal:0.01")
 BN_SUFFIX = "+bn"
@@ -58,7 +60,9 @@ def describe_init(spec: str) -> str:
     if name == "normal":
         std = arg or "1"
         return f"N(0, {std})" if float(std) == 1 else f"N(0, {std}²)"
-    return {"zeros": "0", "constant": f"{arg or 0}", "xavier": "Xavier N(0, 1/n)",
+    return {"zeros": "0", "constant": f"{arg or 0}",
+            "lecun": "LeCun N(0, 1/n) (called Xavier in Deep Learning from Scratch)",
+            "xavier": "Xavier/Glorot N(0, 2/(n_in + n_out))", "glorot": "Xavier/Glorot N(0, 2/(n_in + n_out))",
             "he": "He N(0, 2/n)", "msra": "MSRA N(0, 2/n)"}.get(name, spec)
 
 
@@ -137,7 +141,7 @@ def relu9_settings(inits=RELU9_INITS) -> list[Setting]:
 
 
 def five_layer_settings(activation: str) -> list[Setting]:
-    """DLFS (DLFS figure): one activation under std 1, std 0.01, Xavier and He."""
+    """DLFS (DLFS figure): one activation under std 1, std 0.01, LeCun (the book's Xavier) and He."""
     return [Setting(activation, init) for init in FIVE_LAYER_INITS]
 
 
@@ -430,7 +434,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="units per layer and input features (default 100, as in Deep Learning from Scratch)")
     parser.add_argument("--samples", type=_count(2), default=1000, help="input rows N (default 1000)")
     parser.add_argument("--init", action="append", type=_init_spec, metavar="SPEC",
-                        help="a weight initializer of the nine-layer ReLU tables, repeatable: xavier, he, "
+                        help="a weight initializer of the nine-layer ReLU tables, repeatable: lecun, xavier, he, "
                              f"normal:0.01, …; append {BN_SUFFIX} for BatchNorm (default: "
                              f"{' '.join(RELU9_INITS)})")
     parser.add_argument("--out", type=Path, default=Path("runs/init-stats"),

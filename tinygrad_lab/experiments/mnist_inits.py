@@ -4,12 +4,13 @@ The 5-layer MLP (784-100-100-100-100-10) trains with SGD (lr 0.01, the book's se
 same mini-batches from weights drawn with the same seed but different scales:
 
 * std 0.01: W ~ N(0, 0.01²), the "usual" small Gaussian;
-* Xavier:   W ~ N(0, 1/n_in), derived for activations that are linear near 0 (sigmoid, tanh);
-* He:       W ~ N(0, 2/n_in), twice Xavier's variance because ReLU zeroes half of its inputs.
+* LeCun:    W ~ N(0, 1/n_in), derived for activations that are linear near 0 (sigmoid, tanh); the book
+  calls it "Xavier" (Glorot's own rule, ``--init xavier`` here, is N(0, 2/(n_in + n_out)));
+* He:       W ~ N(0, 2/n_in), twice LeCun's variance because ReLU zeroes half of its inputs.
 
 With ReLU, std 0.01 shrinks the signal a(l) by about 0.01·√(n_in/2) per layer, so the output and
 every δ(l) nearly vanish and E stays near ln 10 ≈ 2.30; He keeps Var(z(l)) constant through the
-layers and learns fastest.  The sigmoid/tanh variants (Xavier, and sigmoid with std 0.01) show
+layers and learns fastest.  The sigmoid/tanh variants (LeCun, and sigmoid with std 0.01) show
 the same effect with saturating units.  The printed conclusion is computed from the runs.
 
 Outputs in ``--out``: ``mnist_inits.png`` (smoothed per-iteration loss, test accuracy per epoch),
@@ -30,18 +31,22 @@ from tinygrad_lab.experiments.mnist_common import DLFS_SIZES, Run
 from tinygrad_lab.train import TrainConfig
 
 NAME = "mnist-inits"
-HELP = "ReLU with std 0.01 / Xavier / He init (and sigmoid, tanh variants) on MNIST: loss curves"
+HELP = ("ReLU with std 0.01 / LeCun 1/n_in (the book's Xavier) / He init (and sigmoid, tanh variants) on MNIST: "
+        "loss curves")
 
+#: N(0, 1/n_in), by its name here and by the book's
+LECUN = "LeCun 1/n_in (called Xavier in Deep Learning from Scratch)"
+LECUN_RELU = f"ReLU + {LECUN}"
 #: label -> (activation, init spec for tinygrad_lab.init.get_initializer)
 SETTINGS = {
     "ReLU + std 0.01": ("relu", "normal:0.01"),
-    "ReLU + Xavier": ("relu", "xavier"),
+    LECUN_RELU: ("relu", "lecun"),
     "ReLU + He": ("relu", "he"),
     "sigmoid + std 0.01": ("sigmoid", "normal:0.01"),
-    "sigmoid + Xavier": ("sigmoid", "xavier"),
-    "tanh + Xavier": ("tanh", "xavier"),
+    f"sigmoid + {LECUN}": ("sigmoid", "lecun"),
+    f"tanh + {LECUN}": ("tanh", "lecun"),
 }
-QUICK_SETTINGS = ("ReLU + std 0.01", "ReLU + Xavier", "ReLU + He")
+QUICK_SETTINGS = ("ReLU + std 0.01", LECUN_RELU, "ReLU + He")
 QUICK_TRAIN_SIZE = 3000
 LR = 0.01
 #: a run whose final loss is within this fraction of its initial loss "barely learns"
@@ -81,7 +86,7 @@ def plot(runs: dict[str, Run], window: int, title: str, path: Path) -> None:
     plt = pyplot()
 
     styles = {"relu": "-", "sigmoid": "--", "tanh": ":"}
-    colors = {"normal:0.01": "C3", "xavier": "C0", "he": "C2"}
+    colors = {"normal:0.01": "C3", "lecun": "C0", "he": "C2"}
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [3, 2]})
     for label, run in runs.items():
         style = {"linestyle": styles[run.config.activation], "color": colors[run.config.init], "label": label}

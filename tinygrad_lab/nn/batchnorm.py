@@ -85,11 +85,10 @@ class BatchNorm1d(Module):
         self.running_var = np.ones(num_features, dtype=dtype)
 
     def forward(self, x: Tensor) -> Tensor:
+        x = self.layer_input(x, self.weight.dtype, f"BatchNorm1d({self.num_features})")
         if x.ndim != 2 or x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d({self.num_features}) expects input of shape "
                              f"(N, {self.num_features}), got {x.shape}")
-        if x.dtype != self.weight.dtype:
-            raise TypeError(f"BatchNorm1d holds {self.weight.dtype} parameters but got a {x.dtype} input")
         if self.training:
             n = x.shape[0]
             if n < 2:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_lab import random
 from tinygrad_lab.function import Function
 from tinygrad_lab.mode import current_modes
 from tinygrad_lab.nn.module import Module
@@ -56,14 +57,15 @@ class Dropout(Module):
     """``Dropout(p=0.5)``: zeroes each element with probability p in training and scales the
     survivors by 1 / (1 − p); the identity in eval mode.
 
-    The masks come from ``rng`` (a numpy Generator; ``numpy.random.default_rng(seed)`` if None), so a
+    The masks come from ``rng`` (a numpy Generator; ``numpy.random.default_rng(seed)`` if None, the default
+    generator of :func:`tinygrad_lab.manual_seed` if both are None), so a
     seeded model drops the same units run after run.  The mask is a constant of the graph: the
     gradient is gy ⊙ m / (1 − p), the same mask as the forward pass.
     """
 
     def __init__(self, p: float = 0.5, seed: int | None = None, rng: np.random.Generator | None = None):
         self.p = check_p(p)
-        self.rng = rng if rng is not None else np.random.default_rng(seed)
+        self.rng = random.generator(rng, seed)
 
     def forward(self, x):
         if not self.training or self.p == 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_lab import ops
+from tinygrad_lab import ops, random
 from tinygrad_lab.losses import (
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, half_sum_squared_error, mse_loss,
     nll_loss,
@@ -43,8 +43,8 @@ def linear(x, weight, bias=None):
 def dropout(x, p: float = 0.5, training: bool = True, generator: np.random.Generator | None = None):
     """Inverted dropout: x ⊙ m / (1 − p), mᵢ ~ Bernoulli(1 − p), if ``training`` (True by default,
     as in PyTorch); x itself otherwise.  The mask is drawn from ``generator`` (a fresh unseeded
-    numpy Generator if None)."""
+    default generator if None, see :func:`tinygrad_lab.manual_seed`)."""
     p = _dropout.check_p(p)
     if not training or p == 0:
         return x
-    return _dropout.dropout(x, p, generator if generator is not None else np.random.default_rng())
+    return _dropout.dropout(x, p, random.generator(generator, what="dropout: generator"))

@@ -17,10 +17,10 @@ class Linear(Module):
 
     ``weight`` has shape (out_features, in_features) like W(l) (row i holds the weights w_ij into
     unit i); ``bias`` has shape (out_features,) and starts at 0.  ``init`` names the weight
-    initializer (see :func:`tinygrad_lab.init.get_initializer`; default "xavier", N(0, 1/n_in)).
+    initializer (see :func:`tinygrad_lab.init.get_initializer`; default "lecun", N(0, 1/n_in)).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, init="xavier",
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, init="lecun",
                  rng: np.random.Generator | None = None, dtype=np.float64, activation: str = "identity"):
         if in_features < 1 or out_features < 1:
             raise ValueError(f"Linear needs positive sizes, got in_features={in_features}, "
@@ -33,11 +33,7 @@ class Linear(Module):
 
     def forward(self, a: Tensor) -> Tensor:
         """σ(a Wᵀ + b), σ = identity unless the layer was built with an ``activation``."""
-        if not isinstance(a, Tensor):
-            a = Tensor(a, dtype=self.weight.dtype)
-        if a.dtype != self.weight.dtype:
-            raise TypeError(f"Linear({self.in_features}, {self.out_features}) holds {self.weight.dtype} "
-                            f"weights but got a {a.dtype} input of shape {a.shape}")
+        a = self.layer_input(a, self.weight.dtype, f"Linear({self.in_features}, {self.out_features})")
         return ops.affine(a, self.weight, self.bias, self.activation)
 
     def extra_repr(self) -> str:

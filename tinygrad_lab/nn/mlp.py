@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_lab import random
 from tinygrad_lab.nn.activation import get_activation
 from tinygrad_lab.nn.batchnorm import BatchNorm1d
 from tinygrad_lab.nn.dropout import Dropout, check_p
@@ -13,8 +14,8 @@ HE_INIT = ("relu", "leaky_relu", "gelu")
 
 
 def default_init(activation: str) -> str:
-    """He for the ReLU-like activations, Xavier for the others (see docs/initialization.md)."""
-    return "he" if activation in HE_INIT else "xavier"
+    """He for the ReLU-like activations, LeCun N(0, 1/n_in) for the others (see docs/initialization.md)."""
+    return "he" if activation in HE_INIT else "lecun"
 
 
 class MLP(Sequential):
@@ -23,9 +24,10 @@ class MLP(Sequential):
     ``dropout`` > 0 adds a :class:`~tinygrad_lab.nn.Dropout` after each hidden activation, its masks
     drawn from a Generator spawned from ``rng`` (the weights are the same with or without dropout).
 
-    ``init`` defaults to He for ReLU-like activations and Xavier otherwise (see
+    ``init`` defaults to He for ReLU-like activations and LeCun otherwise (see
     docs/initialization.md); all weights are drawn from one Generator, ``rng`` or
-    ``numpy.random.default_rng(seed)``.
+    ``numpy.random.default_rng(seed)``, or the default generator if both are None
+    (:func:`tinygrad_lab.manual_seed`).
 
     ``fuse=False`` (the default) builds the homework's picture: every layer's z(l) and a(l) are
     separate tensors of the graph.  ``fuse=True`` builds each Linear with its activation inside
@@ -40,9 +42,10 @@ class MLP(Sequential):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"MLP needs at least an input and an output size, all >= 1, got {sizes}")
-        rng = rng if rng is not None else np.random.default_rng(seed)
+        rng = random.generator(rng, seed)
         dropout = check_p(dropout)
-        dropout_rng = rng.spawn(1)[0]
+        # the masks' own stream; the default generator (manual_seed) is used as it is
+        dropout_rng = rng if rng is random.default_generator() else rng.spawn(1)[0]
         get_activation(activation)  # fails early, naming the known activations
         if output_activation is not None:
             get_activation(output_activation)
@@ -64,4 +67,8 @@ class MLP(Sequential):
         self.sizes, self.activation = sizes, activation
         self.batchnorm, self.dropout, self.output_activation = bool(batchnorm), dropout, output_activation
         self.fuse = bool(fuse)
-        self.dtype = np.dtype(dtype).name
+
+    @property
+    def dtype(self) -> str:
+        """The parameters' dtype, by name (it follows :meth:`~tinygrad_lab.nn.Module.to`)."""
+        return self.layers[0].weight.dtype.name

@@ -6,7 +6,7 @@ from typing import Iterator
 import numpy as np
 
 from tinygrad_lab.mode import current_modes, module_edited
-from tinygrad_lab.tensor import Tensor
+from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
 
 
 class Parameter(Tensor):
@@ -59,6 +59,19 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError
 
+    @staticmethod
+    def layer_input(x, dtype, layer: str) -> Tensor:
+        """``x`` as the input of ``layer``, whose parameters hold ``dtype``, by the one dtype rule:
+        plain data (a numpy batch, a list) takes the parameters' dtype, as ``Tensor(x, dtype=...)``;
+        a Tensor of the other float dtype is refused, never cast silently (as PyTorch)."""
+        if not isinstance(x, Tensor):
+            return Tensor(x, dtype=dtype)
+        if x.dtype != dtype:
+            casts = ("x.double()", ".float()") if dtype == np.float64 else ("x.float()", ".double()")
+            raise TypeError(f"{layer} holds {dtype} weights but got a {x.dtype} input of shape {x.shape}; "
+                            f"cast one of them: {casts[0]}, or the model with {casts[1]}")
+        return x
+
     # ----- walking the tree -------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
         for name, value in vars(self).items():
@@ -108,6 +121,43 @@ class Module:
 
     def eval(self) -> "Module":
         return self.train(False)
+
+    def to(self, dtype) -> "Module":
+        """Cast every parameter (and its gradient) and every buffer to ``dtype`` (float32 or
+        float64), in place, and return the module, as PyTorch's ``module.to(dtype)``.
+
+        Each parameter stays the same Tensor, holding a new array of the new dtype (its version is
+        bumped: a graph built from the old weights refuses to backpropagate), so an optimizer built
+        before the cast keeps stepping it; a captured step sees the rebound data and records again.
+        """
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"{type(self).__name__}.to: {dtype!r} is not a dtype; parameters hold float32 "
+                            "or float64") from None
+        if dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{type(self).__name__}.to: parameters hold float32 or float64, got dtype {dtype}")
+        recorder = current_modes().recorder
+        if recorder is not None:
+            recorder.unsupported(f"the step casts a module to {dtype} (Module.to)")
+        for p in self.parameters():
+            if p.dtype != dtype:
+                p._data = p._data.astype(dtype)  # a new array, as PyTorch's param.data = param.data.to(dtype)
+                p.mark_modified()
+            if p.grad is not None and p.grad.dtype != dtype:
+                p.grad = Tensor.wrap(p.grad.data.astype(dtype))
+        for module in self.modules():
+            for name in module.buffers:
+                setattr(module, name, np.asarray(getattr(module, name)).astype(dtype, copy=False))
+        return self
+
+    def float(self) -> "Module":
+        """``to(float32)``."""
+        return self.to(np.float32)
+
+    def double(self) -> "Module":
+        """``to(float64)``."""
+        return self.to(np.float64)
 
     def zero_grad(self) -> None:
         recorder = current_modes().recorder

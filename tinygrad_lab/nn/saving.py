@@ -1,7 +1,7 @@
 """Rebuild an ``nn`` model from a file: the architecture as a spec (plain dicts) next to the weights.
 
-``spec(model)`` describes a model made of this package's layers (Linear, BatchNorm1d, Dropout, the
-activations, Sequential, MLP) as ``{"type": "Linear", "config": {...}}`` trees; ``from_spec`` builds
+``spec(model)`` describes a model made of this package's layers (Linear, BatchNorm1d, Dropout, Flatten,
+the activations, Sequential, MLP) as ``{"type": "Linear", "config": {...}}`` trees; ``from_spec`` builds
 a fresh model from one.  ``save_model(model, path)`` stores ``{"spec": ..., "state_dict": ...}``
 with :func:`tinygrad_lab.save`, and ``load_model(path)`` returns the model with its weights, in eval
 mode::
@@ -19,6 +19,7 @@ import numpy as np
 from tinygrad_lab.nn.activation import LAYERS
 from tinygrad_lab.nn.batchnorm import BatchNorm1d
 from tinygrad_lab.nn.dropout import Dropout
+from tinygrad_lab.nn.flatten import Flatten
 from tinygrad_lab.nn.linear import Linear
 from tinygrad_lab.nn.mlp import MLP
 from tinygrad_lab.nn.module import Module, Sequential
@@ -41,13 +42,15 @@ def _config(m: Module) -> dict:
         return {"num_features": m.num_features, "eps": m.eps, "momentum": m.momentum, "dtype": m.weight.dtype.name}
     if type(m) is Dropout:
         return {"p": m.p}
+    if type(m) is Flatten:
+        return {"start_dim": m.start_dim, "end_dim": m.end_dim}
     if type(m) in LAYERS.values():
         return {}
     raise TypeError(f"spec: {type(m).__name__} is not one of tinygrad_lab.nn's layers; build it in code "
                     "and load its weights with load_state_dict(tinygrad_lab.load(path))")
 
 
-_TYPES = {cls.__name__: cls for cls in (MLP, Sequential, Linear, BatchNorm1d, Dropout, *LAYERS.values())}
+_TYPES = {cls.__name__: cls for cls in (MLP, Sequential, Linear, BatchNorm1d, Dropout, Flatten, *LAYERS.values())}
 
 
 def spec(model: Module) -> dict:

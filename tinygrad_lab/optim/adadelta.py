@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy import sqrt
 
-from .optimizer import Optimizer, check_nonnegative, check_unit_interval
+from .optimizer import Optimizer, check_eps, check_nonnegative, check_unit_interval
 
 __all__ = ["Adadelta"]
 
@@ -31,8 +31,8 @@ class Adadelta(Optimizer):
     def _validate(self, group):
         super()._validate(group)
         check_unit_interval("rho", group["rho"])
-        for name in ("eps", "weight_decay"):
-            check_nonnegative(name, group[name])
+        check_nonnegative("weight_decay", group["weight_decay"])
+        check_eps(group)
 
     def _init_state(self, param, group):
         return {"step": 0, "square_avg": np.zeros_like(param), "acc_delta": np.zeros_like(param)}

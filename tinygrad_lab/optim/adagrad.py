@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy import sqrt
 
-from .optimizer import Optimizer, check_nonnegative
+from .optimizer import Optimizer, check_eps, check_nonnegative
 
 __all__ = ["Adagrad"]
 
@@ -34,8 +34,9 @@ class Adagrad(Optimizer):
 
     def _validate(self, group):
         super()._validate(group)
-        for name in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+        for name in ("lr_decay", "weight_decay", "initial_accumulator_value"):
             check_nonnegative(name, group[name])
+        check_eps(group)
 
     def _init_state(self, param, group):
         return {"step": 0, "sum": np.full_like(param, group["initial_accumulator_value"])}

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from numpy import sqrt
 
-from .optimizer import Optimizer, check_nonnegative, check_unit_interval
+from .optimizer import Optimizer, check_eps, check_nonnegative, check_unit_interval
 
 __all__ = ["Adam", "AdamW", "adam_rule"]
 
@@ -55,7 +55,7 @@ class Adam(Optimizer):
     def _validate(self, group):
         super()._validate(group)
         check_betas(group["betas"])
-        check_nonnegative("eps", group["eps"])
+        check_eps(group)
         check_nonnegative("weight_decay", group["weight_decay"])
 
     def _init_state(self, param, group):

@@ -6,7 +6,7 @@ import numpy as np
 from numpy import sqrt
 
 from .adam import check_betas, decay
-from .optimizer import Optimizer, check_nonnegative
+from .optimizer import Optimizer, check_eps, check_nonnegative
 
 __all__ = ["NAdam"]
 
@@ -32,8 +32,9 @@ class NAdam(Optimizer):
     def _validate(self, group):
         super()._validate(group)
         check_betas(group["betas"])
-        for name in ("eps", "weight_decay", "momentum_decay"):
+        for name in ("weight_decay", "momentum_decay"):
             check_nonnegative(name, group[name])
+        check_eps(group)
 
     def _init_state(self, param, group):
         return {"step": 0, "mu_product": 1.0, "exp_avg": np.zeros_like(param),

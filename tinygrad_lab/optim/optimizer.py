@@ -35,7 +35,7 @@ import numpy as np
 from ..backend import get_backend
 from ..mode import current_modes, groups_edited
 
-__all__ = ["Optimizer", "check_finite", "check_nonnegative", "check_unit_interval", "unused"]
+__all__ = ["Optimizer", "check_eps", "check_finite", "check_nonnegative", "check_unit_interval", "unused"]
 
 
 def check_nonnegative(name: str, value: Any) -> None:
@@ -44,6 +44,28 @@ def check_nonnegative(name: str, value: Any) -> None:
         raise TypeError(f"{name} must be a real number, got {value!r}")
     if not 0 <= value < math.inf:
         raise ValueError(f"invalid {name}: {value!r} (must be finite and >= 0)")
+
+
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
+
+def check_eps(group: dict[str, Any]) -> None:
+    """Raise ValueError unless the group's ``eps`` is finite and > 0 in every parameter's dtype.
+
+    ε keeps the adaptive optimizers' divisions (m / (√v + ε) and the like) away from 0/0: with ε = 0
+    (or an ε that is 0 once cast to float32), a coordinate whose gradient and running averages are
+    all 0 would get 0/0 = NaN written into its weight, from inputs that are all finite.  Refusing the
+    setting costs nothing per step (see benchmarks/bench_optimizer_step.py for what checking every
+    update would cost)."""
+    eps = group["eps"]
+    check_nonnegative("eps", eps)
+    if eps >= _FLOAT32_TINY:  # nonzero in both dtypes: the check of every step stays cheap
+        return
+    tiny = [dt for dt in {p.data.dtype for p in group["params"]} if dt.type(eps) == 0]
+    if tiny:
+        shown = "0" if eps == 0 else f"0 in {tiny[0]}"
+        raise ValueError(f"invalid eps: {eps!r} is {shown}, and a zero gradient with zero running averages "
+                         "would then write 0/0 = NaN into the weights; use eps > 0 (the default is safe)")
 
 
 def check_unit_interval(name: str, value: Any) -> None:
@@ -224,6 +246,10 @@ class Optimizer:
             state = self.state.get(id(p))
             if state is None:
                 state = self.state[id(p)] = self._init_state(flat, group)
+            elif any(type(v) is np.ndarray and v.dtype != flat.dtype for v in state.values()):
+                for key, v in state.items():  # the parameter was cast (Module.to): its state follows
+                    if type(v) is np.ndarray:
+                        state[key] = v.astype(flat.dtype)
             self._update(backend, flat, flat_grad, state, group)
             if not contiguous:  # the update went to a copy: write it back
                 data[...] = flat.reshape(data.shape)

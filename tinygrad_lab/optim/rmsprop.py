@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from numpy import sqrt
 
-from .optimizer import Optimizer, check_nonnegative, check_unit_interval, unused
+from tinygrad_lab.activations.elementwise import maximum
+
+from .optimizer import Optimizer, check_eps, check_nonnegative, check_unit_interval, unused
 
 __all__ = ["RMSprop"]
 
@@ -35,8 +37,9 @@ class RMSprop(Optimizer):
     def _validate(self, group):
         super()._validate(group)
         check_unit_interval("alpha", group["alpha"])
-        for name in ("eps", "weight_decay", "momentum"):
+        for name in ("weight_decay", "momentum"):
             check_nonnegative(name, group[name])
+        check_eps(group)
 
     def _init_state(self, param, group):
         return {"step": 0, "square_avg": np.zeros_like(param)}
@@ -53,7 +56,8 @@ class RMSprop(Optimizer):
 
 def rmsprop_rule(p, g, v, gbar, b, lr, alpha, keep, eps, weight_decay, momentum, centered, has_momentum):
     """One coordinate: d = g + λθ;  v ← αv + (1 − α)d²;  centered: ḡ ← αḡ + (1 − α)d,
-    a = √(v − ḡ²) + ε, else a = √v + ε;  μ > 0: b ← μb + d/a, θ ← θ − γb, else θ ← θ − γd/a.
+    a = √max(v − ḡ², 0) + ε (v ≥ ḡ² exactly; in floats, after many equal gradients, v − ḡ² can round
+    below 0, where PyTorch's √ writes NaN), else a = √v + ε;  μ > 0: b ← μb + d/a, θ ← θ − γb, else θ ← θ − γd/a.
     Returns (θ, v, ḡ, b); ``keep`` = 1 − α."""
     d = g
     if weight_decay != 0:
@@ -61,7 +65,7 @@ def rmsprop_rule(p, g, v, gbar, b, lr, alpha, keep, eps, weight_decay, momentum,
     v = v * alpha + (d * keep) * d
     if centered:
         gbar = gbar * alpha + d * keep
-        a = sqrt(v - gbar * gbar) + eps
+        a = sqrt(maximum(v - gbar * gbar, 0.0)) + eps  # v ≥ ḡ², but rounding can cross 0: no √ of < 0
     else:
         a = sqrt(v) + eps
     if has_momentum:
