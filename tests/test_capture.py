@@ -305,6 +305,7 @@ CHANGES = {
     "swap a parameter in the model and its group": ({"opt": "sgd"}, {2: lambda s: _swap_bias(s, True)}, None),
     "rebind a parameter's data": ({}, {2: lambda s: setattr(s.model[0].weight, "data", s.model[0].weight.data * 0.5)},
                                   None),
+    "cast the model through float32 (Module.to)": ({"bn": True}, {2: lambda s: s.model.float().double()}, None),
     "remove a parameter from its group": ({}, {2: lambda s: s.opt.param_groups[0]["params"].pop()}, NOT_UPDATED),
     "a new optimizer": ({}, {2: lambda s: setattr(s, "opt", optim.SGD(s.model.parameters(), lr=0.05))}, None),
 }
