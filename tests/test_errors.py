@@ -273,6 +273,20 @@ def truncated_checkpoint(tmp):
     load_checkpoint("checkpoint.npz")
 
 
+def checkpoint_declaring_a_petabyte(tmp):
+    import zipfile
+    save_checkpoint("checkpoint.npz", {"w": np.zeros(4, dtype=np.float32)})
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10**15,)})
+    with zipfile.ZipFile("checkpoint.npz") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["w.npy"] = header.getvalue() + bytes(16)
+    with zipfile.ZipFile("checkpoint.npz", "w") as archive:   # valid CRCs
+        for name, content in members.items():
+            archive.writestr(name, content)
+    load_checkpoint("checkpoint.npz")
+
+
 def failed_checkpoint_write(tmp):
     save_checkpoint("checkpoint.npz", {"w": np.ones(3)})
     disk_full = OSError(28, "No space left on device")
@@ -465,6 +479,9 @@ CASES = [
     # checkpoints
     Case("checkpoint-truncated", truncated_checkpoint, CheckpointError,
          r"checkpoint\.npz: truncated or corrupted checkpoint \(BadZipFile: "),
+    Case("checkpoint-member-size", checkpoint_declaring_a_petabyte, CheckpointError,
+         r"checkpoint\.npz: member w\.npy is corrupted: its header declares shape \(1000000000000000,\) of float32 "
+         r"\(4,000,000,000,000,000 bytes\) but the member holds 16 bytes of data$"),
     Case("checkpoint-write-failed", failed_checkpoint_write, OSError, r"No space left on device"),
     # PyTorch habits: tensor methods, losses, dropout, save/load
     Case("keyword-twice", lambda tmp: randn(2, 3).sum(dim=0, axis=1), TypeError,
