@@ -215,6 +215,12 @@ def predict_a_decompression_bomb(tmp):
     cli("predict", model_file(tmp), "bomb.png")(tmp)
 
 
+def predict_a_one_pixel_image(tmp):
+    from PIL import Image
+    Image.new("L", (1, 1)).save("dot.png")
+    cli("predict", model_file(tmp), "dot.png")(tmp)
+
+
 def train_on_a_full_disk(tmp):
     too_large = OSError(27, "File too large")
     with mock.patch("tinygrad_lab.atomic.os.fsync", side_effect=too_large):
@@ -431,6 +437,9 @@ CASES = [
          r"evaluate: --data-dir mnist/train-images-idx3-ubyte: bad magic number 6a 75 6e 6b"),
     Case("cli-predict-bomb", predict_a_decompression_bomb, SystemExit,
          r"predict: bomb\.png: declares 12000×12000 pixels, more than the 25,000,000 accepted"),
+    Case("cli-predict-tiny", predict_a_one_pixel_image, SystemExit,
+         r"tinygrad-lab predict: dot\.png: is 1×1 pixels, too small to hold a digit \(at least 8×8: MNIST's digits "
+         r"are 20 pixels tall\)$"),
     Case("cli-predict-no-image", cli("predict", "model.npz"), SystemExit, r"predict: give IMAGE files or --index N"),
     Case("cli-evaluate-missing", cli("evaluate", "missing.npz"), SystemExit,
          r"tinygrad-lab evaluate: checkpoint missing\.npz does not exist"),
