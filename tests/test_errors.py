@@ -407,6 +407,9 @@ CASES = [
          SystemExit, r"train: --sizes 784-16-5: the output layer has 5 units but the data has 10 classes"),
     Case("cli-memory", cli("train", "--hidden", "1000000000"), SystemExit,
          r"train: --hidden 1000000000: the run needs about [\d,.]+ GiB \(weights, .*\) but [\d,.]+ GiB of memory"),
+    Case("cli-memory-batch", cli("train", "--hidden", "10000000", "--batch-size", "100000000"), SystemExit,
+         r"train: --batch-size 100000000: the run needs about [\d,.]+ GiB \(weights, gradients and optimizer state "
+         r"[\d,.]+ GiB, the activations of a batch of 60,000 samples [\d,.]+ GiB\) but [\d,.]+ GiB of memory"),
     Case("cli-resume-missing", cli("train", "--resume", "missing.npz"), SystemExit,
          r"train: --resume missing\.npz: no such checkpoint file"),
     Case("cli-resume-model", resume_a_model_file, SystemExit,

@@ -55,6 +55,10 @@ DEFAULT_VAL_SPLIT = 5000
 #: its own (the weights and the shuffling draw from default_rng(seed))
 VALIDATION_STREAM = 1
 DATASETS = ("mnist", "fashion-mnist", "mnist-sample")
+#: the training samples of each dataset (before the validation set is held out): a batch holds at most these
+TRAIN_SAMPLES = {"mnist": 60_000, "fashion-mnist": 60_000, "mnist-sample": 5_000}
+#: samples per batch when a model is evaluated (see :func:`evaluate`)
+EVALUATION_BATCH = 1000
 ACTIVATIONS = tuple(name for name in activations.REGISTRY if name != "identity")
 SCHEDULES = ("none, step:EPOCHS[:GAMMA], multistep:E1,E2[:GAMMA], exp:GAMMA, cosine or "
              "plateau[:FACTOR[:PATIENCE]]")
@@ -345,14 +349,28 @@ def check_against_data(cfg: TrainConfig, x_train: np.ndarray, y_train: np.ndarra
         raise ConfigError("batchnorm", True, f"BatchNorm needs at least 2 training samples, the data has {len(x_train)}")
 
 
-def memory_needed(cfg: TrainConfig) -> int:
-    """Bytes a run needs, roughly: weights, gradients, optimizer state (at most two arrays per
-    parameter for every optimizer here) and an update's temporary, plus the activations and their
-    gradients of a training (or 1000-sample evaluation) batch."""
+def memory_needed(cfg: TrainConfig, train_samples: int | None = None) -> int:
+    """Bytes a run needs, roughly: :func:`memory_parts` summed."""
+    return sum(memory_parts(cfg, train_samples))
+
+
+def memory_parts(cfg: TrainConfig, train_samples: int | None = None) -> tuple[int, int]:
+    """(bytes of the parameters, bytes of a batch), roughly.  The parameters: weights, gradients,
+    optimizer state (at most two arrays per parameter for every optimizer here) and an update's
+    temporary.  A batch: the activations and their gradients of a training batch (at most the
+    training set, as a DataLoader's batch is: ``train_samples``, by default the dataset's
+    ``TRAIN_SAMPLES``) or of an evaluation batch (``EVALUATION_BATCH``), whichever is larger."""
     params = sum(n_in * n_out + n_out for n_in, n_out in zip(cfg.sizes[:-1], cfg.sizes[1:]))
     params += 4 * sum(cfg.sizes[1:-1]) if cfg.batchnorm else 0
-    rows = max(cfg.batch_size, 1000)
-    return np.dtype(cfg.dtype).itemsize * (params * 5 + 4 * rows * sum(cfg.sizes))
+    itemsize = np.dtype(cfg.dtype).itemsize
+    return itemsize * params * 5, itemsize * 4 * batch_rows(cfg, train_samples) * sum(cfg.sizes)
+
+
+def batch_rows(cfg: TrainConfig, train_samples: int | None = None) -> int:
+    """The rows of the largest batch a run computes: a training batch (at most the training set) or an
+    evaluation batch."""
+    train_samples = train_samples if train_samples is not None else TRAIN_SAMPLES[cfg.dataset]
+    return max(min(cfg.batch_size, train_samples), EVALUATION_BATCH)
 
 
 def memory_available() -> int | None:
@@ -369,15 +387,19 @@ def memory_available() -> int | None:
         return None
 
 
-def check_memory(cfg: TrainConfig) -> None:
-    """Refuse a model that cannot fit in the memory available (before allocating any of it)."""
-    needed, available = memory_needed(cfg), memory_available()
-    if available is not None and needed > available:
-        raise ConfigError("sizes", cfg.sizes, f"the run needs about {needed / 2**30:,.1f} GiB (weights, gradients, "
-                          f"optimizer state, activations) but {available / 2**30:,.1f} GiB of memory is available")
+def check_memory(cfg: TrainConfig, train_samples: int | None = None) -> None:
+    """Refuse a run that cannot fit in the memory available (before allocating any of it), naming
+    the batch size when a training batch larger than the evaluation batch needs more than the
+    parameters (a smaller one would help), the layer sizes otherwise."""
+    (params, batch), available = memory_parts(cfg, train_samples), memory_available()
+    if available is not None and params + batch > available:
+        field = "batch_size" if batch > params and cfg.batch_size > EVALUATION_BATCH else "sizes"
+        raise ConfigError(field, getattr(cfg, field), f"the run needs about {(params + batch) / 2**30:,.1f} GiB "
+                          f"(weights, gradients and optimizer state {params / 2**30:,.1f} GiB, the activations of a "
+                          f"batch of {batch_rows(cfg, train_samples):,} samples {batch / 2**30:,.1f} GiB) but {available / 2**30:,.1f} GiB of memory is available")
 
 
-def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> tuple[float, float, np.ndarray]:
+def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = EVALUATION_BATCH) -> tuple[float, float, np.ndarray]:
     """(mean cross-entropy, accuracy, predicted classes) in eval mode, without a graph."""
     was_training = model.training
     model.eval()

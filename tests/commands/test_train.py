@@ -124,6 +124,12 @@ def test_every_cli_error_is_one_line_with_its_status(trained, tmp_path, capsys, 
     assert __import__("re").search(message, line), line
 
 
+def test_a_batch_larger_than_the_training_set_trains_on_the_whole_set(tmp_path, capsys):
+    assert main(["train", "--dataset", "mnist-sample", "--hidden", "16", "--epochs", "1", "--batch-size", "100000000",
+                 "--out", str(tmp_path), "--no-progress", "--backend", "numpy"]) == 0
+    assert __import__("json").loads((tmp_path / "metrics.json").read_text())["config"]["batch_size"] == 10**8
+
+
 def test_debug_shows_the_traceback(capsys):
     from tinygrad_lab.cli import CommandError
     with pytest.raises(CommandError, match="no such checkpoint file"):
