@@ -498,18 +498,8 @@ class Trainer:
         ``changes`` (and ``epochs``, its shorthand) may set the fields marked resumable (epochs,
         checkpoint_every, data_dir, early_stopping); any other is a :class:`ResumeConflict`.  A longer ``epochs``
         extends the run (see :func:`extend_schedule`)."""
-        state = load_checkpoint(path)
-        if not {"config", "model", "optimizer", "epoch"} <= set(state):
-            raise CheckpointError(f"{path}: not a training checkpoint (a model.npz? use the run's checkpoint.npz)")
-        cfg = TrainConfig.from_dict(state["config"], path)
         changes = {**(changes or {}), **({"epochs": epochs} if epochs is not None else {})}
-        conflicts = [name for name, value in changes.items()
-                     if not RESUMABLE[name] and value != getattr(cfg, name)]
-        if conflicts:
-            raise ResumeConflict(conflicts)
-        cfg = dataclasses.replace(cfg, **changes)
-        if cfg.epochs < state["epoch"]:
-            raise ConfigError("epochs", cfg.epochs, f"the checkpoint has already trained {state['epoch']} epochs")
+        state, cfg = resumed_config(path, changes)
         trainer = cls(cfg, out if out is not None else Path(path).parent, data=data, **kw)
         trainer.model.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])
@@ -601,19 +591,12 @@ class Trainer:
         return self.history
 
     def best(self) -> dict | None:
-        """The history row of the epoch with the lowest validation loss (the first of equals), if any."""
-        rows = [row for row in self.history if "val_loss" in row]
-        return min(rows, key=lambda row: row["val_loss"]) if rows else None
+        """The history row of the epoch with the lowest validation loss (see :func:`best_epoch`)."""
+        return best_epoch(self.history)
 
     def early_stop(self) -> str | None:
-        """Why the run stops before ``epochs``: ``early_stopping`` epochs have passed without a lower
-        validation loss than the best one.  None while it goes on (a function of the history, so a
-        resumed run, or one resumed with another patience, decides the same way)."""
-        best, patience = self.best(), self.cfg.early_stopping
-        if patience is None or best is None or len(self.history) - best["epoch"] < patience:
-            return None
-        return (f"early stopping after epoch {len(self.history)}: no lower validation loss for {patience} epochs "
-                f"since epoch {best['epoch']}")
+        """Why the run stops before ``epochs`` (see :func:`early_stop`); None while it goes on."""
+        return early_stop(self.history, self.cfg.early_stopping)
 
     def end_epoch(self, samples_per_s: float) -> None:
         """Evaluate (validation set, then the test set for the record), log one line, write best.npz
@@ -647,6 +630,48 @@ class Trainer:
     def model_file(self) -> dict:
         """What model.npz and best.npz hold: the config and the weights (see :func:`load_model`)."""
         return {"config": dataclasses.asdict(self.cfg), "model": self.model.state_dict()}
+
+
+def resumed_config(path, changes: dict) -> tuple[dict, TrainConfig]:
+    """(the training checkpoint at ``path``, its config with ``changes``): only the fields marked
+    resumable may change (any other is a :class:`ResumeConflict`), and ``epochs`` not below the
+    epochs already trained."""
+    state = load_checkpoint(path)
+    if not {"config", "model", "optimizer", "epoch"} <= set(state):
+        raise CheckpointError(f"{path}: not a training checkpoint (a model.npz? use the run's checkpoint.npz)")
+    cfg = TrainConfig.from_dict(state["config"], path)
+    conflicts = [name for name, value in changes.items() if not RESUMABLE[name] and value != getattr(cfg, name)]
+    if conflicts:
+        raise ResumeConflict(conflicts)
+    cfg = dataclasses.replace(cfg, **changes)
+    if cfg.epochs < state["epoch"]:
+        raise ConfigError("epochs", cfg.epochs, f"the checkpoint has already trained {state['epoch']} epochs")
+    return state, cfg
+
+
+def nothing_left(state: dict, cfg: TrainConfig) -> str | None:
+    """Why a run resumed from ``state`` with ``cfg`` would train nothing (it has trained all its epochs,
+    or early stopping has stopped it), or None when it has something left to train."""
+    if state["epoch"] >= cfg.epochs:
+        return f"it has trained all its {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}"
+    return early_stop(state["history"], cfg.early_stopping)
+
+
+def best_epoch(history: list[dict]) -> dict | None:
+    """The history row of the epoch with the lowest validation loss (the first of equals), if any."""
+    rows = [row for row in history if "val_loss" in row]
+    return min(rows, key=lambda row: row["val_loss"]) if rows else None
+
+
+def early_stop(history: list[dict], patience: int | None) -> str | None:
+    """Why a run stops before its ``epochs``: ``patience`` epochs have passed without a lower
+    validation loss than the best one.  None while it goes on (a function of the history, so a
+    resumed run, or one resumed with another patience, decides the same way)."""
+    best = best_epoch(history)
+    if patience is None or best is None or len(history) - best["epoch"] < patience:
+        return None
+    return (f"early stopping after epoch {len(history)}: no lower validation loss for {patience} epochs "
+            f"since epoch {best['epoch']}")
 
 
 RESUMABLE = {f.name: f.metadata["resumable"] for f in dataclasses.fields(TrainConfig)}

@@ -178,7 +178,8 @@ def run(args) -> int:
     from tinygrad_lab.checkpoint import CheckpointError
     from tinygrad_lab.data import ChecksumError, DownloadError, IDXError, MissingFilesError
     from tinygrad_lab.run_folder import FolderInUse, RunFolder, RunFolderError
-    from tinygrad_lab.train import RESUMABLE, ConfigError, TrainConfig, Trainer, check_memory, write_reports
+    from tinygrad_lab.train import (RESUMABLE, ConfigError, TrainConfig, Trainer, check_memory, nothing_left,
+                                    resumed_config)
 
     options = _Options(args)
     if args.resume:
@@ -188,6 +189,19 @@ def run(args) -> int:
                          f"{', '.join(refused)} (or start a new run into another --out)")
         if not Path(args.resume).is_file():
             raise _fail(f"--resume {args.resume}: no such checkpoint file")
+        try:
+            state, cfg = resumed_config(args.resume, options.given)
+        except ConfigError as e:
+            raise _usage(options.describe(e)) from None
+        except CheckpointError as e:
+            raise _fail(f"--resume {args.resume}: {e}") from None
+        done = nothing_left(state, cfg)
+        if done is not None:
+            more = (f"--epochs N (N > {cfg.epochs})" if state["epoch"] >= cfg.epochs else
+                    f"--early-stopping P (P > {cfg.early_stopping}) to give it more patience")
+            print(f"--resume {args.resume}: nothing left to train ({done}); nothing was written. To train on, "
+                  f"resume with {more}")
+            return 0
         out = Path(args.out) if args.out else Path(args.resume).parent
     else:
         out = Path(args.out or DEFAULT_OUT)
