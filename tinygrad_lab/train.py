@@ -315,10 +315,21 @@ def load_data(cfg: TrainConfig, download: bool = True):
     A ``data_dir`` is the only place looked in (an error names the files it lacks); without one the
     usual places are searched, then the files downloaded (unless ``download`` is false), and MNIST
     falls back to the bundled sample, which ``source`` then says."""
-    ds = load_dataset(cfg.dataset, root=cfg.data_dir, download=download)
+    return dataset_arrays(load_dataset(cfg.dataset, root=cfg.data_dir, download=download), cfg)
+
+
+def dataset_arrays(ds, cfg: TrainConfig):
+    """(x_train, y_train, x_test, y_test, source) of a loaded Dataset, images flattened to [0, 1] in cfg.dtype."""
     dtype = np.dtype(cfg.dtype)
     x_train, x_test = normalize(ds.train_images, dtype), normalize(ds.test_images, dtype)
     return x_train, ds.train_labels, x_test, ds.test_labels, ds.source
+
+
+def data_record(ds) -> dict:
+    """What a run records of the data it trained on, so that ``evaluate`` and ``predict --index`` read the
+    same test set: the dataset loaded (``mnist-sample`` when MNIST fell back to the bundled sample) and,
+    for a full dataset, the folder it was read from (its ``source``)."""
+    return {"dataset": ds.name, "folder": None if ds.name == "mnist-sample" else ds.source}
 
 
 def hold_out(cfg: TrainConfig, x: np.ndarray, y: np.ndarray):
@@ -444,7 +455,12 @@ class Trainer:
                  download: bool = True, capture_steps: bool = True):
         self.cfg, self.out, self.progress, self.log = cfg, Path(out), progress, log
         check_memory(cfg)
-        x_train, y_train, self.x_test, self.y_test, self.source = data if data is not None else load_data(cfg, download)
+        if data is None:
+            ds = load_dataset(cfg.dataset, root=cfg.data_dir, download=download)
+            data, self.data_used = dataset_arrays(ds, cfg), data_record(ds)
+        else:
+            self.data_used = None
+        x_train, y_train, self.x_test, self.y_test, self.source = data
         self.x_train, self.y_train, self.x_val, self.y_val = hold_out(cfg, x_train, y_train)
         check_against_data(cfg, self.x_train, self.y_train, self.y_test)
         self.model = build_model(cfg)
@@ -468,6 +484,7 @@ class Trainer:
     def state(self) -> dict:
         return {
             "config": dataclasses.asdict(self.cfg),
+            "data": self.data_used,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
@@ -628,8 +645,9 @@ class Trainer:
             self.log(self.early_stop())
 
     def model_file(self) -> dict:
-        """What model.npz and best.npz hold: the config and the weights (see :func:`load_model`)."""
-        return {"config": dataclasses.asdict(self.cfg), "model": self.model.state_dict()}
+        """What model.npz and best.npz hold: the config, the data it was trained on (:func:`data_record`;
+        None when the trainer was given arrays) and the weights (see :func:`load_run`)."""
+        return {"config": dataclasses.asdict(self.cfg), "data": self.data_used, "model": self.model.state_dict()}
 
 
 def resumed_config(path, changes: dict) -> tuple[dict, TrainConfig]:
@@ -765,10 +783,18 @@ def plot_curves(history: list[dict], path: Path, title: str) -> Path:
 
 def load_model(path) -> tuple[nn.MLP, TrainConfig]:
     """The model stored in a checkpoint or ``model.npz`` (in eval mode) and its config."""
+    model, cfg, _ = load_run(path)
+    return model, cfg
+
+
+def load_run(path) -> tuple[nn.MLP, TrainConfig, dict | None]:
+    """The model stored in a checkpoint or ``model.npz`` (in eval mode), its config, and the data it
+    was trained on as :func:`data_record` describes it (None in files written before it was recorded,
+    or by a trainer given arrays)."""
     state = load_checkpoint(path)
     if "config" not in state or "model" not in state:
         raise CheckpointError(f"{path}: holds no model (keys {sorted(state)})")
     cfg = TrainConfig.from_dict(state["config"], path)
     model = build_model(cfg)
     model.load_state_dict(state["model"])
-    return model.eval(), cfg
+    return model.eval(), cfg, state.get("data")

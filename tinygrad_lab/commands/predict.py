@@ -29,8 +29,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("checkpoint", help="a checkpoint.npz or model.npz written by train")
     p.add_argument("images", nargs="*", metavar="IMAGE", help="image files of one digit each (any size, "
                    "dark on light or light on dark, transparency allowed); one output line each")
-    p.add_argument("--index", type=int, help="use test image N of the model's dataset instead")
-    p.add_argument("--data-dir", help="folder holding the IDX files (with --index)")
+    p.add_argument("--index", type=int, help="use test image N of the data the model was trained on (the run "
+                   "recorded it) instead")
+    p.add_argument("--data-dir", help="with --index: folder holding the IDX files to read instead")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=run)
 
@@ -122,22 +123,18 @@ def run(args) -> int:
     from tinygrad_lab.cli import CommandError, UsageError
     from tinygrad_lab.ops import softmax
     from tinygrad_lab.tensor import Tensor, no_grad
-    from tinygrad_lab.train import load_model
+    from tinygrad_lab.train import load_run
 
     if bool(args.images) == (args.index is not None):
         raise UsageError("give IMAGE files or --index N (one of them)")
     try:
-        model, cfg = load_model(args.checkpoint)
+        model, cfg, recorded = load_run(args.checkpoint)
     except (FileNotFoundError, CheckpointError, ValueError) as e:
         raise CommandError(str(e)) from None
     names, labels, pixels = [], [], []
     if args.index is not None:
-        from tinygrad_lab.data import load_dataset
-        dataset = "mnist" if args.data_dir and cfg.dataset == "mnist-sample" else cfg.dataset
-        try:
-            ds = load_dataset(dataset, root=args.data_dir)
-        except (FileNotFoundError, ValueError, RuntimeError) as e:
-            raise CommandError(f"--data-dir {args.data_dir}: {e}" if args.data_dir else str(e)) from None
+        from tinygrad_lab.commands.evaluate import test_data
+        ds = test_data("predict", cfg, recorded, args.data_dir)
         if not 0 <= args.index < len(ds.test_labels):
             raise UsageError(f"--index {args.index}: outside [0, {len(ds.test_labels)})")
         names, labels = [f"test image {args.index}"], [int(ds.test_labels[args.index])]
