@@ -172,3 +172,14 @@ def test_debug_shows_the_traceback(capsys):
     from tinygrad_lab.cli import CommandError
     with pytest.raises(CommandError, match="no such checkpoint file"):
         main(["train", "--resume", "missing.npz", "--debug"])
+
+
+def test_train_refuses_a_folder_holding_other_files_and_force_keeps_them(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    argv = ["train", "--dataset", "mnist-sample", "--hidden", "8", "--epochs", "1", "--out", str(tmp_path),
+            "--no-progress", "--backend", "numpy"]
+    code, line = _error(argv, capsys)
+    assert (code, line) == (1, f"tinygrad-lab train: --out {tmp_path} already holds files (notes.txt); choose another "
+                               "--out, or write into it with --force")
+    assert main([*argv, "--force"]) == 0
+    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "model.npz").exists()

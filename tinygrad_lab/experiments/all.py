@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     experiments = DOCS_EXPERIMENTS + (MNIST_EXPERIMENTS if args.mnist else [])
     for name, full, quick in experiments:
         module = importlib.import_module(f"tinygrad_lab.experiments.{name}")
-        argv = [*full, *(quick if args.quick else []), "--out", str(args.out / name)]
+        argv = [*full, *(quick if args.quick else []), "--out", str(args.out / name), "--force"]
         start = time.perf_counter()
         status = main(module, argv)
         print(f"== {name}: exit {status} in {time.perf_counter() - start:.1f} s -> {args.out / name}\n")
