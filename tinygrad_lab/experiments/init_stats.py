@@ -137,7 +137,7 @@ def relu9_settings(inits=RELU9_INITS) -> list[Setting]:
 
 
 def five_layer_settings(activation: str) -> list[Setting]:
-    """DLFS (DLFS figure): one activation under std 1, std 0.01, Xavier and He."""
+    """Deep Learning from Scratch (DLFS), ch. 6: one activation under std 1, std 0.01, Xavier and He."""
     return [Setting(activation, init) for init in FIVE_LAYER_INITS]
 
 
@@ -461,8 +461,8 @@ def run(args) -> int:
                for act in FIVE_LAYER_ACTIVATIONS}
     for act, runs in runs001.items():
         files.append(plot_histograms(runs, out / f"five_layer_{act}_histograms.png",
-                                     f"DLFS (DLFS ch. 6): {act} activations a(l) of {HISTOGRAM_DEPTH} "
-                                     f"layers × {width} units, no bias, {shape}; rows: weight init"
+                                     f"Deep Learning from Scratch (DLFS), ch. 6: {act} activations a(l) of "
+                                     f"{HISTOGRAM_DEPTH} layers × {width} units, no bias, {shape}; rows: weight init"
                                      + ("; x-axis shared along each row" if act == "relu" else "")))
     files.append(write_csv(out / "five_layer_stats.csv", "five_layer", [r for rs in runs001.values() for r in rs]))
 
