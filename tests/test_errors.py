@@ -183,7 +183,14 @@ def train_into_a_folder_in_use(tmp):
 def train_into_a_folder_holding_a_run(tmp):
     Path("run").mkdir()
     Path("run", "metrics.json").write_text("{}")
+    Path("run", "checkpoint.npz").write_bytes(b"")
     cli("train", "--out", "run")(tmp)
+
+
+def experiment_into_a_folder_holding_files(tmp):
+    Path("runs", "quadratic").mkdir(parents=True)
+    Path("runs", "quadratic", "summary.json").write_text("{}")
+    cli("experiment", "quadratic")(tmp)
 
 
 def train_on_an_incomplete_data_dir(tmp):
@@ -424,8 +431,11 @@ CASES = [
     Case("cli-out-in-use", train_into_a_folder_in_use, SystemExit,
          r"train: --out run is in use by another run \(pid \d+, lock file run/\.tinygrad-lab\.lock\)"),
     Case("cli-out-holds-run", train_into_a_folder_holding_a_run, SystemExit,
-         r"train: --out run already holds a run \(metrics\.json\); continue it with --resume "
+         r"train: --out run already holds a run \(checkpoint\.npz, metrics\.json\); continue it with --resume "
          r"run/checkpoint\.npz, or replace it with --force"),
+    Case("cli-out-holds-files", experiment_into_a_folder_holding_files, SystemExit,
+         r"experiment quadratic: --out runs/quadratic already holds files \(summary\.json\); choose another --out, "
+         r"or write into it with --force$"),
     Case("cli-data-dir-missing", cli("train", "--data-dir", "nowhere", "--out", "run"), SystemExit,
          r"train: --data-dir nowhere is not a folder"),
     Case("cli-data-dir-incomplete", train_on_an_incomplete_data_dir, SystemExit,

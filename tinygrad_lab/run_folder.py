@@ -65,8 +65,9 @@ class RunFolder:
         if existing and not force:
             what = "a run" if set(existing) & set(RUN_FILES) else "files"
             shown = ", ".join(existing[:6]) + (f", … ({len(existing)} in all)" if len(existing) > 6 else "")
-            hint = f"continue it with {resume}, or replace it" if resume else "choose another --out, or write into it"
-            raise FolderNotEmpty(f"{self.path} already holds {what} ({shown}); {hint} with --force")
+            force = "replace it with --force" if what == "a run" else "write into it with --force"
+            hint = f"continue it with {resume}" if resume else "choose another --out"
+            raise FolderNotEmpty(f"{self.path} already holds {what} ({shown}); {hint}, or {force}")
 
     def acquire(self) -> "RunFolder":
         """Create the folder, take its lock, and clear stale temporary files."""
