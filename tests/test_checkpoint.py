@@ -87,3 +87,37 @@ def test_fuzzed_files_load_or_raise_checkpoint_error(tmp_path_factory, data):
         load_checkpoint(path)
     except CheckpointError:
         pass
+
+
+def _rewrite_member(path, member: str, data: bytes) -> None:
+    """Replace one member of the zip with ``data``, stored with a valid CRC."""
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members[member] = data
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+
+
+@pytest.mark.parametrize("shape, dtype", [((10**15,), "<f4"), ((10**6, 10**6, 1000), "<f8"), ((5,), "<f8")])
+def test_a_header_declaring_more_than_the_member_holds_is_refused_before_allocating(tmp_path, shape, dtype):
+    """CRCs valid, but the .npy header declares 10^15 elements (3.55 PiB): refused naming the file and
+    the member, without trying to allocate (which raised MemoryError)."""
+    import tracemalloc
+    path = save_checkpoint(tmp_path / "c.npz", {"w": np.zeros(4, dtype=np.float32)})
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(4, dtype=np.float32))
+    header.update(shape=shape, descr=dtype)
+    stream = __import__("io").BytesIO()
+    np.lib.format.write_array_header_1_0(stream, header)
+    _rewrite_member(path, "w.npy", stream.getvalue() + np.zeros(4, dtype=np.float32).tobytes())
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError) as caught:
+            load_checkpoint(path)
+        assert tracemalloc.get_traced_memory()[1] < 10**8
+    finally:
+        tracemalloc.stop()
+    message = str(caught.value)
+    assert message.startswith(f"{path}: member w.npy is corrupted: its header declares shape {shape}"), message
+    assert "the member holds 16 bytes of data" in message

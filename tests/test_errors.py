@@ -184,7 +184,14 @@ def train_into_a_folder_in_use(tmp):
 def train_into_a_folder_holding_a_run(tmp):
     Path("run").mkdir()
     Path("run", "metrics.json").write_text("{}")
+    Path("run", "checkpoint.npz").write_bytes(b"")
     cli("train", "--out", "run")(tmp)
+
+
+def experiment_into_a_folder_holding_files(tmp):
+    Path("runs", "quadratic").mkdir(parents=True)
+    Path("runs", "quadratic", "summary.json").write_text("{}")
+    cli("experiment", "quadratic")(tmp)
 
 
 def train_on_an_incomplete_data_dir(tmp):
@@ -214,6 +221,12 @@ def predict_a_decompression_bomb(tmp):
     Path("bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 12000, 12000, 8, 0, 0, 0, 0))
                                  + chunk(b"IEND", b""))
     cli("predict", model_file(tmp), "bomb.png")(tmp)
+
+
+def predict_a_one_pixel_image(tmp):
+    from PIL import Image
+    Image.new("L", (1, 1)).save("dot.png")
+    cli("predict", model_file(tmp), "dot.png")(tmp)
 
 
 def train_on_a_full_disk(tmp):
@@ -271,6 +284,20 @@ def every_mirror_fails(tmp):
 def truncated_checkpoint(tmp):
     data = save_checkpoint("checkpoint.npz", {"w": np.zeros(100)}).read_bytes()
     Path("checkpoint.npz").write_bytes(data[:len(data) // 2])
+    load_checkpoint("checkpoint.npz")
+
+
+def checkpoint_declaring_a_petabyte(tmp):
+    import zipfile
+    save_checkpoint("checkpoint.npz", {"w": np.zeros(4, dtype=np.float32)})
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10**15,)})
+    with zipfile.ZipFile("checkpoint.npz") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["w.npy"] = header.getvalue() + bytes(16)
+    with zipfile.ZipFile("checkpoint.npz", "w") as archive:   # valid CRCs
+        for name, content in members.items():
+            archive.writestr(name, content)
     load_checkpoint("checkpoint.npz")
 
 
@@ -395,6 +422,9 @@ CASES = [
          SystemExit, r"train: --sizes 784-16-5: the output layer has 5 units but the data has 10 classes"),
     Case("cli-memory", cli("train", "--hidden", "1000000000"), SystemExit,
          r"train: --hidden 1000000000: the run needs about [\d,.]+ GiB \(weights, .*\) but [\d,.]+ GiB of memory"),
+    Case("cli-memory-batch", cli("train", "--hidden", "10000000", "--batch-size", "100000000"), SystemExit,
+         r"train: --batch-size 100000000: the run needs about [\d,.]+ GiB \(weights, gradients and optimizer state "
+         r"[\d,.]+ GiB, the activations of a batch of 60,000 samples [\d,.]+ GiB\) but [\d,.]+ GiB of memory"),
     Case("cli-resume-missing", cli("train", "--resume", "missing.npz"), SystemExit,
          r"train: --resume missing\.npz: no such checkpoint file"),
     Case("cli-resume-model", resume_a_model_file, SystemExit,
@@ -409,8 +439,11 @@ CASES = [
     Case("cli-out-in-use", train_into_a_folder_in_use, SystemExit,
          r"train: --out run is in use by another run \(pid \d+, lock file run/\.tinygrad-lab\.lock\)"),
     Case("cli-out-holds-run", train_into_a_folder_holding_a_run, SystemExit,
-         r"train: --out run already holds a run \(metrics\.json\); continue it with --resume "
+         r"train: --out run already holds a run \(checkpoint\.npz, metrics\.json\); continue it with --resume "
          r"run/checkpoint\.npz, or replace it with --force"),
+    Case("cli-out-holds-files", experiment_into_a_folder_holding_files, SystemExit,
+         r"experiment quadratic: --out runs/quadratic already holds files \(summary\.json\); choose another --out, "
+         r"or write into it with --force$"),
     Case("cli-data-dir-missing", cli("train", "--data-dir", "nowhere", "--out", "run"), SystemExit,
          r"train: --data-dir nowhere is not a folder"),
     Case("cli-data-dir-incomplete", train_on_an_incomplete_data_dir, SystemExit,
@@ -425,6 +458,9 @@ CASES = [
          r"evaluate: --data-dir mnist/train-images-idx3-ubyte: bad magic number 6a 75 6e 6b"),
     Case("cli-predict-bomb", predict_a_decompression_bomb, SystemExit,
          r"predict: bomb\.png: declares 12000×12000 pixels, more than the 25,000,000 accepted"),
+    Case("cli-predict-tiny", predict_a_one_pixel_image, SystemExit,
+         r"tinygrad-lab predict: dot\.png: is 1×1 pixels, too small to hold a digit \(at least 8×8: MNIST's digits "
+         r"are 20 pixels tall\)$"),
     Case("cli-predict-no-image", cli("predict", "model.npz"), SystemExit, r"predict: give IMAGE files or --index N"),
     Case("cli-evaluate-missing", cli("evaluate", "missing.npz"), SystemExit,
          r"tinygrad-lab evaluate: checkpoint missing\.npz does not exist"),
@@ -476,6 +512,9 @@ CASES = [
     # checkpoints
     Case("checkpoint-truncated", truncated_checkpoint, CheckpointError,
          r"checkpoint\.npz: truncated or corrupted checkpoint \(BadZipFile: "),
+    Case("checkpoint-member-size", checkpoint_declaring_a_petabyte, CheckpointError,
+         r"checkpoint\.npz: member w\.npy is corrupted: its header declares shape \(1000000000000000,\) of float32 "
+         r"\(4,000,000,000,000,000 bytes\) but the member holds 16 bytes of data$"),
     Case("checkpoint-write-failed", failed_checkpoint_write, OSError, r"No space left on device"),
     # PyTorch habits: tensor methods, losses, dropout, save/load
     Case("keyword-twice", lambda tmp: randn(2, 3).sum(dim=0, axis=1), TypeError,

@@ -48,3 +48,21 @@ def test_a_file_is_not_a_folder(tmp_path):
     (tmp_path / "x").write_text("")
     with pytest.raises(RunFolderError, match="x is a file, not a folder"):
         RunFolder(tmp_path / "x").acquire()
+
+
+def test_a_folder_holding_files_is_refused_unless_forced(tmp_path):
+    from tinygrad_lab.run_folder import FolderNotEmpty
+    folder = RunFolder(tmp_path / "out")
+    folder.refuse_if_not_empty(force=False)                  # a folder that does not exist yet
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".hidden").write_text("")
+    folder.refuse_if_not_empty(force=False)                  # hidden files (the lock among them) do not count
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    with pytest.raises(FolderNotEmpty, match=r"out already holds files \(notes\.txt\); choose another --out, or "
+                                             r"write into it with --force$"):
+        folder.refuse_if_not_empty(force=False)
+    (tmp_path / "out" / "metrics.json").write_text("{}")
+    with pytest.raises(FolderNotEmpty, match=r"holds a run \(metrics\.json, notes\.txt\); continue it with --resume "
+                                             r"X, or replace it with --force$"):
+        folder.refuse_if_not_empty(force=False, resume="--resume X")
+    folder.refuse_if_not_empty(force=True)

@@ -175,6 +175,26 @@ def test_output_size_and_memory_are_checked_before_any_work(sample, tmp_path):
         Trainer(_cfg(sizes=[784, 10**9, 10]), tmp_path, data=sample)
 
 
+def test_a_batch_is_at_most_the_training_set_when_memory_is_estimated(monkeypatch):
+    """A DataLoader's batch never exceeds the training set: --batch-size 10⁸ needs what the whole set
+    needs (it was estimated for 10⁸ rows: 372 GiB, refused naming --hidden)."""
+    huge, whole = _cfg(sizes=[784, 16, 10], batch_size=10**8), _cfg(sizes=[784, 16, 10], batch_size=5000)
+    assert train_module.memory_needed(huge) == train_module.memory_needed(whole) < 2**30
+    assert train_module.memory_needed(huge, train_samples=1200) == train_module.memory_needed(
+        dataclasses.replace(huge, batch_size=1200))
+    train_module.check_memory(huge)
+
+
+@pytest.mark.parametrize("cfg, field", [(dict(sizes=[784, 16, 10], batch_size=5000, dataset="mnist"), "batch_size"),
+                                        (dict(sizes=[784, 4000, 4000, 10], batch_size=64), "sizes")])
+def test_memory_refusal_names_the_option_that_needs_it(monkeypatch, cfg, field):
+    cfg = _cfg(**cfg)
+    monkeypatch.setattr(train_module, "memory_available", lambda: train_module.memory_needed(cfg) // 2)
+    with pytest.raises(ConfigError) as caught:
+        train_module.check_memory(cfg)
+    assert caught.value.field == field
+
+
 # ----- validation split, early stopping, best.npz ------------------------------------------------
 @pytest.mark.parametrize("n_train, expected", [(60_000, 5000), (50_000, 5000), (5000, 500), (2000, 200)])
 def test_the_default_split_is_5000_or_a_tenth_of_a_smaller_training_set(n_train, expected):

@@ -4,11 +4,14 @@ No pickle: the tree's structure is stored as JSON (arrays replaced by references
 ``.npy`` members of the zip, so loading a checkpoint never runs code from it.  Writes are atomic
 (:func:`~tinygrad_lab.atomic.atomic_output`: temporary file in the same folder, fsync, rename): a
 crash mid-write leaves the previous checkpoint in place.  A truncated or corrupted file (zip CRC,
-missing members, bad structure) is rejected with a :class:`CheckpointError` naming the file.
+missing members, bad structure, a member whose ``.npy`` header declares more or less data than the
+member holds) is rejected with a :class:`CheckpointError` naming the file, before any array is
+allocated.
 """
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -79,6 +82,23 @@ def save_checkpoint(path, tree: dict[str, Any]) -> Path:
     return path
 
 
+def _check_member_size(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """The member's ``.npy`` header must declare exactly the bytes the member holds: header length +
+    prod(shape) · itemsize = the member's uncompressed size in the zip.  Read from the header alone,
+    so a header declaring 10¹⁵ elements is refused before numpy tries to allocate them."""
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version not in read_header:
+            raise CheckpointError(f"{path}: member {info.filename} is corrupted: .npy format version {version}")
+        shape, _, dtype = read_header[version](member)
+        data_bytes = info.file_size - member.tell()
+    declared = math.prod(shape) * dtype.itemsize
+    if declared != data_bytes:
+        raise CheckpointError(f"{path}: member {info.filename} is corrupted: its header declares shape {shape} of "
+                              f"{dtype} ({declared:,} bytes) but the member holds {data_bytes:,} bytes of data")
+
+
 def load_checkpoint(path) -> dict[str, Any]:
     """Read a tree written by :func:`save_checkpoint`, verifying every member's CRC."""
     path = Path(path)
@@ -89,6 +109,8 @@ def load_checkpoint(path) -> dict[str, Any]:
             bad = archive.testzip()
             if bad is not None:
                 raise CheckpointError(f"{path}: member {bad} is corrupted (CRC mismatch)")
+            for info in archive.infolist():
+                _check_member_size(path, archive, info)
         with np.load(path, allow_pickle=False) as npz:
             if _TREE not in npz.files:
                 raise CheckpointError(f"{path}: not a tinygrad_lab checkpoint (no {_TREE} member)")

@@ -1,4 +1,10 @@
-"""The output folder of one training run: never silently shared, never silently overwritten.
+"""The output folder of a command (``train``, ``experiment NAME``): never silently shared, never
+silently overwritten.
+
+One rule for every command that writes a folder: a folder that already holds files (visible ones:
+not the lock, not hidden files) is refused, naming them and ``--force``, which writes into it anyway
+(files of the same names are replaced; ``train --force`` first removes the previous run's RUN_FILES,
+so that two runs never mix); ``train --resume`` continues the run a folder holds.
 
 A run holds the folder's lock file (``.tinygrad-lab.lock``, holding its pid) for its whole
 lifetime: an exclusive ``flock`` on it, which the kernel releases when the process ends however it
@@ -16,8 +22,8 @@ from pathlib import Path
 from tinygrad_lab.atomic import remove_stale_temporaries
 
 LOCK_NAME = ".tinygrad-lab.lock"
-#: the files a run writes; a folder holding any of them holds a run
-RUN_FILES = ("checkpoint.npz", "model.npz", "metrics.json", "metrics.csv", "curves.png")
+#: the files a training run writes (and evaluate's figure of its model); a folder holding any of them holds a run
+RUN_FILES = ("checkpoint.npz", "model.npz", "best.npz", "metrics.json", "metrics.csv", "curves.png", "confusion.png")
 
 
 class RunFolderError(RuntimeError):
@@ -26,6 +32,10 @@ class RunFolderError(RuntimeError):
 
 class FolderInUse(RunFolderError):
     """Another live process holds the folder's lock."""
+
+
+class FolderNotEmpty(RunFolderError):
+    """The folder already holds files and ``--force`` was not given."""
 
 
 class RunFolder:
@@ -41,6 +51,23 @@ class RunFolder:
     def existing_run_files(self) -> list[str]:
         """The names of RUN_FILES already in the folder."""
         return [name for name in RUN_FILES if (self.path / name).exists()]
+
+    def existing_files(self) -> list[str]:
+        """The names of the visible entries already in the folder (hidden ones, the lock among them, do not count)."""
+        if not self.path.is_dir():
+            return []
+        return sorted(p.name for p in self.path.iterdir() if not p.name.startswith("."))
+
+    def refuse_if_not_empty(self, force: bool, resume: str | None = None) -> None:
+        """The one rule: a folder holding files is refused (:class:`FolderNotEmpty`, naming them and
+        ``--force``, and ``resume``: how to continue the run it holds, if any) unless ``force``."""
+        existing = self.existing_files()
+        if existing and not force:
+            what = "a run" if set(existing) & set(RUN_FILES) else "files"
+            shown = ", ".join(existing[:6]) + (f", … ({len(existing)} in all)" if len(existing) > 6 else "")
+            force = "replace it with --force" if what == "a run" else "write into it with --force"
+            hint = f"continue it with {resume}" if resume else "choose another --out"
+            raise FolderNotEmpty(f"{self.path} already holds {what} ({shown}); {hint}, or {force}")
 
     def acquire(self) -> "RunFolder":
         """Create the folder, take its lock, and clear stale temporary files."""

@@ -55,6 +55,10 @@ DEFAULT_VAL_SPLIT = 5000
 #: its own (the weights and the shuffling draw from default_rng(seed))
 VALIDATION_STREAM = 1
 DATASETS = ("mnist", "fashion-mnist", "mnist-sample")
+#: the training samples of each dataset (before the validation set is held out): a batch holds at most these
+TRAIN_SAMPLES = {"mnist": 60_000, "fashion-mnist": 60_000, "mnist-sample": 5_000}
+#: samples per batch when a model is evaluated (see :func:`evaluate`)
+EVALUATION_BATCH = 1000
 ACTIVATIONS = tuple(name for name in activations.REGISTRY if name != "identity")
 SCHEDULES = ("none, step:EPOCHS[:GAMMA], multistep:E1,E2[:GAMMA], exp:GAMMA, cosine or "
              "plateau[:FACTOR[:PATIENCE]]")
@@ -325,10 +329,21 @@ def load_data(cfg: TrainConfig, download: bool = True):
     A ``data_dir`` is the only place looked in (an error names the files it lacks); without one the
     usual places are searched, then the files downloaded (unless ``download`` is false), and MNIST
     falls back to the bundled sample, which ``source`` then says."""
-    ds = load_dataset(cfg.dataset, root=cfg.data_dir, download=download)
+    return dataset_arrays(load_dataset(cfg.dataset, root=cfg.data_dir, download=download), cfg)
+
+
+def dataset_arrays(ds, cfg: TrainConfig):
+    """(x_train, y_train, x_test, y_test, source) of a loaded Dataset, images flattened to [0, 1] in cfg.dtype."""
     dtype = np.dtype(cfg.dtype)
     x_train, x_test = normalize(ds.train_images, dtype), normalize(ds.test_images, dtype)
     return x_train, ds.train_labels, x_test, ds.test_labels, ds.source
+
+
+def data_record(ds) -> dict:
+    """What a run records of the data it trained on, so that ``evaluate`` and ``predict --index`` read the
+    same test set: the dataset loaded (``mnist-sample`` when MNIST fell back to the bundled sample) and,
+    for a full dataset, the folder it was read from (its ``source``)."""
+    return {"dataset": ds.name, "folder": None if ds.name == "mnist-sample" else ds.source}
 
 
 def hold_out(cfg: TrainConfig, x: np.ndarray, y: np.ndarray):
@@ -359,14 +374,28 @@ def check_against_data(cfg: TrainConfig, x_train: np.ndarray, y_train: np.ndarra
         raise ConfigError("batchnorm", True, f"BatchNorm needs at least 2 training samples, the data has {len(x_train)}")
 
 
-def memory_needed(cfg: TrainConfig) -> int:
-    """Bytes a run needs, roughly: weights, gradients, optimizer state (at most two arrays per
-    parameter for every optimizer here) and an update's temporary, plus the activations and their
-    gradients of a training (or 1000-sample evaluation) batch."""
+def memory_needed(cfg: TrainConfig, train_samples: int | None = None) -> int:
+    """Bytes a run needs, roughly: :func:`memory_parts` summed."""
+    return sum(memory_parts(cfg, train_samples))
+
+
+def memory_parts(cfg: TrainConfig, train_samples: int | None = None) -> tuple[int, int]:
+    """(bytes of the parameters, bytes of a batch), roughly.  The parameters: weights, gradients,
+    optimizer state (at most two arrays per parameter for every optimizer here) and an update's
+    temporary.  A batch: the activations and their gradients of a training batch (at most the
+    training set, as a DataLoader's batch is: ``train_samples``, by default the dataset's
+    ``TRAIN_SAMPLES``) or of an evaluation batch (``EVALUATION_BATCH``), whichever is larger."""
     params = sum(n_in * n_out + n_out for n_in, n_out in zip(cfg.sizes[:-1], cfg.sizes[1:]))
     params += 4 * sum(cfg.sizes[1:-1]) if cfg.batchnorm else 0
-    rows = max(cfg.batch_size, 1000)
-    return np.dtype(cfg.dtype).itemsize * (params * 5 + 4 * rows * sum(cfg.sizes))
+    itemsize = np.dtype(cfg.dtype).itemsize
+    return itemsize * params * 5, itemsize * 4 * batch_rows(cfg, train_samples) * sum(cfg.sizes)
+
+
+def batch_rows(cfg: TrainConfig, train_samples: int | None = None) -> int:
+    """The rows of the largest batch a run computes: a training batch (at most the training set) or an
+    evaluation batch."""
+    train_samples = train_samples if train_samples is not None else TRAIN_SAMPLES[cfg.dataset]
+    return max(min(cfg.batch_size, train_samples), EVALUATION_BATCH)
 
 
 def memory_available() -> int | None:
@@ -383,15 +412,19 @@ def memory_available() -> int | None:
         return None
 
 
-def check_memory(cfg: TrainConfig) -> None:
-    """Refuse a model that cannot fit in the memory available (before allocating any of it)."""
-    needed, available = memory_needed(cfg), memory_available()
-    if available is not None and needed > available:
-        raise ConfigError("sizes", cfg.sizes, f"the run needs about {needed / 2**30:,.1f} GiB (weights, gradients, "
-                          f"optimizer state, activations) but {available / 2**30:,.1f} GiB of memory is available")
+def check_memory(cfg: TrainConfig, train_samples: int | None = None) -> None:
+    """Refuse a run that cannot fit in the memory available (before allocating any of it), naming
+    the batch size when a training batch larger than the evaluation batch needs more than the
+    parameters (a smaller one would help), the layer sizes otherwise."""
+    (params, batch), available = memory_parts(cfg, train_samples), memory_available()
+    if available is not None and params + batch > available:
+        field = "batch_size" if batch > params and cfg.batch_size > EVALUATION_BATCH else "sizes"
+        raise ConfigError(field, getattr(cfg, field), f"the run needs about {(params + batch) / 2**30:,.1f} GiB "
+                          f"(weights, gradients and optimizer state {params / 2**30:,.1f} GiB, the activations of a "
+                          f"batch of {batch_rows(cfg, train_samples):,} samples {batch / 2**30:,.1f} GiB) but {available / 2**30:,.1f} GiB of memory is available")
 
 
-def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = 1000) -> tuple[float, float, np.ndarray]:
+def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = EVALUATION_BATCH) -> tuple[float, float, np.ndarray]:
     """(mean cross-entropy, accuracy, predicted classes) in eval mode, without a graph; the batches
     of ``x`` are converted to the model's dtype (data loading, as for training)."""
     dtype = next(model.parameters()).dtype
@@ -438,7 +471,12 @@ class Trainer:
                  download: bool = True, capture_steps: bool = True):
         self.cfg, self.out, self.progress, self.log = cfg, Path(out), progress, log
         check_memory(cfg)
-        x_train, y_train, self.x_test, self.y_test, self.source = data if data is not None else load_data(cfg, download)
+        if data is None:
+            ds = load_dataset(cfg.dataset, root=cfg.data_dir, download=download)
+            data, self.data_used = dataset_arrays(ds, cfg), data_record(ds)
+        else:
+            self.data_used = None
+        x_train, y_train, self.x_test, self.y_test, self.source = data
         self.x_train, self.y_train, self.x_val, self.y_val = hold_out(cfg, x_train, y_train)
         check_against_data(cfg, self.x_train, self.y_train, self.y_test)
         self.model = build_model(cfg)
@@ -462,6 +500,7 @@ class Trainer:
     def state(self) -> dict:
         return {
             "config": self.cfg.to_dict(),
+            "data": self.data_used,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
@@ -492,18 +531,8 @@ class Trainer:
         ``changes`` (and ``epochs``, its shorthand) may set the fields marked resumable (epochs,
         checkpoint_every, data_dir, early_stopping); any other is a :class:`ResumeConflict`.  A longer ``epochs``
         extends the run (see :func:`extend_schedule`)."""
-        state = load_checkpoint(path)
-        if not {"config", "model", "optimizer", "epoch"} <= set(state):
-            raise CheckpointError(f"{path}: not a training checkpoint (a model.npz? use the run's checkpoint.npz)")
-        cfg = TrainConfig.from_dict(state["config"], path)
         changes = {**(changes or {}), **({"epochs": epochs} if epochs is not None else {})}
-        conflicts = [name for name, value in changes.items()
-                     if not RESUMABLE[name] and value != getattr(cfg, name)]
-        if conflicts:
-            raise ResumeConflict(conflicts)
-        cfg = dataclasses.replace(cfg, **changes)
-        if cfg.epochs < state["epoch"]:
-            raise ConfigError("epochs", cfg.epochs, f"the checkpoint has already trained {state['epoch']} epochs")
+        state, cfg = resumed_config(path, changes)
         trainer = cls(cfg, out if out is not None else Path(path).parent, data=data, **kw)
         trainer.model.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])
@@ -596,19 +625,12 @@ class Trainer:
         return self.history
 
     def best(self) -> dict | None:
-        """The history row of the epoch with the lowest validation loss (the first of equals), if any."""
-        rows = [row for row in self.history if "val_loss" in row]
-        return min(rows, key=lambda row: row["val_loss"]) if rows else None
+        """The history row of the epoch with the lowest validation loss (see :func:`best_epoch`)."""
+        return best_epoch(self.history)
 
     def early_stop(self) -> str | None:
-        """Why the run stops before ``epochs``: ``early_stopping`` epochs have passed without a lower
-        validation loss than the best one.  None while it goes on (a function of the history, so a
-        resumed run, or one resumed with another patience, decides the same way)."""
-        best, patience = self.best(), self.cfg.early_stopping
-        if patience is None or best is None or len(self.history) - best["epoch"] < patience:
-            return None
-        return (f"early stopping after epoch {len(self.history)}: no lower validation loss for {patience} epochs "
-                f"since epoch {best['epoch']}")
+        """Why the run stops before ``epochs`` (see :func:`early_stop`); None while it goes on."""
+        return early_stop(self.history, self.cfg.early_stopping)
 
     def end_epoch(self, samples_per_s: float) -> None:
         """Evaluate (validation set, then the test set for the record), log one line, write best.npz
@@ -640,8 +662,51 @@ class Trainer:
             self.log(self.early_stop())
 
     def model_file(self) -> dict:
-        """What model.npz and best.npz hold: the config and the weights (see :func:`load_model`)."""
-        return {"config": self.cfg.to_dict(), "model": self.model.state_dict()}
+        """What model.npz and best.npz hold: the config, the data it was trained on (:func:`data_record`;
+        None when the trainer was given arrays) and the weights (see :func:`load_run`)."""
+        return {"config": self.cfg.to_dict(), "data": self.data_used, "model": self.model.state_dict()}
+
+
+def resumed_config(path, changes: dict) -> tuple[dict, TrainConfig]:
+    """(the training checkpoint at ``path``, its config with ``changes``): only the fields marked
+    resumable may change (any other is a :class:`ResumeConflict`), and ``epochs`` not below the
+    epochs already trained."""
+    state = load_checkpoint(path)
+    if not {"config", "model", "optimizer", "epoch"} <= set(state):
+        raise CheckpointError(f"{path}: not a training checkpoint (a model.npz? use the run's checkpoint.npz)")
+    cfg = TrainConfig.from_dict(state["config"], path)
+    conflicts = [name for name, value in changes.items() if not RESUMABLE[name] and value != getattr(cfg, name)]
+    if conflicts:
+        raise ResumeConflict(conflicts)
+    cfg = dataclasses.replace(cfg, **changes)
+    if cfg.epochs < state["epoch"]:
+        raise ConfigError("epochs", cfg.epochs, f"the checkpoint has already trained {state['epoch']} epochs")
+    return state, cfg
+
+
+def nothing_left(state: dict, cfg: TrainConfig) -> str | None:
+    """Why a run resumed from ``state`` with ``cfg`` would train nothing (it has trained all its epochs,
+    or early stopping has stopped it), or None when it has something left to train."""
+    if state["epoch"] >= cfg.epochs:
+        return f"it has trained all its {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''}"
+    return early_stop(state["history"], cfg.early_stopping)
+
+
+def best_epoch(history: list[dict]) -> dict | None:
+    """The history row of the epoch with the lowest validation loss (the first of equals), if any."""
+    rows = [row for row in history if "val_loss" in row]
+    return min(rows, key=lambda row: row["val_loss"]) if rows else None
+
+
+def early_stop(history: list[dict], patience: int | None) -> str | None:
+    """Why a run stops before its ``epochs``: ``patience`` epochs have passed without a lower
+    validation loss than the best one.  None while it goes on (a function of the history, so a
+    resumed run, or one resumed with another patience, decides the same way)."""
+    best = best_epoch(history)
+    if patience is None or best is None or len(history) - best["epoch"] < patience:
+        return None
+    return (f"early stopping after epoch {len(history)}: no lower validation loss for {patience} epochs "
+            f"since epoch {best['epoch']}")
 
 
 RESUMABLE = {f.name: f.metadata["resumable"] for f in dataclasses.fields(TrainConfig)}
@@ -735,10 +800,18 @@ def plot_curves(history: list[dict], path: Path, title: str) -> Path:
 
 def load_model(path) -> tuple[nn.MLP, TrainConfig]:
     """The model stored in a checkpoint or ``model.npz`` (in eval mode) and its config."""
+    model, cfg, _ = load_run(path)
+    return model, cfg
+
+
+def load_run(path) -> tuple[nn.MLP, TrainConfig, dict | None]:
+    """The model stored in a checkpoint or ``model.npz`` (in eval mode), its config, and the data it
+    was trained on as :func:`data_record` describes it (None in files written before it was recorded,
+    or by a trainer given arrays)."""
     state = load_checkpoint(path)
     if "config" not in state or "model" not in state:
         raise CheckpointError(f"{path}: holds no model (keys {sorted(state)})")
     cfg = TrainConfig.from_dict(state["config"], path)
     model = build_model(cfg)
     model.load_state_dict(state["model"])
-    return model.eval(), cfg
+    return model.eval(), cfg, state.get("data")

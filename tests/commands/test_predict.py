@@ -106,3 +106,41 @@ def test_a_closed_pipe_ends_quietly(model_and_run, tmp_path):
     stderr = process.stderr.read().decode()
     process.wait(timeout=120)
     assert stderr == "" and process.returncode in (0, 141)
+
+
+@pytest.mark.parametrize("endianness", ["I;16", "I;16B"])
+def test_a_16_bit_greyscale_png_gives_the_input_of_its_8_bit_twin(tmp_path, endianness):
+    """16-bit grey levels are scaled by 65535 exactly (Pillow's convert("L") clipped them at 255: a
+    saturated digit, 0.06 off in probability)."""
+    digit = 255 - load_sample().test_images[7]                                  # dark on light
+    Image.fromarray(digit).save(tmp_path / "d8.png")
+    wide = (digit.astype(np.uint16) * 257).astype("<u2" if endianness == "I;16" else ">u2")   # 0..65535
+    Image.fromarray(wide).save(tmp_path / "d16.png")
+    assert Image.open(tmp_path / "d16.png").mode.startswith("I")
+    np.testing.assert_allclose(image_to_input(tmp_path / "d16.png"), image_to_input(tmp_path / "d8.png"),
+                               rtol=0, atol=1e-12)
+
+
+def test_16_bit_levels_between_the_8_bit_ones_are_kept():
+    from tinygrad_lab.commands.predict import to_grey
+    levels = np.array([[0, 1, 257, 32768, 65535]], dtype=np.uint16)
+    np.testing.assert_array_equal(to_grey(Image.fromarray(levels)), levels / 65535)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (7, 30), (30, 7)])
+def test_an_image_too_small_to_hold_a_digit_is_refused_naming_its_size(model_and_run, tmp_path, size):
+    pixels = np.full(size[::-1], 255, dtype=np.uint8)
+    pixels[size[1] // 2, :] = 0
+    Image.fromarray(pixels).save(tmp_path / "tiny.png")
+    with pytest.raises(SystemExit) as caught:
+        main(["predict", str(model_and_run[2] / "model.npz"), str(tmp_path / "tiny.png")])
+    assert caught.value.code == (f"tinygrad-lab predict: {tmp_path / 'tiny.png'}: is {size[0]}×{size[1]} pixels, "
+                                 "too small to hold a digit (at least 8×8: MNIST's digits are 20 pixels tall)")
+
+
+def test_an_8_by_8_drawing_is_read():
+    digit = Image.fromarray(255 - load_sample().test_images[7]).resize((8, 8), Image.Resampling.LANCZOS)
+    stream = io.BytesIO()
+    digit.save(stream, format="PNG")
+    x = image_to_input(stream)
+    assert x.shape == (28, 28) and x.max() == pytest.approx(1.0)

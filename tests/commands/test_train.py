@@ -124,7 +124,62 @@ def test_every_cli_error_is_one_line_with_its_status(trained, tmp_path, capsys, 
     assert __import__("re").search(message, line), line
 
 
+def test_a_batch_larger_than_the_training_set_trains_on_the_whole_set(tmp_path, capsys):
+    assert main(["train", "--dataset", "mnist-sample", "--hidden", "16", "--epochs", "1", "--batch-size", "100000000",
+                 "--out", str(tmp_path), "--no-progress", "--backend", "numpy"]) == 0
+    assert __import__("json").loads((tmp_path / "metrics.json").read_text())["config"]["batch_size"] == 10**8
+
+
+def _files(folder):
+    """Every file of ``folder``: its bytes and modification time."""
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+
+
+def test_resuming_a_finished_run_says_nothing_is_left_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "mnist-sample", "--hidden", "8", "--epochs", "1", "--out", str(out),
+                 "--no-progress", "--backend", "numpy"]) == 0
+    capsys.readouterr()
+    before = _files(out)
+    assert main(["train", "--resume", str(out / "checkpoint.npz")]) == 0
+    assert main(["train", "--resume", str(out / "checkpoint.npz"), "--epochs", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"--resume {out / 'checkpoint.npz'}: nothing left to train (it has trained all its 1 epoch); "
+                     "nothing was written. To train on, resume with --epochs N (N > 1)"] * 2
+    assert _files(out) == before
+
+
+def test_resuming_an_early_stopped_run_names_early_stopping(tmp_path, capsys):
+    from tinygrad_lab.checkpoint import load_checkpoint, save_checkpoint
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "mnist-sample", "--hidden", "8", "--epochs", "2", "--out", str(out),
+                 "--no-progress", "--backend", "numpy"]) == 0
+    state = load_checkpoint(out / "checkpoint.npz")            # as if epoch 2 had not improved, with patience 1
+    state["config"].update(epochs=5, early_stopping=1)
+    state["history"][1]["val_loss"] = state["history"][0]["val_loss"] + 1
+    save_checkpoint(out / "checkpoint.npz", state)
+    capsys.readouterr()
+    before = _files(out)
+    assert main(["train", "--resume", str(out / "checkpoint.npz")]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"--resume {out / 'checkpoint.npz'}: nothing left to train (early stopping after epoch 2: no lower "
+        "validation loss for 1 epochs since epoch 1); nothing was written. To train on, resume with --early-stopping "
+        "P (P > 1) to give it more patience")
+    assert _files(out) == before
+
+
 def test_debug_shows_the_traceback(capsys):
     from tinygrad_lab.cli import CommandError
     with pytest.raises(CommandError, match="no such checkpoint file"):
         main(["train", "--resume", "missing.npz", "--debug"])
+
+
+def test_train_refuses_a_folder_holding_other_files_and_force_keeps_them(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    argv = ["train", "--dataset", "mnist-sample", "--hidden", "8", "--epochs", "1", "--out", str(tmp_path),
+            "--no-progress", "--backend", "numpy"]
+    code, line = _error(argv, capsys)
+    assert (code, line) == (1, f"tinygrad-lab train: --out {tmp_path} already holds files (notes.txt); choose another "
+                               "--out, or write into it with --force")
+    assert main([*argv, "--force"]) == 0
+    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "model.npz").exists()

@@ -148,10 +148,13 @@ def test_offline_without_data_trains_on_the_sample_and_says_so(tmp_path):
                                env={**ENV, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     code, stdout, stderr = finish(process)
     assert code == 0, stderr
-    assert stdout.splitlines()[0].startswith("data: bundled mnist_sample.npz") and "because full MNIST" in stdout
-    assert "using the bundled" in stderr.splitlines()[0]
+    data_line = stdout.splitlines()[0]
+    assert data_line.startswith("data: bundled mnist_sample.npz") and "in place of full MNIST (4500 train" in data_line
+    [why] = stderr.splitlines()                           # said once, on stderr, not again on the data line
+    assert "--offline forbids downloading it; using the bundled" in why and "--data-dir DIR or $TINYGRAD_LAB_DATA" in why
+    assert str(tmp_path / "cache") not in data_line
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
-    assert "because full MNIST was not found" in metrics["data"]["source"]
+    assert metrics["data"]["source"].endswith("in place of full MNIST")
 
 
 def test_metrics_record_the_values_used_and_a_redirected_log_has_plain_lines(tmp_path):

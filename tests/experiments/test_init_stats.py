@@ -155,6 +155,17 @@ def test_experiment_is_registered_and_defaults_are_the_real_experiment():
     assert (args.width, args.samples, args.seed, args.out) == (100, 1000, 0, Path("runs/init-stats"))
 
 
+def test_the_histogram_titles_name_the_book_once(tmp_path, monkeypatch):
+    titles = []
+    monkeypatch.setattr(init_stats, "plot_histograms", lambda runs, path, title: titles.append(title) or path)
+    monkeypatch.setattr(init_stats, "plot_gradients", lambda groups, path: path)
+    monkeypatch.setattr(init_stats, "plot_layer_curves", lambda runs, path, title: path)
+    assert main(["experiment", "init-stats", "--out", str(tmp_path / "lab"), "--samples", "20", "--width", "8"]) == 0
+    five_layer = [t for t in titles if "DLFS" in t]
+    assert len(five_layer) == 3 and all(t.startswith("Deep Learning from Scratch (DLFS), ch. 6: ") for t in five_layer)
+    assert not [t for t in titles if "DLFS (DLFS" in t or t.count("DLFS") > 1]
+
+
 def test_command_writes_its_files(tmp_path, capsys):
     out = tmp_path / "lab"
     assert main(["experiment", "init-stats", "--out", str(out), "--samples", "50", "--width", "20",

@@ -3,6 +3,7 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 
 from tinygrad_lab.experiments import EXPERIMENT_MODULES, main, quadratic
@@ -54,3 +55,25 @@ def test_lr_override_and_budget(tmp_path, capsys):
 def test_bad_override(tmp_path):
     with pytest.raises(SystemExit):
         main(quadratic, ["--lr", "sgd=oops", "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize("key", ["rosenbrock", "round"])
+def test_every_panel_shows_its_whole_path_or_marks_where_it_leaves(tmp_path, monkeypatch, key):
+    """Newton's third step on Rosenbrock (y = −3.2) fell below the axes (−1) unmarked; sgd-large
+    diverges on the round bowl: its panel says at which step the path leaves the view."""
+    import matplotlib.pyplot as plt
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    problem = quadratic.PROBLEMS[key]
+    results = quadratic.run_problem(problem, 2000, 1e-6, {})
+    quadratic.plot_trajectories(problem, results, tmp_path / "t.png")
+    for ax, res in zip(figures[0].axes, results):
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        inside = ((res.points[:, 0] >= x0) & (res.points[:, 0] <= x1) & (res.points[:, 1] >= y0)
+                  & (res.points[:, 1] <= y1))
+        marks = [t.get_text() for t in ax.texts if t.get_text().startswith("leaves the view at step")]
+        assert inside.all() or marks == [f"leaves the view at step {int(np.argmax(~inside))}"], res.label
+    newton = dict(zip([r.label for r in results], figures[0].axes))["newton"]
+    assert key != "rosenbrock" or newton.get_ylim()[0] < -3.17
+    monkeypatch.undo()
+    plt.close(figures[0])

@@ -3,7 +3,8 @@
 An image is brought to MNIST's form the way MNIST itself was made (LeCun et al.): alpha composited
 onto the background, grey levels with the digit light on dark, cropped to the ink's bounding box,
 the longer side scaled to 20 pixels with antialiasing (aspect kept), then placed in a 28×28 field so
-that its centre of mass is at the centre.  Pillow reads the file and refuses decompression bombs.
+that its centre of mass is at the centre.  Pillow reads the file; decompression bombs and images
+smaller than 8×8 are refused from the header.  16-bit greyscale levels are scaled by 65535 exactly.
 """
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ import numpy as np
 
 #: the largest image accepted, in pixels (a 17 KB PNG may declare 12000×12000)
 MAX_PIXELS = 25_000_000
+#: the smallest side accepted, in pixels: below it an image cannot hold a drawn digit (MNIST's are 20 tall)
+MIN_SIDE = 8
+#: the brightest level of a 16-bit greyscale image (Pillow's modes I;16, I;16B, I;16L, and I for 16-bit PNGs)
+WHITE_16_BIT = 65535
 #: ink is whatever is brighter than this fraction of the brightest pixel (after the background is removed)
 INK_THRESHOLD = 0.1
 
@@ -24,8 +29,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("checkpoint", help="a checkpoint.npz or model.npz written by train")
     p.add_argument("images", nargs="*", metavar="IMAGE", help="image files of one digit each (any size, "
                    "dark on light or light on dark, transparency allowed); one output line each")
-    p.add_argument("--index", type=int, help="use test image N of the model's dataset instead")
-    p.add_argument("--data-dir", help="folder holding the IDX files (with --index)")
+    p.add_argument("--index", type=int, help="use test image N of the data the model was trained on (the run "
+                   "recorded it) instead")
+    p.add_argument("--data-dir", help="with --index: folder holding the IDX files to read instead")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(func=run)
 
@@ -45,6 +51,9 @@ def open_image(source):
         if width * height > MAX_PIXELS:
             raise ImageError(f"declares {width}×{height} pixels, more than the {MAX_PIXELS:,} accepted "
                              "(a decompression bomb?)")
+        if min(width, height) < MIN_SIDE:
+            raise ImageError(f"is {width}×{height} pixels, too small to hold a digit (at least {MIN_SIDE}×{MIN_SIDE}: "
+                             "MNIST's digits are 20 pixels tall)")
         image.load()
     except ImageError:
         raise
@@ -58,7 +67,8 @@ def open_image(source):
 def to_grey(image) -> np.ndarray:
     """Grey levels in [0, 1] with transparency composited onto the background.
 
-    Where the image has an alpha channel the ink is what is opaque, so the background is chosen to
+    A 16-bit greyscale image is scaled exactly, level / 65535 (through 8 bits, Pillow would clip
+    every level above 255 to white).  Where the image has an alpha channel the ink is what is opaque, so the background is chosen to
     contrast with the ink: white under dark ink, black under light ink."""
     from PIL import Image
 
@@ -69,6 +79,8 @@ def to_grey(image) -> np.ndarray:
         ink_level = (grey * alpha).sum() / max(alpha.sum(), 1e-12)
         background = 1.0 if ink_level < 0.5 else 0.0
         return alpha * grey + (1 - alpha) * background
+    if image.mode.startswith("I;16") or image.mode == "I":
+        return np.clip(np.asarray(image, dtype=np.float64) / WHITE_16_BIT, 0, 1)
     return np.asarray(image.convert("L"), dtype=np.float64) / 255 if image.mode != "F" else \
         np.asarray(image, dtype=np.float64) / 255
 
@@ -111,22 +123,18 @@ def run(args) -> int:
     from tinygrad_lab.cli import CommandError, UsageError
     from tinygrad_lab.ops import softmax
     from tinygrad_lab.tensor import Tensor, no_grad
-    from tinygrad_lab.train import load_model
+    from tinygrad_lab.train import load_run
 
     if bool(args.images) == (args.index is not None):
         raise UsageError("give IMAGE files or --index N (one of them)")
     try:
-        model, cfg = load_model(args.checkpoint)
+        model, cfg, recorded = load_run(args.checkpoint)
     except (FileNotFoundError, CheckpointError, ValueError) as e:
         raise CommandError(str(e)) from None
     names, labels, pixels = [], [], []
     if args.index is not None:
-        from tinygrad_lab.data import load_dataset
-        dataset = "mnist" if args.data_dir and cfg.dataset == "mnist-sample" else cfg.dataset
-        try:
-            ds = load_dataset(dataset, root=args.data_dir)
-        except (FileNotFoundError, ValueError, RuntimeError) as e:
-            raise CommandError(f"--data-dir {args.data_dir}: {e}" if args.data_dir else str(e)) from None
+        from tinygrad_lab.commands.evaluate import test_data
+        ds = test_data("predict", cfg, recorded, args.data_dir)
         if not 0 <= args.index < len(ds.test_labels):
             raise UsageError(f"--index {args.index}: outside [0, {len(ds.test_labels)})")
         names, labels = [f"test image {args.index}"], [int(ds.test_labels[args.index])]

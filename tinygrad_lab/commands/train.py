@@ -89,8 +89,9 @@ def add_parser(subparsers) -> None:
                    "below a size where more pay, all above) or a count; also TINYGRAD_LAB_THREADS. Thread "
                    "counts may round differently: the choice is recorded in metrics.json")
     p.add_argument("--out", help=f"output folder (default {DEFAULT_OUT}; with --resume, the checkpoint's folder); "
-                   "a folder holding another run is refused unless --force")
-    p.add_argument("--force", action="store_true", help="replace the run already in --out")
+                   "a folder that already holds files is refused unless --force")
+    p.add_argument("--force", action="store_true", help="write into an --out that holds files: the run already "
+                   "there is removed first, other files are kept")
     p.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT; only "
                    f"{', '.join(option_name(f) for f in _resumable())} and the running options may be given with it")
     p.add_argument("--no-capture", action="store_true",
@@ -178,7 +179,8 @@ def run(args) -> int:
     from tinygrad_lab.checkpoint import CheckpointError
     from tinygrad_lab.data import ChecksumError, DownloadError, IDXError, MissingFilesError
     from tinygrad_lab.run_folder import FolderInUse, RunFolder, RunFolderError
-    from tinygrad_lab.train import RESUMABLE, ConfigError, TrainConfig, Trainer, check_memory, write_reports
+    from tinygrad_lab.train import (RESUMABLE, ConfigError, TrainConfig, Trainer, check_memory, nothing_left,
+                                    resumed_config)
 
     options = _Options(args)
     if args.resume:
@@ -188,6 +190,19 @@ def run(args) -> int:
                          f"{', '.join(refused)} (or start a new run into another --out)")
         if not Path(args.resume).is_file():
             raise _fail(f"--resume {args.resume}: no such checkpoint file")
+        try:
+            state, cfg = resumed_config(args.resume, options.given)
+        except ConfigError as e:
+            raise _usage(options.describe(e)) from None
+        except CheckpointError as e:
+            raise _fail(f"--resume {args.resume}: {e}") from None
+        done = nothing_left(state, cfg)
+        if done is not None:
+            more = (f"--epochs N (N > {cfg.epochs})" if state["epoch"] >= cfg.epochs else
+                    f"--early-stopping P (P > {cfg.early_stopping}) to give it more patience")
+            print(f"--resume {args.resume}: nothing left to train ({done}); nothing was written. To train on, "
+                  f"resume with {more}")
+            return 0
         out = Path(args.out) if args.out else Path(args.resume).parent
     else:
         out = Path(args.out or DEFAULT_OUT)
@@ -217,12 +232,14 @@ def run(args) -> int:
         if folder.removed_temporaries:
             notes.append(f"removed {len(folder.removed_temporaries)} temporary file(s) a killed run left in {out}")
         same_run = args.resume and out.resolve() == Path(args.resume).resolve().parent
-        existing = folder.existing_run_files()
-        if existing and not same_run:
-            if not args.force:
-                raise _fail(f"--out {out} already holds a run ({', '.join(existing)}); continue it with --resume "
-                            f"{out / 'checkpoint.npz'}, or replace it with --force")
-            notes.append(f"--force: removed the previous run's {', '.join(folder.remove_run_files())}")
+        if not same_run:
+            resume = f"--resume {out / 'checkpoint.npz'}" if (out / "checkpoint.npz").exists() else None
+            try:
+                folder.refuse_if_not_empty(args.force, resume)
+            except RunFolderError as e:
+                raise _fail(f"--out {e}") from None
+            if folder.existing_run_files():
+                notes.append(f"--force: removed the previous run's {', '.join(folder.remove_run_files())}")
         try:
             if args.resume:
                 trainer = Trainer.resume(args.resume, out=out, changes=options.given, progress=progress,

@@ -107,7 +107,23 @@ _MIRROR_ERRORS = (OSError, http.client.HTTPException, ValueError)
 
 
 class DownloadError(RuntimeError):
-    """Every mirror failed to deliver a file; the message names the file and each mirror's failure."""
+    """Every mirror failed to deliver a file; the message names the file and each mirror's failure,
+    ``failures`` holds each failure without its URL (``"URLError: ..."``)."""
+
+    def __init__(self, message: str, failures: list[str] | tuple[str, ...] = ()):
+        super().__init__(message)
+        self.failures = list(failures)
+
+    def reason(self) -> str:
+        """Why the download failed, in one line: the first failure, and how the others compare."""
+        if not self.failures:
+            return str(self)
+        first, count = self.failures[0].replace("\n", " "), len(self.failures)
+        if count == 1:
+            return first
+        if len(set(self.failures)) == 1:
+            return f"{first}, from all {count} mirrors"
+        return f"{first} and {count - 1} other mirror{'s' if count > 2 else ''} failed"
 
 
 class MissingFilesError(FileNotFoundError):
@@ -181,28 +197,30 @@ def load_mnist(root: str | os.PathLike | None = None, download: bool = True, fal
     """Load MNIST (60,000 train / 10,000 test digits).
 
     If no ``root`` is given and the files are neither found (see :func:`search_dirs`) nor
-    downloadable (``download=False`` or every mirror failed) and ``fallback`` is true, print one
-    line to stderr and return the bundled 5,000/1,000-digit sample instead
-    (:func:`load_sample`), whose ``source`` then says why. With
+    downloadable (``download=False``, the command line's ``--offline``, or every mirror failed) and
+    ``fallback`` is true, print one line to stderr (where it looked, the download's own error, the
+    options that point at the files) and return the bundled 5,000/1,000-digit sample instead
+    (:func:`load_sample`), whose ``source`` then ends "in place of full MNIST". With
     ``fallback=False``, or a ``root`` (an explicit source is never replaced), the
     ``FileNotFoundError`` or ``DownloadError`` is raised.
     """
     try:
         return _load_full("mnist", root, download)
-    except (FileNotFoundError, DownloadError):
+    except (FileNotFoundError, DownloadError) as error:
         if not fallback or root is not None:
             raise
+        why = (f"downloading it failed ({error.reason()})" if isinstance(error, DownloadError)
+               else "--offline forbids downloading it")
     sample = load_sample()
     places = ", ".join(str(d) for d in search_dirs("mnist", root))
-    reason = "download failed" if download else "download is disabled"
     print(
-        f"tinygrad_lab: full MNIST not found in {places} and {reason}; using the bundled "
-        f"{len(sample.train_labels):,}/{len(sample.test_labels):,}-digit sample "
-        "(load_mnist(fallback=False) raises the error instead)",
+        f"tinygrad_lab: full MNIST is not in {places} and {why}; using the bundled "
+        f"{len(sample.train_labels):,}/{len(sample.test_labels):,}-digit sample instead. Point --data-dir DIR or "
+        f"${ENV_VAR} at the folder holding MNIST's IDX files" + (", or add --offline to skip the download"
+                                                                 if download else ""),
         file=sys.stderr,
     )
-    return dataclasses.replace(sample, source=f"{sample.source}, because full MNIST was not found in {places} "
-                                              f"and {reason}")
+    return dataclasses.replace(sample, source=f"{sample.source} in place of full MNIST")
 
 
 def load_sample() -> Dataset:
@@ -246,7 +264,8 @@ def _load_full(dataset: str, root: str | os.PathLike | None, download: bool) -> 
         try:
             _download_missing(dataset, directory)
         except DownloadError as err:
-            raise DownloadError(f"full {dataset} not found in {places} and download failed: {err}") from err
+            raise DownloadError(f"full {dataset} not found in {places} and download failed: {err}",
+                                err.failures) from err
     arrays = {field: read_verified(find_file(directory, name), CHECKSUMS[dataset][name])
               for field, name in FILE_NAMES.items()}
     _check_consistent(arrays, directory)
@@ -324,7 +343,8 @@ def _download_missing(dataset: str, directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise DownloadError(f"cannot create the cache directory {directory}: {err}") from err
+        message = f"cannot create the cache directory {directory}: {err}"
+        raise DownloadError(message, [message]) from err
     for name in FILE_NAMES.values():
         if find_file(directory, name) is None:
             download_file(name, directory, MIRRORS[dataset], CHECKSUMS[dataset][name])
@@ -339,7 +359,7 @@ def download_file(name: str, directory: Path, mirrors: list[str], expected_sha25
     Raises ``DownloadError`` listing every mirror's failure.
     """
     target = directory / f"{name}.gz"
-    failures = []
+    failures, reasons = [], []
     for base_url in mirrors:
         url = base_url + target.name
         try:
@@ -349,8 +369,9 @@ def download_file(name: str, directory: Path, mirrors: list[str], expected_sha25
                 read_verified(Path(out.name), expected_sha256)
             return target
         except _MIRROR_ERRORS as err:
-            failures.append(f"{url}: {type(err).__name__}: {err}")
-    raise DownloadError(f"{target.name}: every mirror failed: " + "; ".join(failures))
+            reasons.append(f"{type(err).__name__}: {err}")
+            failures.append(f"{url}: {reasons[-1]}")
+    raise DownloadError(f"{target.name}: every mirror failed: " + "; ".join(failures), reasons)
 
 
 def _fetch(url: str, out: BinaryIO, label: str) -> None:

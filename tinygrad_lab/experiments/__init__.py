@@ -2,8 +2,10 @@
 
 Convention (the ``tinygrad-lab experiment NAME`` command builds on it): an experiment module
 defines ``NAME`` (the sub-command name), ``HELP`` (one line), ``add_arguments(parser)`` (argparse)
-and ``run(args) -> int`` (the exit status). :func:`main` runs one module stand-alone, so
-``python -m tinygrad_lab.experiments.quadratic`` works without the CLI.
+and ``run(args) -> int`` (the exit status), and writes into ``args.out``. :func:`main` runs one
+module, stand-alone too (``python -m tinygrad_lab.experiments.quadratic`` works without the CLI),
+under the rule of every command that writes a folder (:mod:`tinygrad_lab.run_folder`): ``--out`` is
+locked while the experiment runs, and one that already holds files is refused unless ``--force``.
 """
 
 from __future__ import annotations
@@ -32,15 +34,29 @@ def describe(module_name: str) -> tuple[str, str]:
 
 
 def parser(module: ModuleType) -> argparse.ArgumentParser:
-    """The argument parser of one experiment module."""
+    """The argument parser of one experiment module (its own arguments, and ``--force``)."""
     p = argparse.ArgumentParser(prog=f"tinygrad-lab experiment {module.NAME}", description=module.HELP)
     module.add_arguments(p)
+    p.add_argument("--force", action="store_true",
+                   help="write into an --out that already holds files (files of the same names are replaced)")
     return p
 
 
 def main(module: ModuleType, argv: list[str] | None = None) -> int:
-    """Parse ``argv`` with the module's arguments and run it."""
-    return int(module.run(parser(module).parse_args(argv)) or 0)
+    """Parse ``argv`` with the module's arguments and run it in its locked ``--out`` folder."""
+    from tinygrad_lab.run_folder import RunFolder, RunFolderError
+
+    p = parser(module)
+    args = p.parse_args(argv)
+    folder = RunFolder(args.out)
+    try:
+        folder.acquire()
+        folder.refuse_if_not_empty(args.force)
+        return int(module.run(args) or 0)
+    except RunFolderError as e:
+        raise SystemExit(f"{p.prog}: --out {e}") from None
+    finally:
+        folder.release()
 
 
 def pyplot():

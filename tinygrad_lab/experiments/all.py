@@ -1,10 +1,11 @@
-"""Regenerate the figures of ``docs/``: every experiment the docs embed, one subfolder each.
+"""Regenerate the figures of ``docs/``: every experiment the docs embed, one subfolder each, named as
+the experiment is on the command line and in its default ``runs/NAME`` folder.
 
     python -m tinygrad_lab.experiments.all --out docs/figures            # full runs (~20 s)
     python -m tinygrad_lab.experiments.all --out /tmp/figs --quick       # short runs (fewer files)
 
 The experiments are the optimizer lab on the quadratics (``quadratic/``), the learning-rate
-schedules (``lr_decay/``), the initialization lab (``init_stats/``) and the curvature experiment
+schedules (``lr-decay/``), the initialization lab (``init-stats/``) and the curvature experiment
 (``hessian/``).  The MNIST experiments (a data set and minutes of training) run only with
 ``--mnist``; they are never imported otherwise, so this script needs no data and no network.
 """
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from tinygrad_lab.experiments import main
 
-#: (module, arguments of the full run, extra arguments of the quick run) for the docs' figures
+#: (module, arguments of the full run, extra arguments of the quick run) for the docs' figures, each
+#: written into ``--out``/NAME
 DOCS_EXPERIMENTS = [
     ("quadratic", [], ["--function", "elongated", "--steps", "200"]),
     ("lr_decay", [], ["--epochs", "8", "--epoch-steps", "4"]),
@@ -40,10 +42,11 @@ def run(args: argparse.Namespace) -> int:
     experiments = DOCS_EXPERIMENTS + (MNIST_EXPERIMENTS if args.mnist else [])
     for name, full, quick in experiments:
         module = importlib.import_module(f"tinygrad_lab.experiments.{name}")
-        argv = [*full, *(quick if args.quick else []), "--out", str(args.out / name)]
+        out = args.out / module.NAME
+        argv = [*full, *(quick if args.quick else []), "--out", str(out), "--force"]
         start = time.perf_counter()
         status = main(module, argv)
-        print(f"== {name}: exit {status} in {time.perf_counter() - start:.1f} s -> {args.out / name}\n")
+        print(f"== {module.NAME}: exit {status} in {time.perf_counter() - start:.1f} s -> {out}\n")
         if status:
             return status
     return 0

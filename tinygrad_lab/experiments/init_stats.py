@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import textwrap
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -141,7 +142,7 @@ def relu9_settings(inits=RELU9_INITS) -> list[Setting]:
 
 
 def five_layer_settings(activation: str) -> list[Setting]:
-    """DLFS (DLFS figure): one activation under std 1, std 0.01, LeCun (the book's Xavier) and He."""
+    """Deep Learning from Scratch (DLFS), ch. 6: one activation under std 1, std 0.01, LeCun (the book's Xavier) and He."""
     return [Setting(activation, init) for init in FIVE_LAYER_INITS]
 
 
@@ -349,7 +350,7 @@ def _histogram_panel(ax, values: np.ndarray, setting: Setting, layer: int,
             drawn = values[values > 0]
     counts, _, _ = ax.hist(drawn, bins=30, range=value_range, color="tab:blue")
     ax.set_ylim(0, 1.45 * counts.max())  # headroom for the box
-    ax.set_title(f"{setting.label}\nlayer {layer}", fontsize=9)
+    ax.set_title("\n".join(textwrap.wrap(setting.label, 34) + [f"layer {layer}"]), fontsize=9)  # a panel's width
     ax.text(0.97, 0.95, "\n".join(notes), transform=ax.transAxes, ha="right", va="top", fontsize=7.5,
             bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8, "linewidth": 0.5})
     ax.xaxis.set_major_formatter(_pyplot().FuncFormatter(lambda v, _: f"{v:.3g}"))
@@ -362,11 +363,11 @@ def plot_histograms(runs: list[Run], path: Path, title: str) -> Path:
     """A grid of histograms: one row per setting, one column per layer."""
     plt = _pyplot()
     rows, cols = len(runs), len(runs[0].outputs)
-    height = 2.6 * rows + 0.7
+    height = 3.0 * rows + 0.7
     fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, height), squeeze=False)
     # fixed margins in inches (constrained_layout would double the drawing time)
     fig.subplots_adjust(left=0.8 / (3.1 * cols), right=0.99, bottom=0.5 / height, top=1 - 1.0 / height,
-                        wspace=0.3, hspace=0.55)
+                        wspace=0.3, hspace=0.85)   # room for a title of up to four lines
     for row, run in zip(axes, runs):
         value_range = row_range(run)
         for layer, (ax, values) in enumerate(zip(row, run.outputs), start=1):
@@ -465,8 +466,8 @@ def run(args) -> int:
                for act in FIVE_LAYER_ACTIVATIONS}
     for act, runs in runs001.items():
         files.append(plot_histograms(runs, out / f"five_layer_{act}_histograms.png",
-                                     f"DLFS (DLFS ch. 6): {act} activations a(l) of {HISTOGRAM_DEPTH} "
-                                     f"layers × {width} units, no bias, {shape}; rows: weight init"
+                                     f"Deep Learning from Scratch (DLFS), ch. 6: {act} activations a(l) of "
+                                     f"{HISTOGRAM_DEPTH} layers × {width} units, no bias, {shape}; rows: weight init"
                                      + ("; x-axis shared along each row" if act == "relu" else "")))
     files.append(write_csv(out / "five_layer_stats.csv", "five_layer", [r for rs in runs001.values() for r in rs]))
 

@@ -91,6 +91,7 @@ PROBLEMS = {
                  "adagrad": 0.5, "rmsprop": 0.01, "adam": 0.1}),
     ]
 }
+MAX_ZOOM_OUT = 2.5  # a panel's view grows to at most this many times the problem's window per axis
 DIVERGED = 1e6  # f above DIVERGED * max(f(start), 1), or non-finite, counts as diverged
 
 
@@ -180,20 +181,47 @@ def table(problem: Problem, results: list[Result], tol: float) -> str:
     return "\n".join(lines)
 
 
-def plot_trajectories(problem: Problem, results: list[Result], path: Path) -> None:
-    plt = pyplot()
+def panel_view(problem: Problem, points: np.ndarray) -> tuple[tuple[float, float, float, float], int | None]:
+    """(the view of one optimizer's panel, the first step outside it or None).
+
+    The view is the problem's window, grown to take in the whole path when that keeps it within
+    ``MAX_ZOOM_OUT`` times the window on each axis (Newton's third step on Rosenbrock lands at
+    y = −3.2, below the window's −1), so that every point is drawn.  A path that goes further (it
+    diverges) keeps the window, and the step where it leaves it is returned, to be marked."""
     x0, x1, y0, y1 = problem.window
-    gx, gy = np.meshgrid(np.linspace(x0, x1, 300), np.linspace(y0, y1, 300))
-    fv = problem.f(Tensor(np.stack([gx, gy]))).data
-    levels = np.geomspace(max(fv.min(), 1e-3), fv.max(), 18)
+    finite = points[np.isfinite(points).all(axis=1)]
+    margin = 0.05
+    low, high = np.minimum(finite.min(axis=0), (x0, y0)), np.maximum(finite.max(axis=0), (x1, y1))
+    pad = margin * (high - low)
+    grown = (low[0] - pad[0] * (low[0] < x0), high[0] + pad[0] * (high[0] > x1),
+             low[1] - pad[1] * (low[1] < y0), high[1] + pad[1] * (high[1] > y1))
+    if len(finite) == len(points) and (grown[1] - grown[0] <= MAX_ZOOM_OUT * (x1 - x0)
+                                       and grown[3] - grown[2] <= MAX_ZOOM_OUT * (y1 - y0)):
+        return grown, None
+    outside = ~((points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1))
+    return problem.window, int(np.argmax(outside))
+
+
+def plot_trajectories(problem: Problem, results: list[Result], path: Path) -> None:
+    """One panel per optimizer: the contours of f and the path.  Each panel shows its whole path
+    (see :func:`panel_view`), or says at which step the path leaves the view and marks where."""
+    plt = pyplot()
     cols = 4
     rows = math.ceil(len(results) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
     for ax, res in zip(axes.flat, results):
-        ax.contour(gx, gy, fv, levels=levels, cmap="Blues", linewidths=0.7)
+        (x0, x1, y0, y1), leaves_at = panel_view(problem, res.points)
+        gx, gy = np.meshgrid(np.linspace(x0, x1, 300), np.linspace(y0, y1, 300))
+        fv = problem.f(Tensor(np.stack([gx, gy]))).data
+        ax.contour(gx, gy, fv, levels=np.geomspace(max(fv.min(), 1e-3), fv.max(), 18), cmap="Blues", linewidths=0.7)
         ax.plot(res.points[:, 0], res.points[:, 1], "-o", color="tab:red", ms=2.2, lw=0.9)
         ax.plot(*problem.start, "ks", ms=5, label="start")
         ax.plot(*problem.optimum, "*", color="gold", mec="k", ms=14, label="optimum")
+        if leaves_at is not None:
+            exit_point = np.clip(res.points[leaves_at], (x0, y0), (x1, y1))
+            ax.plot(*exit_point, "v", color="tab:red", mec="k", ms=9, clip_on=False, label="leaves the view")
+            ax.text(0.03, 0.04, f"leaves the view at step {leaves_at}", transform=ax.transAxes, fontsize=8,
+                    color="tab:red", bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0})
         lr = "" if res.lr is None else f", lr={res.lr:g}"
         ax.set_title(f"{res.label}{lr}: {res.steps_text()}"
                      + (" step(s)" if res.status == "converged" else ""), fontsize=10)
