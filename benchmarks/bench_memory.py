@@ -12,7 +12,7 @@ Three measurements (the process's own malloc settings: no tunables, unlike bench
     1, 1,000, 5,000 and 10,000.  Flat numbers mean the graph is freed every step, no reference cycle
     keeps tensors alive and no cache grows.
 (b) the peak RSS (``ru_maxrss``) of one epoch of ``tinygrad-lab train`` with its defaults, in a fresh
-    process: on full MNIST when --data-dir holds it (default /work/shared/data/mnist), else on the
+    process: on full MNIST when --data-dir holds it (default ``$TINYGRAD_LAB_DATA``), else on the
     bundled sample (the report says which).
 (c) the deepest chain ``y = y * 1.0`` backpropagated: lengths 10^5, 3*10^5, 10^6 ... up to
     --deep-max, each in a fresh process, stopping at the first that takes longer than --budget
@@ -173,7 +173,8 @@ def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", default="1,1000,5000,10000", help="training steps at which to report")
-    parser.add_argument("--data-dir", default="/work/shared/data/mnist", help="full MNIST for (b), if there")
+    parser.add_argument("--data-dir", default=os.environ.get("TINYGRAD_LAB_DATA"),
+                        help="full MNIST for (b), if there (default $TINYGRAD_LAB_DATA)")
     parser.add_argument("--deep-max", type=int, default=1_000_000, help="longest chain to try in (c)")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds a chain may take in (c)")
     parser.add_argument("--json", default=str(HERE / "results_memory.json"))
