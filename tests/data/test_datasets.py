@@ -20,6 +20,7 @@ from tinygrad_lab.data import (
     load_mnist,
     normalize,
 )
+from tinygrad_lab import user_cache
 from tinygrad_lab.data import datasets
 from tinygrad_lab.data.datasets import FILE_NAMES, cache_dir
 
@@ -65,6 +66,7 @@ def env(tmp_path, monkeypatch):
     """An isolated world: empty cache under tmp_path, no env var, no system dirs, no network,
     and checksums that match the fake files."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(user_cache.ENV_VAR, raising=False)
     monkeypatch.delenv(datasets.ENV_VAR, raising=False)
     monkeypatch.setattr(datasets, "SYSTEM_DIRS", {"mnist": [], "fashion-mnist": []})
     monkeypatch.setattr(datasets, "_urlopen", fail_to_open)
@@ -130,6 +132,9 @@ def test_the_sample_says_why_it_was_used(env):
 
 
 def test_cache_dir_per_platform(monkeypatch, tmp_path):
+    monkeypatch.setenv(user_cache.ENV_VAR, str(tmp_path / "mine"))
+    assert cache_dir("mnist") == tmp_path / "mine" / "mnist"
+    monkeypatch.delenv(user_cache.ENV_VAR)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_dir("mnist") == tmp_path / "xdg" / "tinygrad_lab" / "mnist"
     monkeypatch.delenv("XDG_CACHE_HOME")

@@ -32,6 +32,8 @@ from typing import BinaryIO
 import numpy as np
 from tqdm import tqdm
 
+from tinygrad_lab import user_cache
+
 from .idx import IDXError, atomic_output, encode_header, read_idx
 
 __all__ = [
@@ -149,21 +151,10 @@ def normalize(images: np.ndarray, dtype=np.float32) -> np.ndarray:
 
 
 def cache_dir(dataset: str) -> Path:
-    """The per-user cache directory for ``dataset``.
-
-    ``$XDG_CACHE_HOME/tinygrad_lab/<dataset>`` when that variable is set;
-    otherwise ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows and
-    ``~/.cache`` elsewhere, each followed by ``tinygrad_lab/<dataset>``.
-    """
-    if os.environ.get("XDG_CACHE_HOME"):
-        base = Path(os.environ["XDG_CACHE_HOME"])
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    elif sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    else:
-        base = Path.home() / ".cache"
-    return base / "tinygrad_lab" / dataset
+    """The per-user cache directory for ``dataset``: ``<cache>/<dataset>``, where ``<cache>`` is
+    :func:`tinygrad_lab.user_cache.root` (``$TINYGRAD_LAB_CACHE``, else ``$XDG_CACHE_HOME/tinygrad_lab``,
+    else the platform's user cache folder followed by ``tinygrad_lab``)."""
+    return user_cache.root() / dataset
 
 
 def search_dirs(dataset: str, root: str | os.PathLike | None = None) -> list[Path]:
