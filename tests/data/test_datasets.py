@@ -92,6 +92,19 @@ def test_loads_from_root(env, compress):
     assert_is_fake_mnist(load_mnist(root, download=False, fallback=False), root)
 
 
+def test_the_second_load_maps_the_decoded_arrays(env, monkeypatch):
+    root = put_files(env / "root", MNIST_FILES)
+    first = load_mnist(root, download=False, fallback=False)
+    assert len(list((user_cache.root() / "decoded" / "mnist").glob("*.npy"))) == 4
+
+    def no_decoding(path):
+        raise AssertionError(f"{path} decoded again")
+    monkeypatch.setattr(datasets, "read_idx", no_decoding)
+    second = load_mnist(root, download=False, fallback=False)
+    assert_is_fake_mnist(second, root)
+    np.testing.assert_array_equal(second.train_images, first.train_images)
+
+
 def test_mixed_compressed_and_raw_files(env):
     root = env / "root"
     names = list(MNIST_FILES)

@@ -13,7 +13,9 @@ The first directory holding all four files is used. Otherwise, if allowed,
 the missing files are downloaded into the cache from a list of mirrors. Every
 file, found or downloaded, is checked against the SHA-256 of its uncompressed
 content, so a corrupted file or a directory holding the other dataset is
-reported instead of silently used.
+reported instead of silently used.  The verified arrays are kept decoded in
+``<cache>/decoded/<dataset>/`` (:mod:`.decoded`), so later loads memory-map them
+instead of decoding the files again.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from tqdm import tqdm
 
 from tinygrad_lab import user_cache
 
+from . import decoded
 from .idx import IDXError, atomic_output, encode_header, read_idx
 
 __all__ = [
@@ -238,7 +241,8 @@ def _load_full(dataset: str, root: str | os.PathLike | None, download: bool) -> 
             _download_missing(dataset, directory)
         except DownloadError as err:
             raise DownloadError(f"full {dataset} not found in {places} and download failed: {err}") from err
-    arrays = {field: read_verified(find_file(directory, name), CHECKSUMS[dataset][name])
+    decoded_dir = user_cache.root() / "decoded" / dataset
+    arrays = {field: decoded.load(find_file(directory, name), CHECKSUMS[dataset][name], decoded_dir, read_verified)
               for field, name in FILE_NAMES.items()}
     _check_consistent(arrays, directory)
     return Dataset(
