@@ -6,6 +6,7 @@ import io
 import struct
 import sys
 import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -180,7 +181,7 @@ def test_other_datasets_files_are_rejected(env):
 
 def test_file_mirror_after_failing_mirror(env, monkeypatch):
     mirror = put_files(env / "mirror", MNIST_FILES)
-    monkeypatch.setattr(datasets, "_urlopen", datasets.urllib.request.urlopen)
+    monkeypatch.setattr(datasets, "_urlopen", urllib.request.urlopen)
     monkeypatch.setitem(datasets.MIRRORS, "mnist", [(env / "missing").as_uri() + "/", mirror.as_uri() + "/"])
     cache = cache_dir("mnist")
     assert_is_fake_mnist(load_mnist(fallback=False), cache)
@@ -194,7 +195,7 @@ def test_only_missing_files_are_downloaded(env, monkeypatch):
 
     def record_and_open(url, timeout):
         fetched.append(url.rsplit("/", 1)[1])
-        return datasets.urllib.request.urlopen(url, timeout=timeout)
+        return urllib.request.urlopen(url, timeout=timeout)
 
     monkeypatch.setattr(datasets, "_urlopen", record_and_open)
     monkeypatch.setitem(datasets.MIRRORS, "mnist", [mirror.as_uri() + "/"])
@@ -215,7 +216,7 @@ def test_all_mirrors_failing_names_file_and_each_mirror(env, monkeypatch):
 
 def test_checksum_mismatch_leaves_no_file(env, monkeypatch):
     mirror = put_files(env / "mirror", FASHION_FILES)  # well-formed, but not the expected content
-    monkeypatch.setattr(datasets, "_urlopen", datasets.urllib.request.urlopen)
+    monkeypatch.setattr(datasets, "_urlopen", urllib.request.urlopen)
     monkeypatch.setitem(datasets.MIRRORS, "mnist", [mirror.as_uri() + "/"])
     with pytest.raises(DownloadError, match="ChecksumError: .*SHA-256"):
         load_mnist(fallback=False)

@@ -8,6 +8,7 @@ that its centre of mass is at the centre.  Pillow reads the file and refuses dec
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -107,6 +108,7 @@ def image_to_input(source) -> np.ndarray:
 
 
 def run(args) -> int:
+    from tinygrad_lab.backend import ENV_VAR as BACKEND_ENV_VAR, use_backend
     from tinygrad_lab.checkpoint import CheckpointError
     from tinygrad_lab.cli import CommandError, UsageError
     from tinygrad_lab.ops import softmax
@@ -141,7 +143,9 @@ def run(args) -> int:
                 raise CommandError(f"{name}: {e}") from None
             names.append(name)
             labels.append(None)
-    with no_grad():
+    # A few images: the NumPy backend answers at once; loading Numba's kernels would take longer
+    # than the forward pass they speed up (unless TINYGRAD_LAB_BACKEND asks for them).
+    with no_grad(), use_backend(os.environ.get(BACKEND_ENV_VAR) or "numpy"):
         probs = softmax(model(Tensor(np.stack(pixels).reshape(len(pixels), -1), dtype=cfg.dtype))).data
     for name, label, p in zip(names, labels, probs):
         best = int(p.argmax())

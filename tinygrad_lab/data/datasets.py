@@ -22,17 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import http.client
 import os
 import sys
-import urllib.request
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from tqdm import tqdm
 
 from tinygrad_lab import user_cache
 
@@ -103,12 +100,21 @@ MIRRORS = {
 # Extra read-only places searched after the cache.
 SYSTEM_DIRS = {"mnist": [], "fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")]}
 
-# The URL opener, called as _urlopen(url, timeout=...); tests replace it with a fake.
-_urlopen = urllib.request.urlopen
+
+def _urlopen(url: str, timeout: float):
+    """The URL opener (tests replace it with a fake).  The network modules load only here: most
+    runs never download, and importing them costs a tenth of a second."""
+    import urllib.request
+
+    return urllib.request.urlopen(url, timeout=timeout)
+
 
 # What one failing mirror may raise: network and HTTP errors (URLError and timeouts
 # are OSErrors), unknown URL schemes (ValueError), and bad content (IDXError, ChecksumError).
-_MIRROR_ERRORS = (OSError, http.client.HTTPException, ValueError)
+def _mirror_errors() -> tuple[type[Exception], ...]:
+    import http.client
+
+    return OSError, http.client.HTTPException, ValueError
 
 
 class DownloadError(RuntimeError):
@@ -343,7 +349,7 @@ def download_file(name: str, directory: Path, mirrors: list[str], expected_sha25
                 out.flush()
                 read_verified(Path(out.name), expected_sha256)
             return target
-        except _MIRROR_ERRORS as err:
+        except _mirror_errors() as err:
             failures.append(f"{url}: {type(err).__name__}: {err}")
     raise DownloadError(f"{target.name}: every mirror failed: " + "; ".join(failures))
 
@@ -352,6 +358,8 @@ def _fetch(url: str, out: BinaryIO, label: str) -> None:
     """Stream ``url`` into the open binary file ``out`` with a progress bar."""
     with _urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
         length = getattr(response, "headers", {}).get("Content-Length")
+        from tqdm import tqdm
+
         with tqdm(total=int(length) if length else None, unit="B", unit_scale=True, desc=label,
                   disable=None, leave=False) as progress:
             while chunk := response.read(_DOWNLOAD_CHUNK):
