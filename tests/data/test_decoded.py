@@ -42,8 +42,9 @@ def test_decoded_once_then_memory_mapped(source, tmp_path):
     assert read.calls == 1
     np.testing.assert_array_equal(second, IMAGES)
     assert isinstance(second.base, np.memmap) and not second.flags.writeable
-    stem = f"train-images-idx3-ubyte-{SHA[:32]}"
-    assert _files(folder) == [f"{stem}.crc32", f"{stem}.npy"]
+    stem, = {p.stem for p in folder.iterdir()}
+    assert stem.startswith(f"train-images-idx3-ubyte-{SHA[:32]}-")
+    assert _files(folder) == [f"{stem}.json", f"{stem}.npy"]
     np.testing.assert_array_equal(first, IMAGES)
 
 
@@ -53,7 +54,7 @@ def test_a_damaged_decoded_file_is_rebuilt_not_used(source, tmp_path, damage):
     read, folder = Reader(), tmp_path / "decoded"
     decoded.load(source, SHA, folder, read)
     npy, = folder.glob("*.npy")
-    sidecar = npy.with_suffix(".crc32")
+    sidecar = npy.with_suffix(".json")
     data = bytearray(npy.read_bytes())
     if damage == "flip a byte":
         data[-100] ^= 1
@@ -73,6 +74,30 @@ def test_a_damaged_decoded_file_is_rebuilt_not_used(source, tmp_path, damage):
     assert read.calls == 2
     np.testing.assert_array_equal(decoded.load(source, SHA, folder, read), IMAGES)   # repaired
     assert read.calls == 2
+
+
+def test_a_changed_source_file_is_read_and_verified_again(source, tmp_path):
+    read, folder = Reader(), tmp_path / "decoded"
+    decoded.load(source, SHA, folder, read)
+    write_idx(source, IMAGES, gzip=False)                  # the same content, another file
+    np.testing.assert_array_equal(decoded.load(source, SHA, folder, read), IMAGES)
+    assert read.calls == 2
+    source.write_bytes(b"junk")                             # damaged: reported, not bypassed
+
+    def verify(path, expected):
+        raise ValueError(f"{path}: checksum mismatch")
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        decoded.load(source, SHA, folder, verify)
+
+
+def test_each_place_has_its_own_copy(source, tmp_path):
+    other = tmp_path / "elsewhere" / source.name
+    other.parent.mkdir()
+    other.write_bytes(source.read_bytes())
+    read, folder = Reader(), tmp_path / "decoded"
+    for path in (source, other, source, other):
+        decoded.load(path, SHA, folder, read)
+    assert read.calls == 2 and len(list(folder.glob("*.npy"))) == 2
 
 
 def test_another_checksum_is_another_file(source, tmp_path):
