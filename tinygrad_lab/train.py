@@ -306,16 +306,22 @@ def extend_schedule(scheduler, epochs: int) -> None:
         scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
 
 
-def load_data(cfg: TrainConfig, download: bool = True):
-    """(x_train, y_train, x_test, y_test, source) with images flattened to [0, 1] in cfg.dtype.
+def load_images(cfg: TrainConfig, download: bool = True):
+    """(train_images, y_train, test_images, y_test, source): cfg's dataset as loaded, uint8 images.
 
     A ``data_dir`` is the only place looked in (an error names the files it lacks); without one the
     usual places are searched, then the files downloaded (unless ``download`` is false), and MNIST
     falls back to the bundled sample, which ``source`` then says."""
     ds = load_dataset(cfg.dataset, root=cfg.data_dir, download=download)
+    return ds.train_images, ds.train_labels, ds.test_images, ds.test_labels, ds.source
+
+
+def load_data(cfg: TrainConfig, download: bool = True):
+    """(x_train, y_train, x_test, y_test, source) with images flattened to [0, 1] in cfg.dtype (see
+    :func:`load_images`)."""
+    train_images, y_train, test_images, y_test, source = load_images(cfg, download)
     dtype = np.dtype(cfg.dtype)
-    x_train, x_test = normalize(ds.train_images, dtype), normalize(ds.test_images, dtype)
-    return x_train, ds.train_labels, x_test, ds.test_labels, ds.source
+    return normalize(train_images, dtype), y_train, normalize(test_images, dtype), y_test, source
 
 
 def hold_out(cfg: TrainConfig, x: np.ndarray, y: np.ndarray):
@@ -426,9 +432,14 @@ class Trainer:
         #: this process's seconds in each part of the run (written to metrics.json as "seconds")
         self.seconds = dict.fromkeys(TIMED_PARTS, 0.0)
         with self.timed("data"):
-            x_train, y_train, self.x_test, self.y_test, self.source = (data if data is not None
-                                                                       else load_data(cfg, download))
-            self.x_train, self.y_train, self.x_val, self.y_val = hold_out(cfg, x_train, y_train)
+            if data is None:  # the uint8 images split first, then each part scaled: one pass, no float copy
+                images, y_train, test_images, self.y_test, self.source = load_images(cfg, download)
+                train_images, self.y_train, val_images, self.y_val = hold_out(cfg, images, y_train)
+                self.x_train, self.x_val, self.x_test = (normalize(x, np.dtype(cfg.dtype))
+                                                         for x in (train_images, val_images, test_images))
+            else:
+                x_train, y_train, self.x_test, self.y_test, self.source = data
+                self.x_train, self.y_train, self.x_val, self.y_val = hold_out(cfg, x_train, y_train)
         check_against_data(cfg, self.x_train, self.y_train, self.y_test)
         self.model = build_model(cfg)
         self.optimizer = build_optimizer(cfg, list(self.model.parameters()))

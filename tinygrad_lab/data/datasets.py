@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -156,7 +157,8 @@ def normalize(images: np.ndarray, dtype=np.float32) -> np.ndarray:
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise TypeError(f"normalize expects uint8 images, got dtype {images.dtype} (already normalized?)")
-    return (images.reshape(len(images), -1) / np.asarray(255, dtype=dtype)).astype(dtype, copy=False)
+    rows = images.reshape(len(images), math.prod(images.shape[1:]))      # also for no images
+    return (rows / np.asarray(255, dtype=dtype)).astype(dtype, copy=False)
 
 
 def cache_dir(dataset: str) -> Path:
