@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
 import marshal
 import os
 import platform
@@ -52,6 +53,8 @@ _VALUES = (bool, int, float, complex, str, bytes, type(None), np.number, np.bool
 
 
 _UNSAFE = re.compile(r"\W")
+#: numbers the sources compiled in memory (each runs as a module of its own name)
+_IN_MEMORY = itertools.count()
 #: the modification time of every kernel file (2000-01-01, in ns; see ``_ensure_file``)
 FILE_TIME = 946_684_800 * 10**9
 
@@ -127,7 +130,7 @@ def compile_source(name: str, source: str, values: dict, salt: str) -> tuple[dic
     the cache not writable) and must be jitted without it."""
     parts = [fingerprint(v) for v in values.values()]
     if None in parts:
-        return _run(source, values, f"<generated {name}>"), False
+        return _run(source, values, f"<generated {name} {next(_IN_MEMORY)}>"), False
     key = hashlib.sha256("\n".join([
         source, salt, *(f"{k}={p}" for k, p in zip(values, parts)),
         f"python {platform.python_version()} {sys.implementation.cache_tag}", f"numpy {np.__version__}",
@@ -138,7 +141,7 @@ def compile_source(name: str, source: str, values: dict, salt: str) -> tuple[dic
     try:
         _ensure_file(path, text)
     except OSError:
-        return _run(source, values, f"<generated {name}>"), False
+        return _run(source, values, f"<generated {name} {next(_IN_MEMORY)}>"), False
     return _run(text, values, str(path)), True
 
 
