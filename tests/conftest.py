@@ -1,8 +1,21 @@
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+
+# One cache (compiled kernels, decoded datasets) per test session, shared with the processes tests
+# start, never the user's: kernels compile once per session, and nothing is left in the home folder.
+_SESSION_CACHE = None if os.environ.get("TINYGRAD_LAB_CACHE") else tempfile.mkdtemp(prefix="tinygrad_lab-tests-")
+if _SESSION_CACHE:
+    os.environ["TINYGRAD_LAB_CACHE"] = _SESSION_CACHE
+
+
+def pytest_unconfigure(config):
+    if _SESSION_CACHE:
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
 
 # JIT compilation and the first call of numba kernels blow per-example deadlines: no deadline.
 settings.register_profile("default", deadline=None, max_examples=30,

@@ -34,6 +34,16 @@ def test_a_quick_run_learns_well_above_chance(sample, tmp_path):
     assert (tmp_path / "checkpoint.npz").exists()
 
 
+def test_the_run_records_where_its_time_went(sample, tmp_path):
+    trainer = Trainer(_cfg(), tmp_path, data=sample, progress=False, log=lambda *_: None)
+    trainer.fit()
+    write_reports(trainer)
+    seconds = json.loads((tmp_path / "metrics.json").read_text())["seconds"]
+    assert list(seconds) == ["data", "first_step", "steps", "evaluation", "checkpoints", "reports"]
+    assert all(t > 0 for t in seconds.values()), seconds
+    assert seconds["first_step"] == round(trainer.first_step_seconds, 4)
+
+
 def _final_state(trainer):
     return {k: v.copy() for k, v in trainer.model.state_dict().items()}
 

@@ -12,6 +12,7 @@ test set is evaluated after every epoch for reporting only.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import itertools
@@ -323,20 +324,26 @@ def extend_schedule(scheduler, epochs: int) -> None:
         scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
 
 
-def load_data(cfg: TrainConfig, download: bool = True):
-    """(x_train, y_train, x_test, y_test, source) with images flattened to [0, 1] in cfg.dtype.
+def load_images(cfg: TrainConfig, download: bool = True):
+    """(train_images, y_train, test_images, y_test, source): cfg's dataset as loaded, uint8 images.
 
     A ``data_dir`` is the only place looked in (an error names the files it lacks); without one the
     usual places are searched, then the files downloaded (unless ``download`` is false), and MNIST
     falls back to the bundled sample, which ``source`` then says."""
-    return dataset_arrays(load_dataset(cfg.dataset, root=cfg.data_dir, download=download), cfg)
+    return image_arrays(load_dataset(cfg.dataset, root=cfg.data_dir, download=download))
 
 
-def dataset_arrays(ds, cfg: TrainConfig):
-    """(x_train, y_train, x_test, y_test, source) of a loaded Dataset, images flattened to [0, 1] in cfg.dtype."""
+def image_arrays(ds):
+    """(train_images, y_train, test_images, y_test, source) of a loaded Dataset, uint8 images as loaded."""
+    return ds.train_images, ds.train_labels, ds.test_images, ds.test_labels, ds.source
+
+
+def load_data(cfg: TrainConfig, download: bool = True):
+    """(x_train, y_train, x_test, y_test, source) with images flattened to [0, 1] in cfg.dtype (see
+    :func:`load_images`)."""
+    train_images, y_train, test_images, y_test, source = load_images(cfg, download)
     dtype = np.dtype(cfg.dtype)
-    x_train, x_test = normalize(ds.train_images, dtype), normalize(ds.test_images, dtype)
-    return x_train, ds.train_labels, x_test, ds.test_labels, ds.source
+    return normalize(train_images, dtype), y_train, normalize(test_images, dtype), y_test, source
 
 
 def data_record(ds) -> dict:
@@ -471,13 +478,20 @@ class Trainer:
                  download: bool = True, capture_steps: bool = True):
         self.cfg, self.out, self.progress, self.log = cfg, Path(out), progress, log
         check_memory(cfg)
-        if data is None:
-            ds = load_dataset(cfg.dataset, root=cfg.data_dir, download=download)
-            data, self.data_used = dataset_arrays(ds, cfg), data_record(ds)
-        else:
-            self.data_used = None
-        x_train, y_train, self.x_test, self.y_test, self.source = data
-        self.x_train, self.y_train, self.x_val, self.y_val = hold_out(cfg, x_train, y_train)
+        #: this process's seconds in each part of the run (written to metrics.json as "seconds")
+        self.seconds = dict.fromkeys(TIMED_PARTS, 0.0)
+        with self.timed("data"):
+            if data is None:  # the uint8 images split first, then each part scaled: one pass, no float copy
+                ds = load_dataset(cfg.dataset, root=cfg.data_dir, download=download)
+                self.data_used = data_record(ds)
+                images, y_train, test_images, self.y_test, self.source = image_arrays(ds)
+                train_images, self.y_train, val_images, self.y_val = hold_out(cfg, images, y_train)
+                self.x_train, self.x_val, self.x_test = (normalize(x, np.dtype(cfg.dtype))
+                                                         for x in (train_images, val_images, test_images))
+            else:
+                self.data_used = None
+                x_train, y_train, self.x_test, self.y_test, self.source = data
+                self.x_train, self.y_train, self.x_val, self.y_val = hold_out(cfg, x_train, y_train)
         check_against_data(cfg, self.x_train, self.y_train, self.y_test)
         self.model = build_model(cfg)
         self.optimizer = build_optimizer(cfg, list(self.model.parameters()))
@@ -495,6 +509,15 @@ class Trainer:
         self.status = "running"
         self.capture_steps = capture_steps
         self.run_step = capture(self.eager_step) if capture_steps else self.eager_step
+
+    @contextlib.contextmanager
+    def timed(self, part: str):
+        """Add the block's wall time to ``seconds[part]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[part] += time.perf_counter() - started
 
     # ----- checkpoints ------------------------------------------------------------------------
     def state(self) -> dict:
@@ -521,7 +544,8 @@ class Trainer:
         return f"the last good checkpoint is {path}" if path.exists() else "no checkpoint was written yet"
 
     def save(self, name: str = "checkpoint.npz") -> Path:
-        return save_checkpoint(self.out / name, self.state())
+        with self.timed("checkpoints"):
+            return save_checkpoint(self.out / name, self.state())
 
     @classmethod
     def resume(cls, path, out=None, epochs: int | None = None, data=None, changes: dict | None = None,
@@ -590,14 +614,15 @@ class Trainer:
                 if self.stop_signal is not None:  # a batch boundary
                     return self._stop(bar)
                 if self.first_step_seconds is None:  # JIT compile (or cache load): timed apart
-                    t0 = time.perf_counter()
-                    self.running_loss += self.train_step(xb, yb)
-                    self.first_step_seconds = time.perf_counter() - t0
+                    with self.timed("first_step"):
+                        self.running_loss += self.train_step(xb, yb)
+                    self.first_step_seconds = self.seconds["first_step"]
                     started += self.first_step_seconds
                     self.log(f"first step {self.first_step_seconds:.2f} s (includes compiling or loading the "
                              f"{get_backend().NAME} backend's kernels; not counted in samples/s)")
                 else:
-                    self.running_loss += self.train_step(xb, yb)
+                    with self.timed("steps"):
+                        self.running_loss += self.train_step(xb, yb)
                     seen += len(xb)
                 self.batch_in_epoch += 1
                 self.step += 1
@@ -637,9 +662,10 @@ class Trainer:
         if the validation loss is the lowest so far, step the schedule (plateau: on the validation
         loss), then write the checkpoint and the metrics."""
         row = {"epoch": self.epoch + 1, "train_loss": self.running_loss / max(self.batch_in_epoch, 1)}
-        if len(self.x_val):
-            row["val_loss"], row["val_accuracy"], _ = evaluate(self.model, self.x_val, self.y_val)
-        row["test_loss"], row["test_accuracy"], _ = evaluate(self.model, self.x_test, self.y_test)
+        with self.timed("evaluation"):
+            if len(self.x_val):
+                row["val_loss"], row["val_accuracy"], _ = evaluate(self.model, self.x_val, self.y_val)
+            row["test_loss"], row["test_accuracy"], _ = evaluate(self.model, self.x_test, self.y_test)
         row.update(samples_per_s=samples_per_s, lr=self.optimizer.param_groups[0]["lr"])
         self.history.append(row)
         validation = (f"val loss {row['val_loss']:.4f}  val acc {100 * row['val_accuracy']:6.2f}%  "
@@ -647,7 +673,8 @@ class Trainer:
         self.log(f"epoch {row['epoch']:>3}  train loss {row['train_loss']:.4f}  {validation}test loss "
                  f"{row['test_loss']:.4f}  test acc {100 * row['test_accuracy']:6.2f}%  {samples_per_s:,.0f} samples/s")
         if self.best() is row:
-            save_checkpoint(self.out / "best.npz", self.model_file())
+            with self.timed("checkpoints"):
+                save_checkpoint(self.out / "best.npz", self.model_file())
         if self.scheduler is not None:
             if isinstance(self.scheduler, lr_scheduler.ReduceLROnPlateau):
                 self.scheduler.step(row["val_loss"])
@@ -657,7 +684,8 @@ class Trainer:
         self.batch_in_epoch = 0
         self.epoch_start_loader = self.loader.state_dict()  # the next epoch starts from here
         self.save()
-        write_metrics(self)
+        with self.timed("checkpoints"):
+            write_metrics(self)
         if self.early_stop() is not None:
             self.log(self.early_stop())
 
@@ -711,6 +739,9 @@ def early_stop(history: list[dict], patience: int | None) -> str | None:
 
 RESUMABLE = {f.name: f.metadata["resumable"] for f in dataclasses.fields(TrainConfig)}
 METRICS_KEYS = ["epoch", "train_loss", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "samples_per_s", "lr"]
+#: the parts of a run timed apart (Trainer.seconds): loading and splitting the data, the first step
+#: (compiling or loading the kernels), the other steps, evaluation, checkpoints and metrics, reports
+TIMED_PARTS = ("data", "first_step", "steps", "evaluation", "checkpoints", "reports")
 TEST_SET_ROLE = "reported only: the lr schedule, early stopping and best.npz use the validation set"
 
 
@@ -741,7 +772,8 @@ def write_metrics(trainer: Trainer, files: list[str] | None = None) -> list[Path
                         "test_samples": len(trainer.x_test),
                         "test_set": TEST_SET_ROLE if len(trainer.x_val) else "reported only",
                         "last_batch_of_one_dropped": bool(trainer.drop_last)},
-               "environment": {**environment(), "captured_steps": trainer.capture_steps}, "history": history}
+               "environment": {**environment(), "captured_steps": trainer.capture_steps},
+               "seconds": {part: round(t, 4) for part, t in trainer.seconds.items()}, "history": history}
     best = trainer.best()
     if best is not None:
         summary["best"] = {k: best[k] for k in ("epoch", "val_loss", "val_accuracy", "test_accuracy")}
@@ -760,14 +792,15 @@ def write_reports(trainer: Trainer) -> list[Path]:
     out = trainer.out
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "checkpoint.npz"]
-    if trainer.status == "finished":
-        written.append(save_checkpoint(out / "model.npz", trainer.model_file()))
-    if trainer.best() is not None:
-        written.append(out / "best.npz")
-    if trainer.history:
-        cfg = trainer.cfg
-        written.append(plot_curves(trainer.history, out / "curves.png", title=f"{cfg.dataset}: "
-                                   f"{'-'.join(map(str, cfg.sizes))} {cfg.activation}, {cfg.optimizer}"))
+    with trainer.timed("reports"):
+        if trainer.status == "finished":
+            written.append(save_checkpoint(out / "model.npz", trainer.model_file()))
+        if trainer.best() is not None:
+            written.append(out / "best.npz")
+        if trainer.history:
+            cfg = trainer.cfg
+            written.append(plot_curves(trainer.history, out / "curves.png", title=f"{cfg.dataset}: "
+                                       f"{'-'.join(map(str, cfg.sizes))} {cfg.activation}, {cfg.optimizer}"))
     names = sorted([p.name for p in written] + ["metrics.csv", "metrics.json"])
     return write_metrics(trainer, files=names) + written
 

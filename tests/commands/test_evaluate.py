@@ -5,6 +5,7 @@ import urllib.error
 import numpy as np
 import pytest
 
+from tinygrad_lab import user_cache
 from tinygrad_lab.cli import main
 from tinygrad_lab.data import datasets, load_sample
 from tinygrad_lab.data.idx import write_idx
@@ -19,7 +20,7 @@ def world(tmp_path, monkeypatch):
     """No network, an empty cache, no $TINYGRAD_LAB_DATA, and a small "full MNIST" (300 training and 50
     test digits of the sample, the test set reordered so that test image 0 differs) whose checksums are
     the expected ones."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv(user_cache.ENV_VAR, str(tmp_path / "cache"))
     monkeypatch.delenv(datasets.ENV_VAR, raising=False)
     monkeypatch.setattr(datasets, "SYSTEM_DIRS", {"mnist": [], "fashion-mnist": []})
     monkeypatch.setattr(datasets, "_urlopen", _no_network)

@@ -144,3 +144,19 @@ def test_an_8_by_8_drawing_is_read():
     digit.save(stream, format="PNG")
     x = image_to_input(stream)
     assert x.shape == (28, 28) and x.max() == pytest.approx(1.0)
+
+
+def test_predict_runs_on_numpy_without_loading_numba(model_and_run, tmp_path):
+    """A few images: Numba's import and kernel loading would cost more than the forward pass."""
+    (tmp_path / "0.png").write_bytes(drawing(load_sample().test_images[0], np.random.default_rng(0)))
+    script = ("import sys; from tinygrad_lab.cli import main; code = main(['predict', sys.argv[1], sys.argv[2]]); "
+              "print('numba' in sys.modules); sys.exit(code)")
+    env = {k: v for k, v in os.environ.items() if k != "TINYGRAD_LAB_BACKEND"}
+    done = subprocess.run([sys.executable, "-c", script, str(model_and_run[2] / "model.npz"), str(tmp_path / "0.png")],
+                          capture_output=True, text=True, cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False"
+    with_numba = subprocess.run([sys.executable, "-c", script, str(model_and_run[2] / "model.npz"),
+                                 str(tmp_path / "0.png")], capture_output=True, text=True, cwd=ROOT,
+                                env={**env, "PYTHONPATH": str(ROOT), "TINYGRAD_LAB_BACKEND": "numba"})
+    assert with_numba.stdout.splitlines() == [done.stdout.splitlines()[0], "True"]

@@ -6,6 +6,7 @@ import io
 import struct
 import sys
 import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from tinygrad_lab.data import (
     load_mnist,
     normalize,
 )
+from tinygrad_lab import user_cache
 from tinygrad_lab.data import datasets
 from tinygrad_lab.data.datasets import FILE_NAMES, cache_dir
 
@@ -65,6 +67,7 @@ def env(tmp_path, monkeypatch):
     """An isolated world: empty cache under tmp_path, no env var, no system dirs, no network,
     and checksums that match the fake files."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv(user_cache.ENV_VAR, raising=False)
     monkeypatch.delenv(datasets.ENV_VAR, raising=False)
     monkeypatch.setattr(datasets, "SYSTEM_DIRS", {"mnist": [], "fashion-mnist": []})
     monkeypatch.setattr(datasets, "_urlopen", fail_to_open)
@@ -88,6 +91,19 @@ def assert_is_fake_mnist(dataset, source: Path):
 def test_loads_from_root(env, compress):
     root = put_files(env / "root", MNIST_FILES, compress)
     assert_is_fake_mnist(load_mnist(root, download=False, fallback=False), root)
+
+
+def test_the_second_load_maps_the_decoded_arrays(env, monkeypatch):
+    root = put_files(env / "root", MNIST_FILES)
+    first = load_mnist(root, download=False, fallback=False)
+    assert len(list((user_cache.root() / "decoded" / "mnist").glob("*.npy"))) == 4
+
+    def no_decoding(path):
+        raise AssertionError(f"{path} decoded again")
+    monkeypatch.setattr(datasets, "read_idx", no_decoding)
+    second = load_mnist(root, download=False, fallback=False)
+    assert_is_fake_mnist(second, root)
+    np.testing.assert_array_equal(second.train_images, first.train_images)
 
 
 def test_mixed_compressed_and_raw_files(env):
@@ -130,6 +146,9 @@ def test_the_sample_says_what_it_stands_in_for(env):
 
 
 def test_cache_dir_per_platform(monkeypatch, tmp_path):
+    monkeypatch.setenv(user_cache.ENV_VAR, str(tmp_path / "mine"))
+    assert cache_dir("mnist") == tmp_path / "mine" / "mnist"
+    monkeypatch.delenv(user_cache.ENV_VAR)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_dir("mnist") == tmp_path / "xdg" / "tinygrad_lab" / "mnist"
     monkeypatch.delenv("XDG_CACHE_HOME")
@@ -162,7 +181,7 @@ def test_other_datasets_files_are_rejected(env):
 
 def test_file_mirror_after_failing_mirror(env, monkeypatch):
     mirror = put_files(env / "mirror", MNIST_FILES)
-    monkeypatch.setattr(datasets, "_urlopen", datasets.urllib.request.urlopen)
+    monkeypatch.setattr(datasets, "_urlopen", urllib.request.urlopen)
     monkeypatch.setitem(datasets.MIRRORS, "mnist", [(env / "missing").as_uri() + "/", mirror.as_uri() + "/"])
     cache = cache_dir("mnist")
     assert_is_fake_mnist(load_mnist(fallback=False), cache)
@@ -176,7 +195,7 @@ def test_only_missing_files_are_downloaded(env, monkeypatch):
 
     def record_and_open(url, timeout):
         fetched.append(url.rsplit("/", 1)[1])
-        return datasets.urllib.request.urlopen(url, timeout=timeout)
+        return urllib.request.urlopen(url, timeout=timeout)
 
     monkeypatch.setattr(datasets, "_urlopen", record_and_open)
     monkeypatch.setitem(datasets.MIRRORS, "mnist", [mirror.as_uri() + "/"])
@@ -197,7 +216,7 @@ def test_all_mirrors_failing_names_file_and_each_mirror(env, monkeypatch):
 
 def test_checksum_mismatch_leaves_no_file(env, monkeypatch):
     mirror = put_files(env / "mirror", FASHION_FILES)  # well-formed, but not the expected content
-    monkeypatch.setattr(datasets, "_urlopen", datasets.urllib.request.urlopen)
+    monkeypatch.setattr(datasets, "_urlopen", urllib.request.urlopen)
     monkeypatch.setitem(datasets.MIRRORS, "mnist", [mirror.as_uri() + "/"])
     with pytest.raises(DownloadError, match="ChecksumError: .*SHA-256"):
         load_mnist(fallback=False)

@@ -11,16 +11,20 @@ reference by the parity suite.
 Kernels use ``error_model='numpy'`` (division by zero gives inf/nan instead of raising, which lets
 LLVM vectorise loops that divide: ~7x on a fused Adam) and ``fastmath=False`` (no reassociation,
 so float64 results match NumPy bit for bit).  They are serial: ``parallel=True`` next to a
-multithreaded BLAS oversubscribes small machines.  Generated kernels are compiled on first use per
-rule or activation (and per dtype), and kept for the process.
+multithreaded BLAS oversubscribes small machines.  Every kernel's machine code is kept on disk:
+the hand-written ones by Numba beside this file (or in its user-wide cache when the package is
+read-only), the generated ones through :mod:`.kernel_cache`, which files their source under a key
+of everything they depend on; so a process compiles only what no earlier one on the machine did.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import math
 import types
+from pathlib import Path
 
 import numpy as np
 from numba import njit
@@ -28,12 +32,24 @@ from numba.extending import overload
 
 from tinygrad_lab.activations import elementwise
 
+from . import kernel_cache
 from ._common import cast_hyper, check_flat
 
 NAME = "numba"
 
-_jit = njit(cache=True, error_model="numpy", fastmath=False)
-_jit_generated = njit(error_model="numpy", fastmath=False)
+_OPTIONS = dict(error_model="numpy", fastmath=False)
+_jit = njit(cache=True, **_OPTIONS)
+_jit_in_memory = njit(**_OPTIONS)
+#: what every generated kernel also depends on: this file (the options above, the scalar forms below)
+_SALT = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def _compile(name: str, source: str, **values) -> dict:
+    """The functions ``source`` defines (its globals: ``values``), jitted; their machine code is
+    cached on disk whenever :func:`.kernel_cache.compile_source` could file their source."""
+    functions, on_disk = kernel_cache.compile_source(name, source, values, _SALT)
+    jit = _jit if on_disk else _jit_in_memory
+    return {fname: jit(fn) for fname, fn in functions.items()}
 
 
 # ----- the primitives' scalar forms ------------------------------------------------------------
@@ -78,20 +94,19 @@ def _jit_formula(fn):
         if (inspect.isfunction(helper) and helper.__module__.startswith("tinygrad_lab.")
                 and helper not in elementwise.PRIMITIVES):            # those have scalar forms above
             scope[name] = _jit_formula(helper)
-    return _jit_generated(types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__))
+    return _jit_in_memory(types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__))
 
 
 @functools.cache
 def _update_kernel(rule, n_state: int):
-    """for i: (p[i], s₁[i], …) = rule(p[i], g[i], s₁[i], …, *hyper), one jitted loop."""
+    """for i: (p[i], s₁[i], …) = rule(p[i], g[i], s₁[i], …, *hyper), one jitted loop.  (The rule
+    itself is compiled into it only when no earlier process left the loop's machine code.)"""
     state = ", ".join(f"s{k}" for k in range(n_state))
     at_i = "".join(f", s{k}[i]" for k in range(n_state))
     source = (f"def kernel(p, g, {state}, hyper):\n"
               f"    for i in range(p.shape[0]):\n"
               f"        p[i]{at_i} = rule(p[i], g[i]{at_i}, *hyper)\n")
-    namespace = {"rule": _jit_formula(rule)}
-    exec(source, namespace)
-    return _jit_generated(namespace["kernel"])
+    return _compile(f"update_{rule.__name__}_{n_state}", source, rule=_jit_formula(rule))["kernel"]
 
 
 def update(rule, param, grad, state, hyper):
@@ -115,59 +130,60 @@ def all_finite(a):
 
 
 # ----- activations -----------------------------------------------------------------------------
+_ACT_SOURCE = """
+def forward(z, b, has_bias, y):
+    n, m = z.shape
+    for i in range(n):
+        for j in range(m):
+            v = z[i, j] + b[j] if has_bias else z[i, j]
+            z[i, j] = v
+            y[i, j] = sigma(v)
+
+
+def forward_in_place(z, b, has_bias):
+    n, m = z.shape
+    for i in range(n):
+        for j in range(m):
+            z[i, j] = sigma(z[i, j] + b[j] if has_bias else z[i, j])
+
+
+def backward(gy, z, y, gz, gb, has_bias):
+    n, m = gy.shape
+    if has_bias:
+        for j in range(m):
+            gb[j] = 0
+    for i in range(n):
+        for j in range(m):
+            g = gy[i, j] * sigma_prime(z[i, j] if uses_z else y[i, j])
+            gz[i, j] = g
+            if has_bias:
+                gb[j] += g
+
+
+def backward_in_place(gy, z, y, gb, has_bias):
+    n, m = gy.shape
+    if has_bias:
+        for j in range(m):
+            gb[j] = 0
+    for i in range(n):
+        for j in range(m):
+            gy[i, j] *= sigma_prime(z[i, j] if uses_z else y[i, j])
+            if has_bias:
+                gb[j] += gy[i, j]
+"""
+
+
 @functools.cache
 def _act_kernels(act):
-    """The loops around the jitted σ and σ' of ``act``: forward into a separate y, forward in place
-    (y is z), backward into a separate gz, backward in place (gz is gy).
+    """The loops around the jitted σ and σ' of ``act`` (``_ACT_SOURCE``): forward into a separate y,
+    forward in place (y is z), backward into a separate gz, backward in place (gz is gy).
 
     Each aliased call has its own loop because LLVM vectorises a loop only after a run-time check
     that its output does not overlap its inputs; one array passed as both fails that check, and the
     loop runs scalar (bias + ReLU on 512x512 float32: 150 µs instead of 27 µs)."""
-    sigma, sigma_prime = _jit_formula(act.sigma), _jit_formula(act.sigma_prime)
-    uses_z = act.uses == "z"
-
-    @_jit_generated
-    def forward(z, b, has_bias, y):
-        n, m = z.shape
-        for i in range(n):
-            for j in range(m):
-                v = z[i, j] + b[j] if has_bias else z[i, j]
-                z[i, j] = v
-                y[i, j] = sigma(v)
-
-    @_jit_generated
-    def forward_in_place(z, b, has_bias):
-        n, m = z.shape
-        for i in range(n):
-            for j in range(m):
-                z[i, j] = sigma(z[i, j] + b[j] if has_bias else z[i, j])
-
-    @_jit_generated
-    def backward(gy, z, y, gz, gb, has_bias):
-        n, m = gy.shape
-        if has_bias:
-            for j in range(m):
-                gb[j] = 0
-        for i in range(n):
-            for j in range(m):
-                g = gy[i, j] * sigma_prime(z[i, j] if uses_z else y[i, j])
-                gz[i, j] = g
-                if has_bias:
-                    gb[j] += g
-
-    @_jit_generated
-    def backward_in_place(gy, z, y, gb, has_bias):
-        n, m = gy.shape
-        if has_bias:
-            for j in range(m):
-                gb[j] = 0
-        for i in range(n):
-            for j in range(m):
-                gy[i, j] *= sigma_prime(z[i, j] if uses_z else y[i, j])
-                if has_bias:
-                    gb[j] += gy[i, j]
-
-    return forward, forward_in_place, backward, backward_in_place
+    kernels = _compile(f"act_{act.name}", _ACT_SOURCE, sigma=_jit_formula(act.sigma),
+                       sigma_prime=_jit_formula(act.sigma_prime), uses_z=act.uses == "z")
+    return kernels["forward"], kernels["forward_in_place"], kernels["backward"], kernels["backward_in_place"]
 
 
 _EMPTY = {np.dtype(np.float32): np.zeros(1, np.float32), np.dtype(np.float64): np.zeros(1, np.float64)}

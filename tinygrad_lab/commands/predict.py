@@ -9,6 +9,7 @@ smaller than 8×8 are refused from the header.  16-bit greyscale levels are scal
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -119,6 +120,7 @@ def image_to_input(source) -> np.ndarray:
 
 
 def run(args) -> int:
+    from tinygrad_lab.backend import ENV_VAR as BACKEND_ENV_VAR, use_backend
     from tinygrad_lab.checkpoint import CheckpointError
     from tinygrad_lab.cli import CommandError, UsageError
     from tinygrad_lab.ops import softmax
@@ -149,7 +151,9 @@ def run(args) -> int:
                 raise CommandError(f"{name}: {e}") from None
             names.append(name)
             labels.append(None)
-    with no_grad():
+    # A few images: the NumPy backend answers at once; loading Numba's kernels would take longer
+    # than the forward pass they speed up (unless TINYGRAD_LAB_BACKEND asks for them).
+    with no_grad(), use_backend(os.environ.get(BACKEND_ENV_VAR) or "numpy"):
         probs = softmax(model(Tensor(np.stack(pixels).reshape(len(pixels), -1), dtype=cfg.dtype))).data
     for name, label, p in zip(names, labels, probs):
         best = int(p.argmax())

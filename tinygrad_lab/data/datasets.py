@@ -13,25 +13,28 @@ The first directory holding all four files is used. Otherwise, if allowed,
 the missing files are downloaded into the cache from a list of mirrors. Every
 file, found or downloaded, is checked against the SHA-256 of its uncompressed
 content, so a corrupted file or a directory holding the other dataset is
-reported instead of silently used.
+reported instead of silently used.  The verified arrays are kept decoded in
+``<cache>/decoded/<dataset>/`` (:mod:`.decoded`), so later loads memory-map them
+instead of decoding the files again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import http.client
+import math
 import os
 import sys
-import urllib.request
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from tqdm import tqdm
 
+from tinygrad_lab import user_cache
+
+from . import decoded
 from .idx import IDXError, atomic_output, encode_header, read_idx
 
 __all__ = [
@@ -63,7 +66,7 @@ FILE_NAMES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 
-# SHA-256 of the *uncompressed* files. MNIST: from /work/shared/data/mnist/SHA256SUMS.uncompressed.
+# SHA-256 of the *uncompressed* files. MNIST: computed with `zcat FILE | sha256sum` from the original files.
 # Fashion-MNIST: computed with `zcat FILE | sha256sum` from Debian's dataset-fashion-mnist
 # 0.0~git20200523.55506a9-1 (/usr/share/datasets/fashion-mnist/*.gz).
 CHECKSUMS = {
@@ -98,12 +101,21 @@ MIRRORS = {
 # Extra read-only places searched after the cache.
 SYSTEM_DIRS = {"mnist": [], "fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")]}
 
-# The URL opener, called as _urlopen(url, timeout=...); tests replace it with a fake.
-_urlopen = urllib.request.urlopen
+
+def _urlopen(url: str, timeout: float):
+    """The URL opener (tests replace it with a fake).  The network modules load only here: most
+    runs never download, and importing them costs a tenth of a second."""
+    import urllib.request
+
+    return urllib.request.urlopen(url, timeout=timeout)
+
 
 # What one failing mirror may raise: network and HTTP errors (URLError and timeouts
 # are OSErrors), unknown URL schemes (ValueError), and bad content (IDXError, ChecksumError).
-_MIRROR_ERRORS = (OSError, http.client.HTTPException, ValueError)
+def _mirror_errors() -> tuple[type[Exception], ...]:
+    import http.client
+
+    return OSError, http.client.HTTPException, ValueError
 
 
 class DownloadError(RuntimeError):
@@ -161,25 +173,15 @@ def normalize(images: np.ndarray, dtype=np.float32) -> np.ndarray:
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise TypeError(f"normalize expects uint8 images, got dtype {images.dtype} (already normalized?)")
-    return (images.reshape(len(images), -1) / np.asarray(255, dtype=dtype)).astype(dtype, copy=False)
+    rows = images.reshape(len(images), math.prod(images.shape[1:]))      # also for no images
+    return (rows / np.asarray(255, dtype=dtype)).astype(dtype, copy=False)
 
 
 def cache_dir(dataset: str) -> Path:
-    """The per-user cache directory for ``dataset``.
-
-    ``$XDG_CACHE_HOME/tinygrad_lab/<dataset>`` when that variable is set;
-    otherwise ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows and
-    ``~/.cache`` elsewhere, each followed by ``tinygrad_lab/<dataset>``.
-    """
-    if os.environ.get("XDG_CACHE_HOME"):
-        base = Path(os.environ["XDG_CACHE_HOME"])
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    elif sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    else:
-        base = Path.home() / ".cache"
-    return base / "tinygrad_lab" / dataset
+    """The per-user cache directory for ``dataset``: ``<cache>/<dataset>``, where ``<cache>`` is
+    :func:`tinygrad_lab.user_cache.root` (``$TINYGRAD_LAB_CACHE``, else ``$XDG_CACHE_HOME/tinygrad_lab``,
+    else the platform's user cache folder followed by ``tinygrad_lab``)."""
+    return user_cache.root() / dataset
 
 
 def search_dirs(dataset: str, root: str | os.PathLike | None = None) -> list[Path]:
@@ -266,7 +268,8 @@ def _load_full(dataset: str, root: str | os.PathLike | None, download: bool) -> 
         except DownloadError as err:
             raise DownloadError(f"full {dataset} not found in {places} and download failed: {err}",
                                 err.failures) from err
-    arrays = {field: read_verified(find_file(directory, name), CHECKSUMS[dataset][name])
+    decoded_dir = user_cache.root() / "decoded" / dataset
+    arrays = {field: decoded.load(find_file(directory, name), CHECKSUMS[dataset][name], decoded_dir, read_verified)
               for field, name in FILE_NAMES.items()}
     _check_consistent(arrays, directory)
     return Dataset(
@@ -368,7 +371,7 @@ def download_file(name: str, directory: Path, mirrors: list[str], expected_sha25
                 out.flush()
                 read_verified(Path(out.name), expected_sha256)
             return target
-        except _MIRROR_ERRORS as err:
+        except _mirror_errors() as err:
             reasons.append(f"{type(err).__name__}: {err}")
             failures.append(f"{url}: {reasons[-1]}")
     raise DownloadError(f"{target.name}: every mirror failed: " + "; ".join(failures), reasons)
@@ -378,6 +381,8 @@ def _fetch(url: str, out: BinaryIO, label: str) -> None:
     """Stream ``url`` into the open binary file ``out`` with a progress bar."""
     with _urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
         length = getattr(response, "headers", {}).get("Content-Length")
+        from tqdm import tqdm
+
         with tqdm(total=int(length) if length else None, unit="B", unit_scale=True, desc=label,
                   disable=None, leave=False) as progress:
             while chunk := response.read(_DOWNLOAD_CHUNK):

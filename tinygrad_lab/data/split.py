@@ -42,7 +42,8 @@ def stratified_split(labels: np.ndarray, size, rng: np.random.Generator) -> tupl
         if k == total:
             raise ValueError(f"holds out every sample of class {c} ({total} of {total}): each class must keep a "
                              "training sample")
-    held = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:k] for c, k in zip(classes, taken)])
+    by_class = np.split(np.argsort(labels, kind="stable"), np.cumsum(counts)[:-1])  # each class's indices, ascending
+    held = np.concatenate([rng.permutation(members)[:k] for members, k in zip(by_class, taken)])
     mask = np.zeros(len(labels), dtype=bool)
     mask[held] = True
     return np.flatnonzero(~mask), np.flatnonzero(mask)
