@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy import sqrt
 
-from .optimizer import Optimizer, check_eps, check_nonnegative, check_unit_interval
+from .optimizer import Optimizer, check_eps, check_nonnegative, check_unit_interval, l2_decay
 
 __all__ = ["Adadelta"]
 
@@ -46,9 +46,7 @@ class Adadelta(Optimizer):
 def adadelta_rule(p, g, v, u, lr, rho, keep, eps, weight_decay):
     """One coordinate: d = g + λθ;  v ← ρv + (1 − ρ)d²;  Δ = √(u + ε)/√(v + ε) · d;
     u ← ρu + (1 − ρ)Δ²;  θ ← θ − γΔ.  Returns (θ, v, u); ``keep`` = 1 − ρ."""
-    d = g
-    if weight_decay != 0:
-        d = p * weight_decay + d
+    d = l2_decay(p, g, weight_decay)
     v = v * rho + (d * keep) * d
     delta = sqrt(u + eps) / sqrt(v + eps) * d
     u = u * rho + (delta * keep) * delta

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy import sqrt
 
-from .optimizer import Optimizer, check_eps, check_nonnegative
+from .optimizer import Optimizer, check_eps, check_nonnegative, l2_decay
 
 __all__ = ["Adagrad"]
 
@@ -50,8 +50,6 @@ class Adagrad(Optimizer):
 def adagrad_rule(p, g, s, clr, eps, weight_decay):
     """One coordinate: d = g + λθ;  s ← s + d²;  θ ← θ − clr·d / (√s + ε), clr = γ/(1 + (t − 1)η_d).
     Returns (θ, s)."""
-    d = g
-    if weight_decay != 0:
-        d = p * weight_decay + d
+    d = l2_decay(p, g, weight_decay)
     s = s + d * d
     return p - (d * clr) / (sqrt(s) + eps), s

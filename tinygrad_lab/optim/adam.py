@@ -7,7 +7,7 @@ import math
 import numpy as np
 from numpy import sqrt
 
-from .optimizer import Optimizer, check_eps, check_nonnegative, check_unit_interval
+from .optimizer import Optimizer, check_eps, check_nonnegative, check_unit_interval, l2_decay
 
 __all__ = ["Adam", "AdamW", "adam_rule"]
 
@@ -21,13 +21,11 @@ def check_betas(betas) -> None:
 
 
 def decay(p, g, weight_decay, decay_factor, decoupled):
-    """Weight decay for one coordinate: L2 (d = g + λθ) or decoupled (θ ← θ(1 − γλ), d = g, with
-    ``decay_factor`` = 1 − γλ).  Returns (θ, d)."""
-    if weight_decay != 0:
-        if decoupled:
-            return p * decay_factor, g
-        return p, p * weight_decay + g
-    return p, g
+    """Weight decay for one coordinate: L2 (d = g + λθ, :func:`~.optimizer.l2_decay`) or decoupled
+    (θ ← θ(1 − γλ), d = g, with ``decay_factor`` = 1 − γλ).  Returns (θ, d)."""
+    if decoupled:
+        return (p * decay_factor if weight_decay != 0 else p), g
+    return p, l2_decay(p, g, weight_decay)
 
 
 class Adam(Optimizer):

@@ -105,6 +105,14 @@ def _is_param(p: Any) -> bool:
 _UNUSED: dict[tuple[int, np.dtype], np.ndarray] = {}
 
 
+def l2_decay(p, g, weight_decay):
+    """The L2 penalty ½λ‖θ‖² folded into the gradient of one coordinate: d = g + λθ (PyTorch's
+    ``weight_decay``); d = g when λ = 0."""
+    if weight_decay != 0:
+        return p * weight_decay + g
+    return g
+
+
 def unused(like: np.ndarray) -> np.ndarray:
     """A shared array of zeros shaped like the flat ``like``, passed for a state array the settings
     leave unused (an update rule hands such an array back unchanged, so it stays zeros)."""

@@ -7,7 +7,7 @@ from numpy import sqrt
 
 from tinygrad_lab.activations.elementwise import maximum
 
-from .optimizer import Optimizer, check_eps, check_nonnegative, check_unit_interval, unused
+from .optimizer import Optimizer, check_eps, check_nonnegative, check_unit_interval, l2_decay, unused
 
 __all__ = ["RMSprop"]
 
@@ -59,9 +59,7 @@ def rmsprop_rule(p, g, v, gbar, b, lr, alpha, keep, eps, weight_decay, momentum,
     a = √max(v − ḡ², 0) + ε (v ≥ ḡ² exactly; in floats, after many equal gradients, v − ḡ² can round
     below 0, where PyTorch's √ writes NaN), else a = √v + ε;  μ > 0: b ← μb + d/a, θ ← θ − γb, else θ ← θ − γd/a.
     Returns (θ, v, ḡ, b); ``keep`` = 1 − α."""
-    d = g
-    if weight_decay != 0:
-        d = p * weight_decay + d
+    d = l2_decay(p, g, weight_decay)
     v = v * alpha + (d * keep) * d
     if centered:
         gbar = gbar * alpha + d * keep

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, unused
+from .optimizer import Optimizer, check_nonnegative, l2_decay, unused
 
 __all__ = ["SGD"]
 
@@ -67,9 +67,7 @@ class SGD(Optimizer):
 def sgd_rule(p, g, b, lr, momentum, keep, weight_decay, nesterov, first, has_momentum):
     """One coordinate: d = g + λθ;  b = d (first step) or μb + (1 − τ)d;  d = d + μb (Nesterov)
     or b;  θ ← θ − γd.  Returns (θ, b); ``keep`` = 1 − τ."""
-    d = g
-    if weight_decay != 0:
-        d = p * weight_decay + d
+    d = l2_decay(p, g, weight_decay)
     if has_momentum:
         if first:
             b = d
