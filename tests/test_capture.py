@@ -539,6 +539,48 @@ def test_fallback_in_place_write_inside_the_step():
     fallback(make, "writes into a tensor in place")
 
 
+@pytest.mark.parametrize("features", [{"bn": True}, {"dropout": 0.3}], ids=["batchnorm", "dropout"])
+def test_fallback_a_node_changing_state_outside_the_loss_graph(features):
+    def make(s):
+        def step(x, y):
+            s.model(Tensor(x))  # moves BatchNorm's running statistics, draws a dropout mask: not in the loss
+            return s.step(x, y)
+        return step
+
+    fallback(make, "changed state", **features)
+
+
+@pytest.mark.parametrize("edit", [lambda m: m.train(), lambda m: m.to(np.float32)], ids=["train()", "to()"])
+def test_fallback_a_module_edited_inside_the_step(edit):
+    def make(s):
+        def step(x, y):
+            s.model.eval()
+            edit(s.model)
+            s.model.double()
+            return s.step(x, y)
+        return step
+
+    fallback(make, "the step edits a module", dtype=np.float64)
+
+
+def test_module_zero_grad_in_the_step_replays():
+    def step_of(s):
+        def step(x, y):
+            s.model.zero_grad()
+            loss = cross_entropy(s.model(Tensor(x)), y)
+            loss.backward()
+            s.opt.step()
+            return loss.item()
+        return step
+
+    eager, captured = Setup(np.float32), Setup(np.float32)
+    plain, step = step_of(eager), capture(step_of(captured))
+    for x, y in batches(np.float32, 3):
+        assert plain(x, y) == step(x, y)
+        assert_same(eager, captured)
+    assert step.plan is not None and step.reason is None
+
+
 def test_fallback_step_returning_something_else():
     def make(s):
         def step(x, y):
