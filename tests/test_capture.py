@@ -106,20 +106,28 @@ def test_later_calls_replay_without_graph_nodes_or_tensors(monkeypatch):
 def test_eval_train_switches_keep_the_replay_identical():
     eager, captured = Setup(np.float32, dropout=0.3), Setup(np.float32, dropout=0.3)
     step = capture(captured.step)
+    previous, shape = None, None
     for i, (x, y) in enumerate(batches(np.float32, 10)):
+        switched = False
         if i % 3 == 2:  # evaluate in between, as Trainer does each epoch
             for s in (eager, captured):
                 s.model.eval()
                 with tg.no_grad():
                     s.model(Tensor(x))
                 s.model.train()
-        mode = i in (4, 5)  # two steps in eval mode (dropout off): a plan of their own
+            switched = True
+        mode = i in (4, 5)  # two steps in eval mode (dropout off)
+        switched |= mode != (i - 1 in (4, 5))
         for s in (eager, captured):
             s.model.train(not mode)
         assert eager.step(x, y) == step(x, y)
         assert step.reason is None
         assert_same(eager, captured)
-    assert len(step.plans) == 3  # train full batch, train partial batch, eval full batch
+        if i and not switched and x.shape == shape:
+            assert step.plan is previous, f"call {i} recorded again though nothing changed"
+        else:  # a mode switch is an edit of the modules: the step records again
+            assert step.plan is not previous, f"call {i} replayed a plan recorded before a mode switch"
+        previous, shape = step.plan, x.shape
 
 
 def _reads(step, array) -> bool:
@@ -161,9 +169,13 @@ def test_an_argument_overlapping_what_the_step_writes_is_copied():
 def test_the_plan_prints_every_kernel_with_its_buffers():
     _, _, step = run_both(np.float32, n=2, clip=0.5)
     text = str(step.plan)
-    assert "argument 0 -> tensor   32x20 float32" in text
-    assert "matmul a Wᵀ                  32x20 float32, 20x16 float32, 32x16 float32" in text
-    assert text.count("matmul δᵀ a") == 3 and text.count("matmul δ W") == 2  # no gradient for the input
+    assert "argument 0 -> read      32x20 float32" in text and "argument 1 -> converted 32 int64" in text
+    assert "Affine+relu                  32x20 float32, 16x20 float32, 16 float32, 32x16 float32" in text
+    assert text.count("Affine+relu backward") == 2 and text.count("Affine backward") == 1
+    assert text.count("CrossEntropy") == 2
+    # the first layer's backward has no buffer for the input's gradient (the input needs none)
+    assert ("Affine+relu backward         32x16 float32, 32x20 float32, 16x20 float32, 32x16 float32, "
+            "32x16 float32, 16x20 float32, 16 float32\n") in text
     assert "clip_grad_norm_" in text and "Adam.step, flat" in text
 
 
@@ -308,6 +320,14 @@ CHANGES = {
     "cast the model through float32 (Module.to)": ({"bn": True}, {2: lambda s: s.model.float().double()}, None),
     "remove a parameter from its group": ({}, {2: lambda s: s.opt.param_groups[0]["params"].pop()}, NOT_UPDATED),
     "a new optimizer": ({}, {2: lambda s: setattr(s, "opt", optim.SGD(s.model.parameters(), lr=0.05))}, None),
+    "change the learning rate": ({}, {2: lambda s: s.opt.param_groups[0].__setitem__("lr", 0.01)}, None),
+    "load the model's state dict": (
+        {"bn": True}, {2: lambda s: s.model.load_state_dict({k: v * 0.5 for k, v in s.model.state_dict().items()})},
+        None),
+    "load the optimizer's state dict": ({}, {2: lambda s: s.opt.load_state_dict(s.opt.state_dict())}, None),
+    "evaluate in between": ({"dropout": 0.3}, {2: lambda s: s.model.eval(), 3: lambda s: s.model.train()}, None),
+    "train in eval mode": ({"dropout": 0.3}, {2: lambda s: s.model.eval()}, None),
+    "a module built elsewhere": ({}, {2: lambda s: nn.Linear(2, 2)}, None),
 }
 
 
@@ -335,7 +355,7 @@ def test_a_change_between_calls_is_never_replayed_on_the_old_plan(change, fuse):
         assert step.reason is not None and reason in step.reason and any(reason in m for m in messages)
 
 
-def test_a_replay_edits_nothing_and_an_edit_that_leaves_the_tree_as_read_keeps_the_plan():
+def test_a_replay_edits_nothing_and_a_setting_written_with_its_value_keeps_the_plan():
     from tinygrad_lab.mode import edits
 
     eager, captured = Setup(np.float64, bn=True, dropout=0.3), Setup(np.float64, bn=True, dropout=0.3)
@@ -347,11 +367,15 @@ def test_a_replay_edits_nothing_and_an_edit_that_leaves_the_tree_as_read_keeps_t
     assert eager.step(x, y) == step(x, y)
     assert edits().modules == stamp  # BatchNorm's running statistics move in place: no edit
     for s in (eager, captured):
-        nn.Linear(2, 2)                                   # a module built elsewhere
-        s.model.layers[_first(s, nn.Dropout)].p = 0.3     # a setting written with its value
-    assert edits().modules != stamp
+        s.model.layers[_first(s, nn.Dropout)].p = s.model.layers[_first(s, nn.Dropout)].p  # the same object
+        s.model.train()                                                                     # already training
+    assert edits().modules == stamp
     assert eager.step(x, y) == step(x, y)
     assert step.plan is plan
+    nn.Linear(2, 2)  # any module edited, even one built elsewhere: the step records again (cheap, and safe)
+    assert edits().modules != stamp
+    assert eager.step(x, y) == step(x, y)
+    assert step.plan is not plan and step.reason is None
     assert_same(eager, captured)
 
 
@@ -471,7 +495,7 @@ def test_fallback_targets_that_are_not_an_argument():
             return loss.item()
         return step
 
-    fallback(make, "a targets of shape (32,) is neither an argument")
+    fallback(make, "the targets of shape (32,) is neither an argument")
 
 
 def test_fallback_clip_grad_value():
@@ -512,7 +536,49 @@ def test_fallback_in_place_write_inside_the_step():
             return value
         return step
 
-    fallback(make, "writes into a tensor of shape (16,) in place")
+    fallback(make, "writes into a tensor in place")
+
+
+@pytest.mark.parametrize("features", [{"bn": True}, {"dropout": 0.3}], ids=["batchnorm", "dropout"])
+def test_fallback_a_node_changing_state_outside_the_loss_graph(features):
+    def make(s):
+        def step(x, y):
+            s.model(Tensor(x))  # moves BatchNorm's running statistics, draws a dropout mask: not in the loss
+            return s.step(x, y)
+        return step
+
+    fallback(make, "changed state", **features)
+
+
+@pytest.mark.parametrize("edit", [lambda m: m.train(), lambda m: m.to(np.float32)], ids=["train()", "to()"])
+def test_fallback_a_module_edited_inside_the_step(edit):
+    def make(s):
+        def step(x, y):
+            s.model.eval()
+            edit(s.model)
+            s.model.double()
+            return s.step(x, y)
+        return step
+
+    fallback(make, "the step edits a module", dtype=np.float64)
+
+
+def test_module_zero_grad_in_the_step_replays():
+    def step_of(s):
+        def step(x, y):
+            s.model.zero_grad()
+            loss = cross_entropy(s.model(Tensor(x)), y)
+            loss.backward()
+            s.opt.step()
+            return loss.item()
+        return step
+
+    eager, captured = Setup(np.float32), Setup(np.float32)
+    plain, step = step_of(eager), capture(step_of(captured))
+    for x, y in batches(np.float32, 3):
+        assert plain(x, y) == step(x, y)
+        assert_same(eager, captured)
+    assert step.plan is not None and step.reason is None
 
 
 def test_fallback_step_returning_something_else():

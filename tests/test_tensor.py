@@ -197,3 +197,20 @@ def test_grad_accumulates_in_place_into_the_leafs_own_array():
     (x * 3).sum().backward()
     assert x.grad.data is array
     np.testing.assert_array_equal(array, [6.0, 6.0])
+
+
+def test_copied_from_names_the_data_a_tensor_copied_while_it_lives():
+    import copy
+    import gc
+    import pickle
+
+    x = np.ones(3)
+    t = Tensor(x)
+    assert t.copied_from() is x and Tensor(t).copied_from() is t
+    assert Tensor([1.0, 2.0]).copied_from() is None and Tensor.wrap(x).copied_from() is None
+    assert (t * 2).copied_from() is None
+    u = Tensor(np.zeros(2))  # copied from a temporary that is gone
+    gc.collect()
+    assert u.copied_from() is None
+    for other in (copy.deepcopy(t), pickle.loads(pickle.dumps(t))):  # a copy in another place copies nothing
+        assert other.copied_from() is None and other.data.tobytes() == t.data.tobytes()

@@ -249,6 +249,25 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, retain_
     return tuple(result)
 
 
+def zero_grad(params: Sequence[Tensor], set_to_none: bool = True) -> None:
+    """Reset the gradients ``backward()`` accumulates into: ``p.grad = None`` (the default, as
+    PyTorch) or, with ``set_to_none=False``, zeros written into it.  ``Optimizer.zero_grad`` and
+    ``Module.zero_grad`` both come here."""
+    recorder = current_modes().recorder
+    if recorder is not None:
+        recorder.zero_grad(params, set_to_none)
+    for p in params:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        elif hasattr(p.grad, "copy_"):  # a Tensor: detached first (a grad from
+            p.grad = p.grad.detach()       # create_graph=True leaves its graph), then zeroed
+            p.grad.copy_(0.0)
+        else:
+            p.grad.data[...] = 0
+
+
 def tensor_backward(self: Tensor, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
     """Accumulate ∂self/∂leaf into ``leaf.grad`` for every leaf that requires grad.
 

@@ -6,42 +6,48 @@ that runs one training step (zero_grad, forward, loss, ``backward()``, optionall
 ``clip_grad_norm_``, ``optimizer.step()``) and returns the loss (a Tensor or its ``.item()``).
 
 * **Record.**  The first call with a given *signature* (the arguments' shapes and dtypes, the
-  backend, the train/eval mode of every module the step calls) runs the step eagerly while a
-  recorder (:func:`tinygrad_lab.mode.recording`) notes what it does: the graph ``backward()``
-  walks, the clipping and the optimizer step, which tensors are copies of the arguments, which
-  modules ran.
-* **Plan.**  From that record a :class:`Plan` is built: buffers allocated once for every tensor of
-  the graph and its gradient, and a tape of kernels over them — the GEMMs with ``out=``, the fused
-  nodes' backend kernels, the gradient clipping and ONE optimizer update per parameter group.  The
-  optimizer's parameters are re-homed once (:class:`FlatGroup`): each group's parameters become
-  views of one flat buffer, their gradients views of a second one (the backward's GEMMs write into
-  it directly), the optimizer's per-parameter state views of one flat array per entry, so
-  ``state_dict()``/``load_state_dict()`` keep working on the views.
+  backend) runs the step eagerly while a recorder (:func:`tinygrad_lab.mode.recording`) is told what
+  the capture needs, by the few calls that make a step: ``zero_grad`` and ``backward()``
+  (:mod:`~tinygrad_lab.autograd`: the graph), ``clip_grad_norm_`` and ``optimizer.step()``.
+* **Plan.**  From that record a :class:`Plan` is built: every node of the graph lowers itself
+  (``Function.lower``: it hands the plan its own ``forward_into``/``backward_into`` over buffers the
+  plan allocates once, and names the state its forward pass changes), then the clipping and ONE
+  optimizer update per parameter group.  The optimizer's parameters are re-homed once
+  (:class:`FlatGroup`): each group's parameters become views of one flat buffer, their gradients
+  views of a second one (the backward kernels write into it directly), the optimizer's
+  per-parameter state views of one flat array per entry, so ``state_dict()``/``load_state_dict()``
+  keep working on the views.  This module knows no op, loss or layer: only the graph and the
+  ``lower`` each node declares.
 * **Replay.**  Later calls with the same signature hand the arguments to the kernels that read
   them (an array the tape could overwrite, or of another layout, is copied into an input buffer)
   and run the tape: no Tensor, no graph node, no Python per op.  ``print(step.plan)`` lists it.
 
-Every effect of a step happens inside a node's forward pass or the optimizer step (BatchNorm's
-running statistics in :class:`~tinygrad_lab.nn.batchnorm.BatchNormTrain`, dropout's mask drawn in
-:class:`~tinygrad_lab.nn.dropout.DropoutTrain`), so the tape reproduces the eager step bit for bit.
+An input of the graph is an argument of the step, a tensor made from one (``Tensor(x)``:
+:meth:`~tinygrad_lab.tensor.Tensor.copied_from`), or a parameter of the optimizer; a loss's targets
+are an argument the node names (``plan.argument``).  Every effect of a step happens inside a node's
+forward pass or the optimizer step (BatchNorm's running statistics, dropout's mask), so the tape
+reproduces the eager step bit for bit.
 
 Guards: a call whose signature has no plan records one (the last, partial batch gets its own).  A
-plan replays only while everything else that shaped it is unchanged, else the step re-records:
-the module tree of every module the step called (:class:`ModuleTree`: each module's type,
-sub-modules, parameters and their ``requires_grad``, settings such as an activation, Dropout's
-``p``, BatchNorm's ``eps`` and ``momentum``), the optimizer's parameter groups, their parameters
-(still trained), their data (a rebound ``.data``) and its state (``load_state_dict`` of the
-optimizer); a new optimizer or parameter group re-records too (the step may step it now).  The
-check is two comparisons of edit stamps (:func:`tinygrad_lab.mode.edits`, stamped by
-``Module.__setattr__`` and ``Sequential``'s layer list) and the flat groups' identity checks; the
-tree itself is compared only after a stamp moved.  Grad mode off, anomaly mode, an open dual
-level, keyword arguments or a step the plan cannot express (an op without replay kernels, no
-``zero_grad``, two ``backward()`` calls, a frozen parameter of the optimizer, …) run eagerly,
-the reason said once (a :class:`CaptureFallback` warning) and kept in ``step.reason``.  A
-non-finite loss undoes the replay's forward effects and runs the step eagerly, so the step's own
-check (raise, skip) sees it.  Python in the step that is not one of these calls (prints, counters)
-runs only when the step is recorded, as with every graph capture: so do the Python values it reads
-(a clip norm, which model or optimizer object it uses); pass a value that changes as an argument.
+plan replays only while nothing that shaped it changed, else the step records again:
+
+* the modules and the optimizers' parameter groups: any edit of a module (an attribute set to
+  another object or deleted, ``train()``/``eval()``, ``Module.to``, a ``Sequential``'s layer list)
+  or of the parameter groups (a new optimizer, ``add_param_group``) moves an edit stamp
+  (:func:`tinygrad_lab.mode.edits`), and the plans recorded before it are dropped;
+* every tensor the graph read and every parameter of the optimizer keeps its ``requires_grad``;
+* the flat groups still hold the optimizer's parameters, data and state (a rebound ``.data``,
+  ``load_state_dict`` of the optimizer).
+
+The check is two stamp comparisons and a pass over the parameters.  Grad mode off, anomaly mode, an
+open dual level, keyword arguments or a step the plan cannot express (an op without ``lower``, no
+``zero_grad``, two ``backward()`` calls, a frozen parameter of the optimizer, an edit or in-place
+write inside the step, a node changing state outside the loss's graph, …) run eagerly, the reason
+said once (a :class:`CaptureFallback` warning) and kept in ``step.reason``.  A non-finite loss
+undoes the replay's forward effects and runs the step eagerly, so the step's own check (raise,
+skip) sees it.  Python in the step that is not one of these calls (prints, counters) runs only when
+the step is recorded, as with every graph capture: so do the Python values it reads (a clip norm,
+which model or optimizer object it uses); pass a value that changes as an argument.
 """
 from __future__ import annotations
 
@@ -53,15 +59,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinygrad_lab import ops
-from tinygrad_lab.threads import matmul  # the eager ops' GEMM: same thread policy, same bits
 from tinygrad_lab.autograd import topological_order
 from tinygrad_lab.backend import get_backend
-from tinygrad_lab.losses import CrossEntropy, class_targets
 from tinygrad_lab.mode import current_modes, edits, recording
-from tinygrad_lab.nn.batchnorm import BatchNormTrain
-from tinygrad_lab.nn.dropout import DropoutTrain
-from tinygrad_lab.optim.clip import clip_grads
 from tinygrad_lab.optim.optimizer import check_finite
 from tinygrad_lab.tensor import Tensor
 
@@ -105,25 +105,16 @@ def _describe(a: np.ndarray) -> str:
 
 # ----- the recorder ----------------------------------------------------------------------------
 class Recorder:
-    """What one eager run of the step did, as told by the hooks in tensor, autograd, nn and optim."""
+    """What one eager run of the step did, as told by ``zero_grad``, ``backward()``,
+    ``clip_grad_norm_`` and ``optimizer.step()``."""
 
     def __init__(self):
-        self.copies: dict[int, tuple[Any, Any]] = {}  # id(copy) -> (copy, the object it copies)
-        self.modules: list = []
         self.events: list[str] = []
         self.backwards: list[tuple] = []
         self.clips: list[tuple] = []
         self.optimizers: list = []
-        self.effects: list = []
         self.problems: list[str] = []
         self.cleared: set[int] = set()  # the parameters zero_grad() set to None before backward()
-
-    def copied(self, source, copy) -> None:
-        self.copies[id(copy)] = (copy, source)
-
-    def called(self, module) -> None:
-        if not any(m is module for m in self.modules):
-            self.modules.append(module)
 
     def zero_grad(self, params, set_to_none: bool) -> None:
         if not set_to_none:
@@ -138,9 +129,10 @@ class Recorder:
         leaves = [(t, t.grad is not None) for t in order if t.creator is None]
         self.backwards.append((outputs, grads, create_graph, nodes, leaves))
 
-    def clip(self, params, max_norm: float, norm_type: float, error_if_nonfinite: bool) -> None:
+    def clip(self, params, replay: Callable) -> None:
+        """``clip_grad_norm_(params, …)`` ran; ``replay(grads, scaled)`` repeats it on gradient buffers."""
         self.events.append("clip_grad_norm_")
-        self.clips.append((params, max_norm, norm_type, error_if_nonfinite))
+        self.clips.append((params, replay))
 
     def optimizer_step(self, optimizer, closure) -> None:
         self.events.append("optimizer.step")
@@ -148,11 +140,34 @@ class Recorder:
         if closure is not None:
             self.unsupported("optimizer.step is given a closure")
 
-    def effect(self, node) -> None:
-        self.effects.append(node)
-
     def unsupported(self, reason: str) -> None:
         self.problems.append(reason)
+
+    def flags(self) -> list[tuple[Tensor, bool]]:
+        """(tensor, requires_grad) of every leaf the graph read and every parameter of the optimizer:
+        a plan, or a refusal, holds while these are unchanged."""
+        tensors: dict[int, Tensor] = {}
+        for *_, nodes, _ in self.backwards:
+            for _, inputs, _ in nodes:
+                tensors.update((id(t), t) for t in inputs if t.creator is None)
+        for optimizer in self.optimizers:
+            tensors.update((id(p), p) for group in optimizer.param_groups for p in group["params"])
+        return [(t, t.requires_grad) for t in tensors.values()]
+
+
+def _unchanged(flags: list[tuple[Tensor, bool]]) -> bool:
+    return all(t.requires_grad == flag for t, flag in flags)
+
+
+@dataclass
+class Refusal:
+    """Why a signature runs eagerly, kept while the ``flags`` it was read with hold."""
+
+    reason: str
+    flags: list
+
+    def valid(self) -> bool:
+        return _unchanged(self.flags)
 
 
 # ----- the flat parameter buffers --------------------------------------------------------------
@@ -266,50 +281,14 @@ def optimizer_step(groups: list[FlatGroup]) -> None:
         g.update(backend)
 
 
-# ----- what the recording read of the modules --------------------------------------------------
-class ModuleTree:
-    """The modules a recording called and all their sub-modules, each with what shaped the plan:
-    its type and its attributes (sub-modules and lists of them, parameters with their
-    ``requires_grad``, settings: a layer's activation, Dropout's ``p`` and generator, BatchNorm's
-    ``eps`` and ``momentum``, …), ``training`` aside (the plans are keyed on it)."""
-
-    def __init__(self, called=()):
-        every: dict[int, Any] = {}
-        for module in called:
-            for m in module.modules():
-                every.setdefault(id(m), m)
-        self.modules = list(every.values())
-        self.read = [_read(m) for m in self.modules]
-
-    def changed(self) -> bool:
-        """Whether a module's type or one of its attributes is not what it was when read."""
-        return any(not _same(_read(m), read) for m, read in zip(self.modules, self.read))
-
-
-def _read(module) -> tuple:
-    """A module's type and attributes: tensors with their ``requires_grad``, lists as their items."""
-    return (type(module), *((name, (v, v.requires_grad) if isinstance(v, Tensor) else
-                             tuple(v) if isinstance(v, list) else v)
-                            for name, v in vars(module).items() if name != "training"))
-
-
-def _same(a, b) -> bool:
-    """``a`` is ``b``, or an equal number or string (a setting written again), or tuples of such."""
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    if type(a) is tuple:
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return isinstance(a, (int, float, str, np.generic)) and bool(a == b)
-
-
 # ----- the plan --------------------------------------------------------------------------------
 class Plan:
     """The tape of one step signature: input copies, forward kernels, backward kernels, clipping
-    and the optimizer update, over buffers allocated here once."""
+    and the optimizer update, over buffers allocated here once.  A node's ``lower`` builds its part
+    through :meth:`value`, :meth:`grad`, :meth:`output`, :meth:`argument`, :meth:`forward`,
+    :meth:`backward` and :meth:`changes`."""
 
-    def __init__(self, rec: Recorder, args: tuple, result, groups_of: Callable):
+    def __init__(self, rec: Recorder, args: tuple, result, groups_of: Callable, effects: int):
         if rec.problems:
             raise Unsupported(rec.problems[0])
         if rec.events not in (["backward", "optimizer.step"], ["backward", "clip_grad_norm_", "optimizer.step"]):
@@ -322,9 +301,10 @@ class Plan:
         optimizer = rec.optimizers[0]
         params = {id(p): p for group in optimizer.param_groups for p in group["params"]}
         self.backend = get_backend()
+        self.flags = rec.flags()
         self.values: dict[Tensor, np.ndarray] = {}
-        self.inputs: list[tuple[int, str, np.ndarray]] = []  # (argument, how it is read, buffer)
-        self._rec, self._args = rec, args
+        self.inputs: list[tuple[int, Callable | None, np.ndarray]] = []  # (argument, conversion, buffer)
+        self._args = args
         for leaf, had_grad in leaves:  # the leaves that require grad
             if id(leaf) not in params:
                 raise Unsupported(f"a tensor of shape {leaf.shape} requires grad but the optimizer "
@@ -344,38 +324,39 @@ class Plan:
         for t, n in consumers.items():
             if t.requires_grad and n > 1:
                 raise Unsupported(f"a tensor of shape {t.shape} feeds {n} ops (the plan sums no gradients)")
-        in_graph = {id(node) for node, _, _ in nodes}
-        if any(id(node) not in in_graph for node in rec.effects):
-            raise Unsupported("a BatchNorm or Dropout node outside the loss's graph changes state")
         self.groups = groups_of(optimizer)
         for g in self.groups:
-            for p, view, gview in zip(g.params, g.views, g.grad_views):
+            for p, view in zip(g.params, g.views):
                 self.values[p] = view
         self.grads = {p: gview for g in self.groups for p, gview in zip(g.params, g.grad_views)}
-        self.forward: list[Kernel] = []
+        self.grads[loss] = np.ones_like(loss.data)  # ∂E/∂E = 1, where the backward pass starts
+        self.forward_tape: list[Kernel] = []
+        self.changed: list = []  # the state the forward kernels change besides their outputs
         backward: list[list[Kernel]] = []
-        self.bn_layers, self.rngs = [], []
         for node, inputs, out in nodes:
-            lower = LOWERINGS.get(type(node))
-            if lower is None:
-                raise Unsupported(f"the op {node.name} has no replay kernels (a plan knows "
-                                  f"{', '.join(sorted(c.__name__ for c in LOWERINGS))})")
-            backward.append(lower(self, node, inputs, out))
-        self.backward = [k for ks in reversed(backward) for k in ks]
+            if node.lower is None:
+                raise Unsupported(f"the op {node.name} has no replay kernels (it defines no Function.lower)")
+            self._node_backward: list[Kernel] = []
+            node.lower(self, inputs, out)
+            backward.append(self._node_backward)
+        if effects != len(self.changed):
+            raise Unsupported(f"{effects} node(s) changed state (BatchNorm's running statistics, Dropout's "
+                              f"generator) but {len(self.changed)} of them are in the loss's graph")
+        self.backward_tape = [k for ks in reversed(backward) for k in ks]
         self.update: list[Kernel] = []
         if rec.clips:
             self.update.append(self._clip(rec.clips[0], params))
         self.update.append(Kernel(f"{type(optimizer).__name__}.step, flat", optimizer_step, (self.groups,),
                                   tuple(a for g in self.groups for a in (g.data, g.grad))))
-        del self._rec, self._args
-        tape = self.forward + self.backward
+        del self._args, self._node_backward
+        tape = self.forward_tape + self.backward_tape
         #: input buffer id -> [(kernel, the positions of its args that read the buffer)]
         self.readers = {id(buffer): [(k, tuple(j for j, a in enumerate(k.args) if a is buffer))
                                      for k in tape if any(a is buffer for a in k.args)]
-                        for _, what, buffer in self.inputs if what == "tensor"}
+                        for _, convert, buffer in self.inputs if convert is None}
         #: what the tape writes that outlives it: an argument overlapping one of these is copied
         self.written = [a for g in self.groups for a in (g.data, g.grad)] + [
-            a for m in self.bn_layers for a in (m.running_mean, m.running_var)]
+            a for state in self.changed for a in state if isinstance(a, np.ndarray)]
         self.loss_buffer = self.values[loss]
         if result is loss:
             self.returns = "tensor"
@@ -386,25 +367,12 @@ class Plan:
         else:
             raise Unsupported(f"the step returns a {type(result).__name__}, not its loss")
 
-    # ----- building ----------------------------------------------------------------------------
-    def input(self, copy, array: np.ndarray, what: str) -> np.ndarray:
-        """A buffer for ``copy``, which must be an argument or a copy of one (``Tensor(x)``, the
-        targets checked by ``cross_entropy``); each replay binds its argument to it (:meth:`_bind`)."""
-        _, source = self._rec.copies.get(id(copy), (None, copy))
-        for i, arg in enumerate(self._args):
-            if arg is source or (isinstance(arg, Tensor) and arg.data is source):
-                buffer = np.empty_like(array)
-                self.inputs.append((i, what, buffer))
-                return buffer
-        raise Unsupported(f"a {what} of shape {np.shape(array)} is neither an argument of the step "
-                          "(or a copy of one) nor a parameter")
-
-    def value(self, t: Tensor | None) -> np.ndarray | None:
-        """The buffer holding ``t`` (a parameter's view, an op's output, or an input buffer)."""
-        if t is None:
-            return None
+    # ----- what a node's lower() calls ---------------------------------------------------------
+    def value(self, t: Tensor) -> np.ndarray:
+        """The buffer holding ``t``: a parameter's view, an op's output, or an input buffer bound to
+        the step's argument ``t`` is (or is a copy of) on every replay."""
         if t not in self.values:
-            self.values[t] = self.input(t, t.data, "tensor")
+            self.values[t] = self.argument(t, t.data)
         return self.values[t]
 
     def grad(self, t: Tensor) -> np.ndarray:
@@ -413,31 +381,69 @@ class Plan:
             self.grads[t] = np.empty_like(t.data)
         return self.grads[t]
 
+    def output(self, out: Tensor, buffer: np.ndarray) -> np.ndarray:
+        """Make ``buffer`` the one holding the node's output ``out``; returns it."""
+        self.values[out] = buffer
+        return buffer
+
+    def argument(self, given, like: np.ndarray, convert: Callable | None = None, what: str = "an input") -> np.ndarray:
+        """A buffer like ``like`` that each replay fills from the step's argument that ``given`` is
+        (or whose copy it is: ``Tensor(x)``, or the data of a Tensor argument): ``convert(argument)``
+        when given, else the argument's data as it is (read in place when it can be, see :meth:`_bind`)."""
+        source = given
+        while source is not None:
+            for i, arg in enumerate(self._args):
+                if arg is source or (isinstance(arg, Tensor) and arg.data is source):
+                    buffer = np.empty_like(like)
+                    self.inputs.append((i, convert, buffer))
+                    return buffer
+            source = source.copied_from() if isinstance(source, Tensor) else None
+        raise Unsupported(f"{what} of shape {np.shape(like)} is neither an argument of the step "
+                          "(or a copy of one) nor a parameter")
+
+    def forward(self, name: str, fn: Callable, *args) -> None:
+        """Append ``fn(*args)`` to the forward tape."""
+        self.forward_tape.append(Kernel(name, fn, args))
+
+    def backward(self, name: str, fn: Callable, *args) -> None:
+        """Append ``fn(*args)`` to the node's part of the backward tape (run in reverse node order)."""
+        self._node_backward.append(Kernel(name, fn, args))
+
+    def changes(self, *state) -> None:
+        """Declare the state (arrays, numpy Generators) the node's forward kernel changes besides its
+        output: saved before each replay's forward pass and restored if the loss is not finite."""
+        self.changed.append(state)
+
+    # ----- building ----------------------------------------------------------------------------
     def _clip(self, call, params) -> Kernel:
-        clipped, max_norm, norm_type, error_if_nonfinite = call
+        clipped, replay = call
         if any(id(p) not in params for p in clipped):
             raise Unsupported("clip_grad_norm_ is given a tensor the optimizer does not update")
         views = [self.grads[p] for p in clipped]
         everything = len({id(p) for p in clipped}) == len(params)
         scaled = [g.grad for g in self.groups] if everything else views
-        return Kernel("clip_grad_norm_", clip_grads, (views, scaled, max_norm, norm_type, error_if_nonfinite))
+        return Kernel("clip_grad_norm_", replay, (views, scaled))
+
+    def valid(self) -> bool:
+        """Whether the flags the plan was recorded with hold and the flat groups are still homed."""
+        return _unchanged(self.flags) and _homed(self.groups)
 
     # ----- running -----------------------------------------------------------------------------
     def replay(self, args: tuple):
         """Run the tape on ``args``; :data:`NOT_FINITE` (nothing changed) if the loss is not finite."""
-        for i, what, buffer in self.inputs:
+        for i, convert, buffer in self.inputs:
             arg = args[i]
-            if what == "targets":
-                np.copyto(buffer, class_targets("cross_entropy", self.logits_shape, arg))
+            if convert is not None:
+                np.copyto(buffer, convert(arg))
             else:
                 self._bind(buffer, arg.data if isinstance(arg, Tensor) else arg)
-        saved = self._save_effects()
-        for k in self.forward:
+        saved = self._save_state() if self.changed else None
+        for k in self.forward_tape:
             k.fn(*k.args)
         if not math.isfinite(self.loss_buffer):
-            self._restore_effects(saved)
+            self._restore_state(saved)
             return NOT_FINITE
-        for k in self.backward:
+        for k in self.backward_tape:
             k.fn(*k.args)
         for k in self.update:
             k.fn(*k.args)
@@ -459,119 +465,37 @@ class Plan:
             if k.args[positions[0]] is not source:
                 k.args = tuple(source if j in positions else a for j, a in enumerate(k.args))
 
-    def _save_effects(self):
-        if not (self.bn_layers or self.rngs):
-            return None
-        return ([(m.running_mean.copy(), m.running_var.copy()) for m in self.bn_layers],
-                [rng.bit_generator.state for rng in self.rngs])
+    def _save_state(self) -> list:
+        return [[s.copy() if isinstance(s, np.ndarray) else s.bit_generator.state for s in state]
+                for state in self.changed]
 
-    def _restore_effects(self, saved) -> None:
+    def _restore_state(self, saved) -> None:
         if saved is None:
             return
-        for m, (mean, var) in zip(self.bn_layers, saved[0]):
-            m.running_mean[...], m.running_var[...] = mean, var
-        for rng, state in zip(self.rngs, saved[1]):
-            rng.bit_generator.state = state
+        for state, values in zip(self.changed, saved):
+            for s, value in zip(state, values):
+                if isinstance(s, np.ndarray):
+                    s[...] = value
+                else:
+                    s.bit_generator.state = value
 
     def __str__(self) -> str:
-        arrays = {id(a): a for k in self.forward + self.backward for a in k.args if isinstance(a, np.ndarray)}
+        kernels = self.forward_tape + self.backward_tape
+        arrays = {id(a): a for k in kernels for a in k.args if isinstance(a, np.ndarray)}
         arrays.update({id(g.data): g.data for g in self.groups})
         arrays.update({id(g.grad): g.grad for g in self.groups})
         size = sum(a.nbytes for a in arrays.values() if a.base is None)
         lines = [f"captured step ({self.backend.NAME} backend): {len(self.inputs)} inputs, "
-                 f"{len(self.forward) + len(self.backward) + len(self.update)} kernels, "
-                 f"{size / 2**20:.1f} MiB of buffers", "inputs:"]
-        lines += [f"  argument {i} -> {what:<8} {_describe(b)}" for i, what, b in self.inputs]
-        for title, kernels in (("forward:", self.forward), ("backward:", self.backward), ("update:", self.update)):
-            lines += [title] + [f"  {k}" for k in kernels]
+                 f"{len(kernels) + len(self.update)} kernels, {size / 2**20:.1f} MiB of buffers", "inputs:"]
+        lines += [f"  argument {i} -> {'converted' if convert else 'read':<9} {_describe(b)}"
+                  for i, convert, b in self.inputs]
+        for title, tape in (("forward:", self.forward_tape), ("backward:", self.backward_tape),
+                            ("update:", self.update)):
+            lines += [title] + [f"  {k}" for k in tape]
         return "\n".join(lines)
 
 
 NOT_FINITE = object()
-
-
-# ----- how each node is replayed: its kernels into the plan's buffers ----------------------------
-def _affine(plan: Plan, node: ops.Affine, inputs, out) -> list[Kernel]:
-    """y = σ(a Wᵀ + b): a GEMM into z, then bias + σ; backward δ with gb, then δ W and δᵀ a."""
-    a, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else None
-    act, av, wv, bv = node.act, plan.value(a), plan.value(w), plan.value(b)
-    z = np.empty(out.shape, out.dtype)
-    y = z if act.uses == "y" else np.empty_like(z)
-    plan.values[out] = y
-    plan.forward += [Kernel("matmul a Wᵀ", matmul, (av, wv.T, z)),
-                     Kernel(f"bias_act {act.name}", plan.backend.bias_act, (z, bv, act, y))]
-    needs, delta = node.needs_grad, np.empty_like(y)
-    gb = plan.grad(b) if b is not None and needs[2] else None
-    kernels = [Kernel(f"act_backward_bias {act.name}", plan.backend.act_backward_bias,
-                      (plan.grad(out), None if y is z else z, y, act, delta, gb))]
-    if needs[0]:
-        kernels.append(Kernel("matmul δ W", matmul, (delta, wv, plan.grad(a))))
-    if needs[1]:
-        kernels.append(Kernel("matmul δᵀ a", matmul, (delta.T, av, plan.grad(w))))
-    return kernels
-
-
-def _activate_into(act, x: np.ndarray, y: np.ndarray) -> None:
-    y[...] = act.sigma(x)
-
-
-def _activate_backward_into(act, gy: np.ndarray, x: np.ndarray, y: np.ndarray, gx: np.ndarray) -> None:
-    np.multiply(gy, act.derivative(x, y), out=gx)
-
-
-def _activate(plan: Plan, node: ops.Activate, inputs, out) -> list[Kernel]:
-    """y = σ(x); gx = gy ⊙ σ'(x) (as :class:`~tinygrad_lab.ops.Activate`)."""
-    x = plan.value(inputs[0])
-    y = plan.values[out] = np.empty(out.shape, out.dtype)
-    plan.forward.append(Kernel(node.name, _activate_into, (node.act, x, y)))
-    if not node.needs_grad[0]:
-        return []
-    return [Kernel(f"{node.name} backward", _activate_backward_into, (node.act, plan.grad(out), x, y, plan.grad(inputs[0])))]
-
-
-def _cross_entropy(plan: Plan, node: CrossEntropy, inputs, out) -> list[Kernel]:
-    """The loss: softmax and log-sum-exp in one kernel; gx = (p − onehot(t)) · 1/N."""
-    if out is not plan.loss:
-        raise Unsupported("cross_entropy's result is not the loss backward() starts from")
-    x = plan.value(inputs[0])
-    plan.logits_shape = x.shape
-    targets = plan.input(node.targets, node.targets, "targets")
-    probs, loss = np.empty_like(x), np.empty((), x.dtype)
-    plan.values[out] = loss
-    plan.forward.append(Kernel("softmax_xent", node.forward_into, (x, targets, probs, loss)))
-    if not node.needs_grad[0]:
-        return []
-    scale = node.scale(1.0, x.shape[0])   # gy = ∂E/∂E = 1
-    return [Kernel("xent_grad", plan.backend.xent_grad, (probs, targets, scale, plan.grad(inputs[0])))]
-
-
-def _batchnorm(plan: Plan, node: BatchNormTrain, inputs, out) -> list[Kernel]:
-    """Batch statistics, x̂, y (and the layer's running statistics); the three gradients."""
-    x, gamma, beta = (plan.value(t) for t in inputs)
-    xhat, y = np.empty_like(x), np.empty_like(x)
-    plan.values[out] = y
-    plan.forward.append(Kernel("batchnorm_forward", node.forward_into, (x, gamma, beta, xhat, y)))
-    if node.layer is not None:
-        plan.bn_layers.append(node.layer)
-    grads = [plan.grad(t) if needed else np.empty_like(plan.value(t))
-             for t, needed in zip(inputs, node.needs_grad)]
-    return [Kernel("batchnorm_backward", node.backward_into, (plan.grad(out), xhat, gamma, *grads))]
-
-
-def _dropout(plan: Plan, node: DropoutTrain, inputs, out) -> list[Kernel]:
-    """The mask drawn from the layer's generator, y = x ⊙ mask; gx = gy ⊙ mask."""
-    x = plan.value(inputs[0])
-    mask, y = np.empty_like(x), np.empty_like(x)
-    plan.values[out] = y
-    plan.rngs.append(node.rng)
-    plan.forward.append(Kernel("dropout", node.forward_into, (x, mask, y)))
-    if not node.needs_grad[0]:
-        return []
-    return [Kernel("multiply gy mask", np.multiply, (plan.grad(out), mask, plan.grad(inputs[0])))]
-
-
-LOWERINGS = {ops.Affine: _affine, ops.Activate: _activate, CrossEntropy: _cross_entropy,
-             BatchNormTrain: _batchnorm, DropoutTrain: _dropout}
 
 
 # ----- the captured step -----------------------------------------------------------------------
@@ -582,11 +506,9 @@ class CapturedStep:
     def __init__(self, step: Callable):
         functools.update_wrapper(self, step)
         self.step = step
-        self.plans: dict[tuple, Plan | str] = {}
+        self.plans: dict[tuple, Plan | Refusal] = {}
         self.homes: dict[int, list[FlatGroup]] = {}
-        self.modules: list = []
-        self.tree = ModuleTree()
-        self.stamps = (0, 0)  # the edit stamps (modules, groups) the recordings were checked against
+        self.stamps = (-1, -1)  # the edit stamps (modules, groups) the plans were recorded under
         self.plan: Plan | None = None
         self.reason: str | None = None
         self._said: set[str] = set()
@@ -595,57 +517,40 @@ class CapturedStep:
         reason = _eager_reason(args, kwargs)
         if reason is not None:
             return self._eager(reason, args, kwargs)
-        if not self._unchanged():
-            self._forget()
+        now = edits()
+        if (now.modules, now.groups) != self.stamps:  # a module or a parameter group was edited
+            self.plans.clear()
         plan = self.plans.get(self._key(args))
-        if isinstance(plan, str):
-            if not self.tree.changed():  # a parameter unfrozen, say, is seen here (no stamp moves)
-                return self._eager(plan, args, kwargs)
-        elif plan is not None and _homed(plan.groups):
+        if plan is not None and plan.valid():
+            if isinstance(plan, Refusal):
+                return self._eager(plan.reason, args, kwargs)
             self.plan, self.reason = plan, None
             result = plan.replay(args)
             return self.step(*args) if result is NOT_FINITE else result
-        if plan is not None:  # the tree or the optimizer's groups, parameters or state changed
-            self._forget()
         return self._record(args)
-
-    def _unchanged(self) -> bool:
-        """Whether the modules and optimizers the recordings read may be as they were: no edit
-        stamped since, or only edits that left the tree as read (a module built elsewhere, a setting
-        written with its old value).  A new parameter group or optimizer is a change."""
-        now = edits()
-        if (now.modules, now.groups) == self.stamps:
-            return True
-        if now.groups != self.stamps[1] or self.tree.changed():
-            return False
-        self.stamps = (now.modules, now.groups)
-        return True
-
-    def _forget(self) -> None:
-        """Drop every plan: the next call records anew (re-homing the parameters if need be)."""
-        self.plans.clear()
-        self.homes.clear()
-        self.modules.clear()
-        self.tree = ModuleTree()
 
     def _key(self, args: tuple) -> tuple:
         signature = tuple((type(a), a.shape, a.dtype) if isinstance(a, (np.ndarray, Tensor)) else (type(a), a)
                           for a in args)
-        return signature, get_backend().NAME, tuple(m.training for m in self.modules)
+        return signature, get_backend().NAME
 
     def _record(self, args: tuple):
+        now = edits()
+        before = (now.modules, now.groups, now.tensors, now.effects)
         rec = Recorder()
         with recording(rec):
             result = self.step(*args)
-        self.modules += [m for m in rec.modules if not any(m is k for k in self.modules)]
-        self.tree = ModuleTree(self.modules)
-        now = edits()
+        if (now.modules, now.groups) != before[:2]:
+            rec.unsupported("the step edits a module or the parameter groups (an attribute, train()/eval(), "
+                            "Module.to, add_param_group)")
+        if now.tensors != before[2]:
+            rec.unsupported("the step writes into a tensor in place (copy_ or .data =)")
         self.stamps = (now.modules, now.groups)
         key = self._key(args)
         try:
-            plan = Plan(rec, args, result, self._groups)
+            plan = Plan(rec, args, result, self._groups, now.effects - before[3])
         except Unsupported as e:
-            self.plans[key] = str(e)
+            self.plans[key] = Refusal(str(e), rec.flags())
             self._say(str(e))
         else:
             self.plans[key] = plan

@@ -21,6 +21,17 @@ Forward mode (:mod:`tinygrad_lab.forward_ad`) adds a third, optional method:
   dy = Σᵢ ∂y/∂xᵢ · dxᵢ (the Jacobian–vector product), on numpy arrays.  An input without a tangent
   gets zeros.  A linear op (y = f(x₁, …, xₙ) linear in all its inputs) sets ``jvp = linear_jvp``:
   its tangent rule is f itself.
+
+A captured step (:mod:`tinygrad_lab.capture`) replays the nodes that declare how, with a fourth:
+
+* ``lower(plan, inputs, out)``: hand the plan the node's kernels over the plan's buffers —
+  ``plan.forward(name, fn, *args)`` and ``plan.backward(name, fn, *args)``, where ``fn`` is the
+  node's own ``forward_into`` / ``backward_into`` (the methods its eager ``forward`` and
+  ``backward`` call, so the kernel sequence is written once), the buffers from ``plan.value(t)``,
+  ``plan.grad(t)`` and ``plan.output(out, array)``; an input taken from the step's arguments
+  other than through a tensor (a loss's targets) from ``plan.argument(given, array, convert)``;
+  and the state its forward pass changes besides its output (running statistics, a random
+  generator) with ``plan.changes(*state)``.  A node without ``lower`` makes the step run eagerly.
 """
 from __future__ import annotations
 
@@ -66,6 +77,8 @@ class Function(metaclass=_FunctionType):
     #: True for ops whose forward may return a view of input 0 (Reshape, GetItem, ...): the output
     #: shares that input's version counter, so an in-place write through either is seen by both
     view = False
+    #: ``lower(plan, inputs, out)``, for the ops a captured step can replay (see the module's docstring)
+    lower = None
 
     def __init_subclass__(cls, register: bool | None = None, **kwargs):
         """The package's own ops join :data:`REGISTRY` (the gradient-check catalogue enumerates it);

@@ -4,12 +4,13 @@ each with ``reduction`` "mean" (default), "sum" or "none"), and the homework's s
 a name of its own, :func:`half_sum_squared_error`."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from tinygrad_lab import ops
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.function import Function, data
-from tinygrad_lab.mode import current_modes
 from tinygrad_lab.ops import Fused
 from tinygrad_lab.tensor import Tensor
 
@@ -58,8 +59,9 @@ class CrossEntropy(Fused):
     gx = (softmax(x) − onehot(t)) · gy / N: the one line every classifier's backward starts from.
     """
 
-    def __init__(self, targets: np.ndarray, reduction: str):
-        self.targets, self.reduction = targets, reduction
+    def __init__(self, targets: np.ndarray, reduction: str, given=None):
+        #: the class indices (int64, checked), converted from what the caller ``given``
+        self.targets, self.reduction, self.given = targets, reduction, given
 
     def forward(self, x):
         self.probs = np.empty_like(x)
@@ -86,8 +88,23 @@ class CrossEntropy(Fused):
         return self.scale(-picked.sum(), x.shape[0])
 
     def fast_backward(self, gy, x, y):
-        scale = self.scale(float(gy), x.shape[0])
-        return get_backend().xent_grad(self.probs, self.targets, scale, np.empty_like(self.probs))
+        return self.backward_into(gy, self.targets, self.probs, np.empty_like(self.probs))
+
+    def backward_into(self, gy, targets, probs, gx):
+        """gx ← (softmax(x) − onehot(t)) · gy / N into the buffer ``gx``."""
+        return get_backend().xent_grad(probs, targets, self.scale(float(gy), len(probs)), gx)
+
+    def lower(self, plan, inputs, out):
+        """Replayed as :meth:`forward_into` and :meth:`backward_into` on the plan's buffers; the
+        targets are an argument of the step, checked and converted again on every replay."""
+        x = plan.value(inputs[0])
+        targets = plan.argument(self.given, self.targets, functools.partial(class_targets, "cross_entropy", x.shape),
+                                "the targets")
+        probs, loss = np.empty_like(x), plan.output(out, np.empty((), x.dtype))
+        plan.forward(self.name, self.forward_into, x, targets, probs, loss)
+        if self.needs_grad[0]:
+            plan.backward(f"{self.name} backward", self.backward_into, plan.grad(out), targets, probs,
+                          plan.grad(inputs[0]))
 
     def jvp(self, dx, *, xs, y):
         """dE = Σ (softmax(x) − onehot(t)) ⊙ dx (÷ N for the mean)."""
@@ -111,11 +128,7 @@ def class_targets(name: str, shape, targets) -> np.ndarray:
         bad = t[(t < 0) | (t >= shape[1])][0]
         raise ValueError(f"{name}: target {bad} is outside [0, {shape[1]}) for {shape[1]} classes")
     # a copy: the backward pass must not see later changes to the caller's targets
-    copy = np.array(t, dtype=np.int64, order="C")
-    recorder = current_modes().recorder
-    if recorder is not None:
-        recorder.copied(targets, copy)
-    return copy
+    return np.array(t, dtype=np.int64, order="C")
 
 
 def nll_loss(log_probs, targets, reduction: str = "mean"):
@@ -139,7 +152,7 @@ def cross_entropy(logits, targets, reduction: str = "mean", label_smoothing: flo
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     t = class_targets("cross_entropy", np.shape(logits), targets)
     if reduction != "none" and label_smoothing == 0.0:
-        return CrossEntropy(t, reduction).apply(logits)
+        return CrossEntropy(t, reduction, targets).apply(logits)
     log_probs = ops.log_softmax(logits, axis=1)
     losses = nll_loss(log_probs, t, reduction="none")
     if label_smoothing:

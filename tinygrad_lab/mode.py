@@ -21,8 +21,8 @@ class Modes(threading.local):
     anomaly_enabled = False
     #: while a dual level is open, id(tensor) -> (tensor, tangent) for every dual tensor; else None
     tangents: dict | None = None
-    #: while :func:`tinygrad_lab.capture` records a step, its recorder (told of the step's backward,
-    #: optimizer steps, clipping, copied inputs and called modules); else None
+    #: while :func:`tinygrad_lab.capture` records a step, its recorder (told of the step's
+    #: ``zero_grad``, ``backward``, ``clip_grad_norm_`` and optimizer step); else None
     recorder = None
 
 
@@ -119,21 +119,27 @@ def recording(recorder) -> Iterator[None]:
 
 class Edits:
     """Stamps of the last edit, in any thread, of what a captured step's recording reads besides its
-    arguments: ``modules`` of a module's attributes (a sub-module, a parameter, a setting) or of a
-    ``Sequential``'s layer list, ``groups`` of the parameter groups (a new optimizer or
-    ``add_param_group``).  Each stamp is a new number, so a guard that kept the stamps it saw knows,
-    in two comparisons, whether anything may have changed since."""
+    arguments: ``modules`` of a module's attributes (a sub-module, a parameter, a setting, its
+    ``training`` flag) or of a ``Sequential``'s layer list, ``groups`` of the parameter groups (a new
+    optimizer or ``add_param_group``), ``tensors`` of an in-place write into a tensor (``copy_``,
+    ``.data = …``).  Each stamp is a new number, so a guard that kept the stamps it saw knows, in a
+    few comparisons, whether anything may have changed since.  ``effects`` counts the state changes
+    made by graph nodes (BatchNorm's running statistics, Dropout's generator), so a recording can
+    check that every one of them happened inside the graph it replays."""
 
     modules = 0
     groups = 0
+    tensors = 0
+    effects = 0
 
 
 _EDITS = Edits()
 _STAMPS = itertools.count(1)  # next() is atomic: two threads editing at once get different stamps
+_EFFECTS = itertools.count(1)
 
 
 def edits() -> Edits:
-    """The :class:`Edits` stamps (read them; change them only with the two functions below)."""
+    """The :class:`Edits` stamps (read them; change them only with the functions below)."""
     return _EDITS
 
 
@@ -147,6 +153,16 @@ def groups_edited() -> None:
     _EDITS.groups = next(_STAMPS)
 
 
+def tensor_written() -> None:
+    """Note that a tensor's values were written in place by ``copy_`` or ``.data = …``."""
+    _EDITS.tensors = next(_STAMPS)
+
+
+def effect_made() -> None:
+    """Count a state change made by a graph node's forward pass (outside the tensors it returns)."""
+    _EDITS.effects = next(_EFFECTS)
+
+
 @contextlib.contextmanager
 def dual_level_mode() -> Iterator[None]:
     """A fresh tangent table for this thread inside the block (see :mod:`tinygrad_lab.forward_ad`)."""
@@ -158,5 +174,5 @@ def dual_level_mode() -> Iterator[None]:
 
 
 __all__ = ["Edits", "Modes", "anomaly_mode", "current_modes", "dual_level_mode", "dual_tangents", "edits",
-           "enable_grad", "groups_edited", "is_anomaly_enabled", "is_grad_enabled", "module_edited", "no_grad",
-           "recording", "set_grad_enabled"]
+           "effect_made", "enable_grad", "groups_edited", "is_anomaly_enabled", "is_grad_enabled", "module_edited",
+           "no_grad", "recording", "set_grad_enabled", "tensor_written"]

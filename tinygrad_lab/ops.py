@@ -523,6 +523,22 @@ class Activate(Function):
     def backward(self, gy, x, y):
         return gy * self.act.derivative(x, y)
 
+    def forward_into(self, x, y):
+        """y ← :meth:`forward` (σ(x)) into the buffer ``y``."""
+        np.copyto(y, self.forward(x))
+
+    def backward_into(self, gy, x, y, gx):
+        """gx ← :meth:`backward` (gy ⊙ σ'(x)) into the buffer ``gx``."""
+        np.copyto(gx, self.backward(gy, x, y))
+
+    def lower(self, plan, inputs, out):
+        """Replayed as :meth:`forward_into` and :meth:`backward_into` on the plan's buffers."""
+        x = plan.value(inputs[0])
+        y = plan.output(out, np.empty(out.shape, out.dtype))
+        plan.forward(self.name, self.forward_into, x, y)
+        if self.needs_grad[0]:
+            plan.backward(f"{self.name} backward", self.backward_into, plan.grad(out), x, y, plan.grad(inputs[0]))
+
     def jvp(self, dx, *, xs, y):
         return self.act.derivative(xs[0], y) * dx
 
@@ -990,17 +1006,43 @@ class Affine(Fused):
         if a.ndim != 2 or a.shape[1] != w.shape[1]:
             raise ValueError(f"linear layer with weight of shape {w.shape} expects input of shape "
                              f"(N, {w.shape[1]}), got {a.shape}")
-        z = threads.matmul(a, w.T)
+        z = np.empty((a.shape[0], w.shape[0]), a.dtype)
         y = z if self.act.uses == "y" else np.empty_like(z)
         self.z = None if y is z else z
+        return self.forward_into(a, w, b, z, y)
+
+    def forward_into(self, a, w, b, z, y):
+        """z ← a Wᵀ (BLAS), then z ← z + b and y ← σ(z) in one backend pass (y may be z); returns y."""
+        threads.matmul(a, w.T, z)
         return get_backend().bias_act(z, b, self.act, y)
 
     def fast_backward(self, gy, a, w, b=None, *, y):
-        gb = np.empty(gy.shape[1], gy.dtype) if b is not None and self.needs_grad[2] else None
-        delta = get_backend().act_backward_bias(gy, self.z, y, self.act, np.empty_like(gy), gb)
-        ga = threads.matmul(delta, w) if self.needs_grad[0] else None
-        gw = threads.matmul(delta.T, a) if self.needs_grad[1] else None
+        needs = self.needs_grad
+        ga = np.empty(a.shape, a.dtype) if needs[0] else None
+        gw = np.empty(w.shape, w.dtype) if needs[1] else None
+        gb = np.empty(gy.shape[1], gy.dtype) if b is not None and needs[2] else None
+        self.backward_into(gy, a, w, self.z, y, np.empty_like(gy), ga, gw, gb)
         return (ga, gw) if b is None else (ga, gw, gb)
+
+    def backward_into(self, gy, a, w, z, y, delta, ga, gw, gb):
+        """δ ← gy ⊙ σ'(z) with gb ← Σₙ δₙ in one backend pass, then ga ← δ W and gW ← δᵀ a (BLAS),
+        each into its buffer (None: not wanted)."""
+        get_backend().act_backward_bias(gy, z, y, self.act, delta, gb)
+        if ga is not None:
+            threads.matmul(delta, w, ga)
+        if gw is not None:
+            threads.matmul(delta.T, a, gw)
+
+    def lower(self, plan, inputs, out):
+        """Replayed as :meth:`forward_into` and :meth:`backward_into` on the plan's buffers."""
+        a, w = plan.value(inputs[0]), plan.value(inputs[1])
+        b = plan.value(inputs[2]) if len(inputs) == 3 else None
+        z = np.empty((a.shape[0], w.shape[0]), a.dtype)
+        y = plan.output(out, z if self.act.uses == "y" else np.empty_like(z))
+        plan.forward(self.name, self.forward_into, a, w, b, z, y)
+        grads = [plan.grad(t) if needed else None for t, needed in zip(inputs, self.needs_grad)]
+        plan.backward(f"{self.name} backward", self.backward_into, plan.grad(out), a, w, None if y is z else z, y,
+                      np.empty_like(y), grads[0], grads[1], grads[2] if b is not None else None)
 
     def jvp(self, da, dw, db=None, *, xs, y):
         a, w = xs[:2]

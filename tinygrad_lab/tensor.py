@@ -9,11 +9,12 @@ engine, provides ``Tensor.backward``; the package's ``__init__`` imports both fi
 from __future__ import annotations
 
 import itertools
+import weakref
 from typing import Iterator
 
 import numpy as np
 
-from tinygrad_lab.mode import current_modes, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from tinygrad_lab.mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor_written
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 __all__ = ["FLOAT_DTYPES", "Tensor", "as_float_array", "enable_grad", "is_grad_enabled", "no_grad",
@@ -73,13 +74,6 @@ def as_float_array(data, dtype=None) -> np.ndarray:
     return array.astype(dtype, copy=not fresh)
 
 
-def _tell_recorder_of_write(t: "Tensor") -> None:
-    """A captured step cannot replay a write into a tensor made by Python code between its kernels."""
-    recorder = current_modes().recorder
-    if recorder is not None:
-        recorder.unsupported(f"the step writes into a tensor of shape {t.shape} in place (copy_ or .data =)")
-
-
 _COMPARISON_NAMES = {"equal": "eq", "not_equal": "ne", "less": "lt", "less_equal": "le", "greater": "gt",
                      "greater_equal": "ge"}
 
@@ -113,7 +107,7 @@ class Tensor:
     arrays take the tensor's dtype.
     """
 
-    __slots__ = ("_data", "_version", "grad", "requires_grad", "creator", "name", "_seq", "__weakref__")
+    __slots__ = ("_data", "_version", "grad", "requires_grad", "creator", "name", "_seq", "_source", "__weakref__")
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ndarray * Tensor -> Tensor
     __hash__ = object.__hash__  # == is elementwise, but tensors stay usable as dict keys (by identity)
 
@@ -125,9 +119,9 @@ class Tensor:
         self.creator = None  # the Function that produced this tensor; None for leaves
         self.name = name
         self._seq = next(_SEQUENCE)  # the creation number (see _SEQUENCE)
-        recorder = current_modes().recorder
-        if recorder is not None:
-            recorder.copied(data, self)
+        # what it is a copy of, while that lives: a captured step binds such a copy of one of its
+        # arguments to the argument itself (see `copied_from`)
+        self._source = weakref.ref(data) if isinstance(data, (np.ndarray, Tensor)) else None
 
     @classmethod
     def wrap(cls, array: np.ndarray) -> "Tensor":
@@ -138,6 +132,18 @@ class Tensor:
         t._data, t._version, t.grad, t.requires_grad, t.creator, t.name, t._seq = (
             array, [0], None, False, None, None, next(_SEQUENCE))
         return t
+
+    def __getstate__(self):
+        """Pickled and deep-copied without the weak reference to the copied data (see :meth:`copied_from`)."""
+        _, slots = object.__getstate__(self)
+        slots.pop("_source", None)
+        return None, slots
+
+    def copied_from(self):
+        """The array or Tensor this tensor copied in ``Tensor(data)``, while it still exists; else None
+        (an op's result, ``from_numpy``, or a copy of a list or a number)."""
+        source = getattr(self, "_source", None)
+        return source() if source is not None else None
 
     @classmethod
     def from_numpy(cls, array: np.ndarray, requires_grad: bool = False) -> "Tensor":
@@ -162,7 +168,7 @@ class Tensor:
     def data(self, value) -> None:
         self._data = as_float_array(value, self._data.dtype)
         self._version[0] += 1
-        _tell_recorder_of_write(self)
+        tensor_written()
 
     @property
     def version(self) -> int:
@@ -196,7 +202,7 @@ class Tensor:
             raise ValueError(f"copy_: a value of shape {source.shape} cannot be written into a tensor "
                              f"of shape {self.shape}") from None
         self._version[0] += 1
-        _tell_recorder_of_write(self)
+        tensor_written()
         return self
 
     shape = property(lambda self: self._data.shape)

@@ -138,13 +138,23 @@ def test_every_edit_of_the_tree_moves_the_stamp(edit):
     assert isinstance(model.layers, nn.module.LayerList)
 
 
-def test_modes_and_writes_in_place_leave_the_stamp():
+def test_writes_in_place_and_settings_written_again_leave_the_stamp():
     model = _model()
     before = _stamp()
-    model.eval()
-    model.train()
+    model.train()                 # already training
     model[1].running_mean *= 0.5  # rebinds the same array
     model[0].weight.data[...] = 1.0
+    assert _stamp() == before
+
+
+def test_a_mode_switch_and_a_cast_move_the_stamp():
+    model = _model()
+    for change in (lambda: model.eval(), lambda: model.train(), lambda: model.float(), lambda: model.double()):
+        before = _stamp()
+        change()
+        assert _stamp() != before
+    before = _stamp()
+    model.double()                # already float64: nothing cast
     assert _stamp() == before
 
 

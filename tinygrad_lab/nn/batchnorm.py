@@ -5,7 +5,7 @@ import numpy as np
 
 from tinygrad_lab import ops
 from tinygrad_lab.backend import get_backend
-from tinygrad_lab.mode import current_modes
+from tinygrad_lab.mode import effect_made
 from tinygrad_lab.nn.module import Module, Parameter
 from tinygrad_lab.tensor import Tensor
 
@@ -21,7 +21,7 @@ class BatchNormTrain(ops.Fused):
     The forward and backward run as fused backend kernels.  Given the ``layer`` it normalises for,
     the forward pass also moves the layer's running statistics (:meth:`BatchNorm1d.track`): every
     effect of a training step happens inside a node, so a captured step's replay
-    (:mod:`tinygrad_lab.capture`) reproduces it by running the node's kernels again.
+    (:mod:`tinygrad_lab.capture`) reproduces it by running the node's kernels again (:meth:`lower`).
     """
 
     def __init__(self, eps: float, layer: "BatchNorm1d | None" = None):
@@ -37,9 +37,7 @@ class BatchNormTrain(ops.Fused):
         self.inv_std = 1 / np.sqrt(self.var + self.eps)
         if self.layer is not None:
             self.layer.track(self.mean, self.var, len(x))
-            recorder = current_modes().recorder
-            if recorder is not None:
-                recorder.effect(self)
+            effect_made()
         return y
 
     def composition(self, x, gamma, beta):
@@ -54,6 +52,18 @@ class BatchNormTrain(ops.Fused):
         """The three gradients into the buffers ``gx``, ``ggamma``, ``gbeta``."""
         get_backend().batchnorm_backward(gy, xhat, gamma, self.inv_std, gx, ggamma, gbeta)
         return gx, ggamma, gbeta
+
+    def lower(self, plan, inputs, out):
+        """Replayed as :meth:`forward_into` and :meth:`backward_into` on the plan's buffers; the
+        layer's running statistics are state the forward pass changes."""
+        x, gamma, beta = (plan.value(t) for t in inputs)
+        xhat, y = np.empty_like(x), plan.output(out, np.empty_like(x))
+        plan.forward(self.name, self.forward_into, x, gamma, beta, xhat, y)
+        if self.layer is not None:
+            plan.changes(self.layer.running_mean, self.layer.running_var)
+        grads = [plan.grad(t) if needed else np.empty_like(v)
+                 for t, v, needed in zip(inputs, (x, gamma, beta), self.needs_grad)]
+        plan.backward(f"{self.name} backward", self.backward_into, plan.grad(out), xhat, gamma, *grads)
 
     def jvp(self, dx, dgamma, dbeta, *, xs, y):
         xhat = self.xhat

@@ -6,7 +6,7 @@ import numpy as np
 
 from tinygrad_lab import random
 from tinygrad_lab.function import Function
-from tinygrad_lab.mode import current_modes
+from tinygrad_lab.mode import effect_made
 from tinygrad_lab.nn.module import Module
 
 
@@ -36,13 +36,25 @@ class DropoutTrain(Function):
     def forward_into(self, x, mask, y):
         """Draw the mask into ``mask``, write x ⊙ mask into ``y``; returns y."""
         mask[...] = dropout_mask(x.shape, self.p, self.rng, x.dtype)
-        recorder = current_modes().recorder
-        if recorder is not None:
-            recorder.effect(self)
+        effect_made()
         return np.multiply(x, mask, out=y)
 
     def backward(self, gy, x, y):
         return gy * self.mask
+
+    def backward_into(self, gy, gx):
+        """gx ← :meth:`backward` (gy ⊙ mask) into the buffer ``gx``."""
+        np.copyto(gx, self.backward(gy, None, None))
+
+    def lower(self, plan, inputs, out):
+        """Replayed as :meth:`forward_into` (a fresh mask from the generator, which is state the
+        forward pass changes) and :meth:`backward_into` on the plan's buffers."""
+        x = plan.value(inputs[0])
+        self.mask, y = np.empty_like(x), plan.output(out, np.empty_like(x))
+        plan.forward(self.name, self.forward_into, x, self.mask, y)
+        plan.changes(self.rng)
+        if self.needs_grad[0]:
+            plan.backward(f"{self.name} backward", self.backward_into, plan.grad(out), plan.grad(inputs[0]))
 
     def jvp(self, dx, *, xs, y):
         return dx * self.mask

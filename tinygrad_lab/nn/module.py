@@ -5,7 +5,8 @@ from typing import Iterator
 
 import numpy as np
 
-from tinygrad_lab.mode import current_modes, module_edited
+from tinygrad_lab.autograd import zero_grad
+from tinygrad_lab.mode import module_edited
 from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
 
 
@@ -29,10 +30,10 @@ class Module:
     parameter, a ``Module`` (or a list of them) a sub-module, and names in ``buffers`` are arrays
     saved in the state dict.
 
-    Setting or deleting an attribute (but ``training``, which a captured step keys its plans on) is
-    noted as an edit of the module tree (:func:`~tinygrad_lab.mode.module_edited`), and a list of
-    modules is kept as a :class:`LayerList`, whose edits are noted too: a captured step replays
-    only a plan recorded on the tree as it is.
+    Setting (to another object) or deleting an attribute, ``training`` included, and casting with
+    :meth:`to` are noted as edits of the module tree (:func:`~tinygrad_lab.mode.module_edited`), and a
+    list of modules is kept as a :class:`LayerList`, whose edits are noted too: a captured step
+    replays only a plan recorded since the last edit.
     """
 
     buffers: tuple[str, ...] = ()
@@ -41,9 +42,10 @@ class Module:
     def __setattr__(self, name: str, value) -> None:
         if type(value) is list and all(isinstance(m, Module) for m in value):
             value = LayerList(value)
-        same = vars(self).get(name, _UNSET) is value  # `self.running_mean *= …` wrote in place: no edit
+        # the object it already reads (`self.running_mean *= …` wrote in place, `training` as it was): no edit
+        same = getattr(self, name, _UNSET) is value
         object.__setattr__(self, name, value)
-        if not same and name != "training":
+        if not same:
             module_edited()
 
     def __delattr__(self, name: str) -> None:
@@ -51,9 +53,6 @@ class Module:
         module_edited()
 
     def __call__(self, *args, **kwargs):
-        recorder = current_modes().recorder
-        if recorder is not None:  # a captured step replays only in the modes it was recorded in
-            recorder.called(self)
         return self.forward(*args, **kwargs)
 
     def forward(self, *args, **kwargs):
@@ -137,18 +136,19 @@ class Module:
                             "or float64") from None
         if dtype not in FLOAT_DTYPES:
             raise TypeError(f"{type(self).__name__}.to: parameters hold float32 or float64, got dtype {dtype}")
-        recorder = current_modes().recorder
-        if recorder is not None:
-            recorder.unsupported(f"the step casts a module to {dtype} (Module.to)")
+        cast = False
         for p in self.parameters():
             if p.dtype != dtype:
                 p._data = p._data.astype(dtype)  # a new array, as PyTorch's param.data = param.data.to(dtype)
                 p.mark_modified()
+                cast = True
             if p.grad is not None and p.grad.dtype != dtype:
                 p.grad = Tensor.wrap(p.grad.data.astype(dtype))
-        for module in self.modules():
+        for module in self.modules():  # a buffer cast is an edit of its module
             for name in module.buffers:
                 setattr(module, name, np.asarray(getattr(module, name)).astype(dtype, copy=False))
+        if cast:
+            module_edited()  # the parameters hold new arrays: a captured step records again
         return self
 
     def float(self) -> "Module":
@@ -160,11 +160,8 @@ class Module:
         return self.to(np.float64)
 
     def zero_grad(self) -> None:
-        recorder = current_modes().recorder
-        if recorder is not None:
-            recorder.zero_grad(list(self.parameters()), True)
-        for p in self.parameters():
-            p.grad = None
+        """Every parameter's ``grad`` set to None (:func:`~tinygrad_lab.autograd.zero_grad`)."""
+        zero_grad(list(self.parameters()))
 
     # ----- saving and loading -----------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

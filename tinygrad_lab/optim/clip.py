@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -48,8 +49,9 @@ def clip_grad_norm_(params: Any | Iterable[Any], max_norm: float, norm_type: flo
         raise ValueError(f"max_norm must be >= 0, got {max_norm!r}")
     params = _params(params)
     recorder = current_modes().recorder
-    if recorder is not None:
-        recorder.clip(params, check, float(norm_type), error_if_nonfinite)
+    if recorder is not None:  # a captured step replays the clipping as clip_grads(grads, scaled)
+        recorder.clip(params, functools.partial(clip_grads, max_norm=check, p=float(norm_type),
+                                                error_if_nonfinite=error_if_nonfinite))
     grads = _grads(params)
     if not grads:
         return 0.0

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import zero_grad
 from ..backend import get_backend
 from ..mode import current_modes, groups_edited
 
@@ -199,21 +200,9 @@ class Optimizer:
 
     # ------------------------------------------------------------------------------ steps
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset gradients: ``p.grad = None`` (default, as PyTorch) or fill them with zeros."""
-        recorder = current_modes().recorder
-        if recorder is not None:
-            recorder.zero_grad([p for group in self.param_groups for p in group["params"]], set_to_none)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                elif hasattr(p.grad, "copy_"):  # a Tensor: detached first (a grad from
-                    p.grad = p.grad.detach()       # create_graph=True leaves its graph), then zeroed
-                    p.grad.copy_(0.0)
-                else:
-                    p.grad.data[...] = 0
+        """Reset gradients: ``p.grad = None`` (default, as PyTorch) or fill them with zeros
+        (:func:`~tinygrad_lab.autograd.zero_grad`)."""
+        zero_grad([p for group in self.param_groups for p in group["params"]], set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; return ``closure()`` if one is given.
