@@ -6,6 +6,7 @@ import numpy as np
 from tinygrad_lab import ops
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.mode import current_modes
+from tinygrad_lab.nn import batchnorm_definition as definition
 from tinygrad_lab.nn.module import Module, Parameter
 from tinygrad_lab.tensor import Tensor
 
@@ -56,9 +57,10 @@ class BatchNormTrain(ops.Fused):
         return gx, ggamma, gbeta
 
     def jvp(self, dx, dgamma, dbeta, *, xs, y):
+        """dy = γ dx̂ + dγ x̂ + dβ, γ dx̂ being the input gradient's formula applied to dx."""
         xhat = self.xhat
-        dxhat = self.inv_std * (dx - dx.mean(axis=0) - xhat * (dx * xhat).mean(axis=0))
-        return xs[1] * dxhat + dgamma * xhat + dbeta
+        return (definition.input_grad(dx, xhat, xs[1], self.inv_std, len(dx), dx.sum(axis=0), (dx * xhat).sum(axis=0))
+                + definition.affine(xhat, dgamma, dbeta))
 
 
 class BatchNorm1d(Module):
