@@ -193,7 +193,7 @@ def _act_kernels(act):
 
 
 _EMPTY = {np.dtype(np.float32): np.zeros(1, np.float32), np.dtype(np.float64): np.zeros(1, np.float64)}
-#: [j = t] in the logits' dtype, so the gradient's arithmetic stays in it (float32 twice as wide)
+#: [j = t] in the logits' dtype: the gradient's arithmetic stays in it, as in the NumPy backend
 _ZERO_ONE = {np.dtype(t): (t(0), t(1)) for t in (np.float32, np.float64)}
 
 
