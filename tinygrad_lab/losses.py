@@ -8,7 +8,7 @@ import functools
 
 import numpy as np
 
-from tinygrad_lab import ops
+from tinygrad_lab import cross_entropy_definition, ops
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.function import Function, data
 from tinygrad_lab.ops import Fused
@@ -109,7 +109,8 @@ class CrossEntropy(Fused):
     def jvp(self, dx, *, xs, y):
         """dE = Σ (softmax(x) − onehot(t)) ⊙ dx (÷ N for the mean)."""
         x = xs[0]
-        return self.scale(((self.probs - self._onehot(x.shape, x.dtype)) * dx).sum(), x.shape[0])
+        return self.scale((cross_entropy_definition.logit_grad(self.probs, self._onehot(x.shape, x.dtype), 1.0)
+                           * dx).sum(), x.shape[0])
 
 
 def class_targets(name: str, shape, targets) -> np.ndarray:

@@ -9,9 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from tinygrad_lab import Tensor, activations, optim
+from tinygrad_lab import Tensor, activations, cross_entropy_definition, optim
 from tinygrad_lab.backend import get_backend, numba_backend, numpy_backend, set_backend, use_backend
 from tinygrad_lab.backend.interface import KERNELS, Backend
+from tinygrad_lab.nn import batchnorm_definition
 
 MODULES = [numpy_backend, numba_backend]
 DTYPES = [np.float64, np.float32]
@@ -273,3 +274,47 @@ def test_numba_is_the_default():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "numba"
+
+
+# ----- the reductions run the shared definitions -------------------------------------------------
+DEFINITIONS = {cross_entropy_definition: ("softmax_xent", "xent_grad"),
+               batchnorm_definition: ("batchnorm_forward", "batchnorm_backward")}
+
+
+def _doubled(formula):
+    """A function of ``formula``'s arguments returning twice its value (defined in its module's
+    name, so the Numba backend compiles the call to it as it compiles the shared formulas)."""
+    params = ", ".join(inspect.signature(formula).parameters)
+    scope = {"__name__": formula.__module__, "formula": formula}
+    exec(f"def doubled({params}):\n    return formula({params}) * 2.0\n", scope)
+    return scope["doubled"]
+
+
+def _clear_reduction_kernels():
+    numba_backend._xent_kernels.cache_clear()
+    numba_backend._batchnorm_kernels.cache_clear()
+
+
+@pytest.mark.parametrize("definition, name", [(d, name) for d in DEFINITIONS for name in d.__all__],
+                         ids=lambda v: getattr(v, "__name__", v).rpartition(".")[2])
+def test_both_backends_compute_the_shared_formula(definition, name, monkeypatch, tmp_path):
+    """Doubling one formula of a definition changes what both backends compute, alike: neither
+    keeps a copy of its own, and the Numba kernel built from the changed formula is a new one
+    (another file of the kernel cache), never the one compiled before."""
+    monkeypatch.setenv("TINYGRAD_LAB_CACHE", str(tmp_path))
+    runs = [run for kernel in DEFINITIONS[definition] for cid, run, _ in CASES[kernel] if cid == "float64"]
+    family = "softmax_xent" if definition is cross_entropy_definition else "batchnorm"
+    try:
+        _clear_reduction_kernels()
+        before = [a.copy() for run in runs for a in run(numba_backend)]
+        monkeypatch.setattr(definition, name, _doubled(getattr(definition, name)))
+        _clear_reduction_kernels()
+        ref = [a for run in runs for a in run(numpy_backend)]
+        jit = [a for run in runs for a in run(numba_backend)]
+    finally:
+        monkeypatch.undo()
+        _clear_reduction_kernels()
+    assert len(list((tmp_path / "kernels").glob(f"{family}_*.py"))) == 2
+    assert any(not np.allclose(r, b) for r, b in zip(ref, before)), "the formula changed no result"
+    for r, j in zip(ref, jit):
+        np.testing.assert_allclose(j, r, rtol=1e-12, atol=1e-12)

@@ -15,7 +15,7 @@ from tinygrad_lab.backend import kernel_cache
 ROOT = Path(__file__).resolve().parents[2]
 
 # Runs the kernels of a small training step (a user rule read from rule_module, Adam, ReLU and GELU,
-# the hand-written reductions) and prints the results, then the compilations and cache loads.
+# softmax cross-entropy, batch norm) and prints the results, then the compilations and cache loads.
 PROBE = textwrap.dedent("""
     import sys
     import numpy as np
@@ -38,10 +38,14 @@ PROBE = textwrap.dedent("""
     probs = np.empty_like(z)
     nb.softmax_xent(z, np.array([0, 2]), probs)
     nb.xent_grad(probs, np.array([0, 2]), 0.5, np.empty_like(z))
+    xhat, y = np.empty_like(z), np.empty_like(z)
+    _, var = nb.batchnorm_forward(z, np.ones(3), np.zeros(3), 1e-5, xhat, y)
+    nb.batchnorm_backward(z, xhat, np.ones(3), 1 / np.sqrt(var + 1e-5), np.empty_like(z), np.empty(3), np.empty(3))
+    outputs.append(y.sum())
     nb.all_finite(g)
     dispatchers = [nb._update_kernel(rule_module.rule, 1), nb._update_kernel(adam_rule, 2),
                    *nb._act_kernels(activations.get("relu")), *nb._act_kernels(activations.get("gelu")),
-                   nb._softmax_xent_kernel, nb._xent_grad_kernel, nb._all_finite_kernel]
+                   *nb._xent_kernels(), *nb._batchnorm_kernels(), nb._all_finite_kernel]
     print(p.tolist(), outputs)
     print(sum(sum(d.stats.cache_misses.values()) for d in dispatchers),
           sum(sum(d.stats.cache_hits.values()) for d in dispatchers))
@@ -95,9 +99,9 @@ def test_the_second_process_compiles_nothing(rule_dir, tmp_path):
     values, misses, _ = _result(_probe(rule_dir, tmp_path / "cache"))
     assert misses > 0
     again, misses, hits = _result(_probe(rule_dir, tmp_path / "cache"))
-    assert (again, misses) == (values, 0) and hits == 9
-    assert sorted(p.name.split("_")[0] for p in (tmp_path / "cache" / "kernels").glob("*.py")) == ["act", "act",
-                                                                                                "update", "update"]
+    assert (again, misses) == (values, 0) and hits == 11
+    assert sorted(p.name.split("_")[0] for p in (tmp_path / "cache" / "kernels").glob("*.py")) == [
+        "act", "act", "batchnorm", "softmax", "update", "update"]
 
 
 def test_a_changed_rule_constant_or_helper_is_compiled_afresh(rule_dir, tmp_path):
@@ -144,7 +148,7 @@ def test_a_read_only_package_caches_in_the_user_cache(rule_dir, tmp_path):
     env = {"HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "home" / ".cache")}
     values, misses, _ = _result(_probe(rule_dir, tmp_path / "cache", pythonpath=site, **env))
     again, misses_again, hits = _result(_probe(rule_dir, tmp_path / "cache", pythonpath=site, **env))
-    assert again == values and misses > 0 and misses_again == 0 and hits == 9
+    assert again == values and misses > 0 and misses_again == 0 and hits == 11
     assert (tmp_path / "home" / ".cache" / "numba").is_dir()
 
 

@@ -3,9 +3,12 @@
 A backend is a module of plain functions over NumPy arrays that satisfies :class:`Backend`
 (``tests/backend/test_interface.py`` checks both implementations against it, and runs one parity
 suite generated from it).  Kernels compute formulas that are written once elsewhere: an
-activation's σ and σ' (:mod:`tinygrad_lab.activations`) and an optimizer's update rule (its module
-in :mod:`tinygrad_lab.optim`).  The NumPy backend evaluates them on whole arrays (the reference);
-the Numba backend compiles them into one loop (the fast path).  Conventions:
+activation's σ and σ' (:mod:`tinygrad_lab.activations`), an optimizer's update rule (its module
+in :mod:`tinygrad_lab.optim`), the per-element formulas of softmax cross-entropy
+(:mod:`tinygrad_lab.cross_entropy_definition`) and of batch norm
+(:mod:`tinygrad_lab.nn.batchnorm_definition`) inside their reductions.  The NumPy backend
+evaluates them on whole arrays (the reference); the Numba backend compiles them into loops (the
+fast path).  Conventions:
 
 * arrays named ``out``-like (``y``, ``gz``, ``gb``, ``probs``, ...) are written in place;
 * row batches are (N, M); bias-like vectors are (M,); ``b``/``gb`` may be None (no bias);

@@ -3,7 +3,7 @@
 Numba keeps a function's machine code on disk (``cache=True``) only when the function's source
 lives in a file: it files the code under that file's name and checks the file's stamp on loading.
 A backend's generated kernels (an optimizer's loop around its update rule, an activation's loops
-around σ and σ') are source text made at run time, so :func:`compile_source` writes the text to a
+around σ and σ', the reductions' loops around their formulas) are source text run at run time, so :func:`compile_source` writes the text to a
 file of the user cache, ``<cache>/kernels/<name>_<key>.py`` (``<cache>`` is
 :func:`tinygrad_lab.user_cache.root`), and runs it from there.  Functions defined by it and
 jitted with ``cache=True`` keep their machine code beside it (``__pycache__``, or under

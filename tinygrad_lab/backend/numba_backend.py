@@ -3,18 +3,22 @@
 Nothing here restates a formula that is written elsewhere: an optimizer's kernel is one loop
 generated around its update rule (:func:`update`), an activation's kernels are two loops generated
 around its σ and σ' (:func:`bias_act`, :func:`act_backward_bias`); Numba inlines the jitted scalar
-function into the loop (the idea of minitorch's ``tensor_map(njit(fn))``).  The primitives the
-formulas use (:mod:`tinygrad_lab.activations.elementwise`) get their scalar forms here.  Only the
-reductions (softmax cross-entropy, batch norm) are hand-written loops, checked against the NumPy
-reference by the parity suite.
+function into the loop (the idea of minitorch's ``tensor_map(njit(fn))``).  The reductions are
+loops too, written here as the skeleton of their sums (a row's max and sum of exponentials; a
+column's sums over the batch), around the per-element formulas of softmax cross-entropy
+(:mod:`tinygrad_lab.cross_entropy_definition`) and batch norm
+(:mod:`tinygrad_lab.nn.batchnorm_definition`), which the NumPy backend evaluates on whole arrays.
+The primitives the activations use (:mod:`tinygrad_lab.activations.elementwise`) get their scalar
+forms here.
 
 Kernels use ``error_model='numpy'`` (division by zero gives inf/nan instead of raising, which lets
 LLVM vectorise loops that divide: ~7x on a fused Adam) and ``fastmath=False`` (no reassociation,
 so float64 results match NumPy bit for bit).  They are serial: ``parallel=True`` next to a
 multithreaded BLAS oversubscribes small machines.  Every kernel's machine code is kept on disk:
-the hand-written ones by Numba beside this file (or in its user-wide cache when the package is
-read-only), the generated ones through :mod:`.kernel_cache`, which files their source under a key
-of everything they depend on; so a process compiles only what no earlier one on the machine did.
+the generated ones through :mod:`.kernel_cache`, which files their source under a key of
+everything they depend on (so a changed formula gives a new kernel), the one written here (the
+finiteness check) by Numba beside this file (or in its user-wide cache when the package is
+read-only); so a process compiles only what no earlier one on the machine did.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
+from tinygrad_lab import cross_entropy_definition as xent
 from tinygrad_lab.activations import elementwise
+from tinygrad_lab.nn import batchnorm_definition as bn
 
 from . import kernel_cache
 from ._common import cast_hyper, check_flat
@@ -187,6 +193,8 @@ def _act_kernels(act):
 
 
 _EMPTY = {np.dtype(np.float32): np.zeros(1, np.float32), np.dtype(np.float64): np.zeros(1, np.float64)}
+#: [j = t] in the logits' dtype: the gradient's arithmetic stays in it, as in the NumPy backend
+_ZERO_ONE = {np.dtype(t): (t(0), t(1)) for t in (np.float32, np.float64)}
 
 
 def bias_act(z, b, act, y):
@@ -212,49 +220,59 @@ def act_backward_bias(gy, z, y, act, gz, gb):
 
 
 # ----- reductions: softmax cross-entropy and batch norm ----------------------------------------
-@_jit
-def _softmax_xent_kernel(logits, targets, probs):
+_XENT_SOURCE = """
+def softmax_xent(logits, targets, probs):
     n, m = logits.shape
-    total = 0.0
+    loss = 0.0
     for i in range(n):
         top = logits[i, 0]
         for j in range(1, m):
             if logits[i, j] > top:
                 top = logits[i, j]
-        s = 0.0
+        total = 0.0
         for j in range(m):
-            e = math.exp(logits[i, j] - top)
+            e = shifted_exp(logits[i, j], top)
             probs[i, j] = e
-            s += e
+            total += e
         for j in range(m):
-            probs[i, j] = probs[i, j] / s
-        total += math.log(s) - (logits[i, targets[i]] - top)
-    return total
+            probs[i, j] = probability(probs[i, j], total)
+        loss += row_loss(total, logits[i, targets[i]], top)
+    return loss
 
 
-@_jit
-def _xent_grad_kernel(probs, targets, scale, out):
+def xent_grad(probs, targets, scale, zero, one, out):
     n, m = probs.shape
     for i in range(n):
         for j in range(m):
-            out[i, j] = probs[i, j] * scale
-        out[i, targets[i]] -= scale
+            out[i, j] = logit_grad(probs[i, j], zero, scale)
+        out[i, targets[i]] = logit_grad(probs[i, targets[i]], one, scale)
+"""
+
+
+@functools.cache
+def _xent_kernels():
+    """The loops of softmax cross-entropy (``_XENT_SOURCE``: the row max, the sum of the shifted
+    exponentials, the batch's loss) around the jitted formulas of
+    :mod:`tinygrad_lab.cross_entropy_definition`: (softmax_xent, xent_grad)."""
+    kernels = _compile("softmax_xent", _XENT_SOURCE, **{name: _jit_formula(getattr(xent, name))
+                                                        for name in xent.__all__})
+    return kernels["softmax_xent"], kernels["xent_grad"]
 
 
 def softmax_xent(logits, targets, probs):
     """probs ← softmax(logits); returns Σₙ −log probs[n, tₙ] (see ``numpy_backend.softmax_xent``)."""
-    return float(_softmax_xent_kernel(logits, targets, probs))
+    return float(_xent_kernels()[0](logits, targets, probs))
 
 
 def xent_grad(probs, targets, scale, out):
     """out ← (probs − onehot) · scale (see ``numpy_backend.xent_grad``)."""
-    _xent_grad_kernel(probs, targets, probs.dtype.type(scale), out)
+    zero, one = _ZERO_ONE[probs.dtype]
+    _xent_kernels()[1](probs, targets, probs.dtype.type(scale), zero, one, out)
     return out
 
 
-
-@_jit
-def _batchnorm_forward_kernel(x, gamma, beta, eps, xhat, y, mean, var):
+_BATCHNORM_SOURCE = """
+def forward(x, gamma, beta, eps, xhat, y, mean, var):
     n, m = x.shape
     total = np.zeros(m)  # float64 accumulators
     for i in range(n):
@@ -265,45 +283,51 @@ def _batchnorm_forward_kernel(x, gamma, beta, eps, xhat, y, mean, var):
         total[j] = 0.0
     for i in range(n):
         for j in range(m):
-            d = x[i, j] - mean[j]
-            total[j] += d * d
+            total[j] += squared_deviation(x[i, j], mean[j])
     for j in range(m):
         var[j] = total[j] / n
-        total[j] = 1.0 / math.sqrt(var[j] + eps)
+        total[j] = inv_std(var[j], eps)
     for i in range(n):
         for j in range(m):
-            h = (x[i, j] - mean[j]) * total[j]
+            h = normalise(x[i, j], mean[j], total[j])
             xhat[i, j] = h
-            y[i, j] = h * gamma[j] + beta[j]
+            y[i, j] = affine(h, gamma[j], beta[j])
 
 
-@_jit
-def _batchnorm_backward_kernel(gy, xhat, gamma, inv_std, gx, ggamma, gbeta):
+def backward(gy, xhat, gamma, inv_std, gx, ggamma, gbeta):
     n, m = gy.shape
-    sum_g = np.zeros(m)
-    sum_gx = np.zeros(m)
+    sum_gy = np.zeros(m)
+    sum_gy_xhat = np.zeros(m)
     for i in range(n):
         for j in range(m):
-            sum_g[j] += gy[i, j]
-            sum_gx[j] += gy[i, j] * xhat[i, j]
+            sum_gy[j] += gy[i, j]
+            sum_gy_xhat[j] += gy[i, j] * xhat[i, j]
     for j in range(m):
-        gbeta[j] = sum_g[j]
-        ggamma[j] = sum_gx[j]
+        gbeta[j] = sum_gy[j]
+        ggamma[j] = sum_gy_xhat[j]
     for i in range(n):
         for j in range(m):
-            gx[i, j] = gamma[j] * inv_std[j] / n * (n * gy[i, j] - sum_g[j] - xhat[i, j] * sum_gx[j])
+            gx[i, j] = input_grad(gy[i, j], xhat[i, j], gamma[j], inv_std[j], n, sum_gy[j], sum_gy_xhat[j])
+"""
+
+
+@functools.cache
+def _batchnorm_kernels():
+    """The loops of batch norm (``_BATCHNORM_SOURCE``: the column sums, in float64) around the
+    jitted formulas of :mod:`tinygrad_lab.nn.batchnorm_definition`: (forward, backward)."""
+    kernels = _compile("batchnorm", _BATCHNORM_SOURCE, np=np, **{name: _jit_formula(getattr(bn, name))
+                                                                 for name in bn.__all__})
+    return kernels["forward"], kernels["backward"]
 
 
 def batchnorm_forward(x, gamma, beta, eps, xhat, y):
     """Training-mode batch norm in three passes (see ``numpy_backend.batchnorm_forward``)."""
     mean, var = np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
-    _batchnorm_forward_kernel(x, gamma, beta, float(eps), xhat, y, mean, var)
+    _batchnorm_kernels()[0](x, gamma, beta, float(eps), xhat, y, mean, var)
     return mean, var
 
 
 def batchnorm_backward(gy, xhat, gamma, inv_std, gx, ggamma, gbeta):
     """Its backward in two passes (see ``numpy_backend.batchnorm_backward``)."""
-    _batchnorm_backward_kernel(gy, xhat, gamma, inv_std, gx, ggamma, gbeta)
+    _batchnorm_kernels()[1](gy, xhat, gamma, inv_std, gx, ggamma, gbeta)
     return gx
-
-

@@ -6,6 +6,7 @@ import numpy as np
 from tinygrad_lab import ops
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.mode import effect_made
+from tinygrad_lab.nn import batchnorm_definition as definition
 from tinygrad_lab.nn.module import Module, Parameter
 from tinygrad_lab.tensor import Tensor
 
@@ -34,7 +35,7 @@ class BatchNormTrain(ops.Fused):
     def forward_into(self, x, gamma, beta, xhat, y):
         """The forward pass into the buffers ``xhat`` and ``y``; returns y."""
         self.mean, self.var = get_backend().batchnorm_forward(x, gamma, beta, self.eps, xhat, y)
-        self.inv_std = 1 / np.sqrt(self.var + self.eps)
+        self.inv_std = definition.inv_std(self.var, self.eps)
         if self.layer is not None:
             self.layer.track(self.mean, self.var, len(x))
             effect_made()
@@ -66,9 +67,10 @@ class BatchNormTrain(ops.Fused):
         plan.backward(f"{self.name} backward", self.backward_into, plan.grad(out), xhat, gamma, *grads)
 
     def jvp(self, dx, dgamma, dbeta, *, xs, y):
+        """dy = γ dx̂ + dγ x̂ + dβ, γ dx̂ being the input gradient's formula applied to dx."""
         xhat = self.xhat
-        dxhat = self.inv_std * (dx - dx.mean(axis=0) - xhat * (dx * xhat).mean(axis=0))
-        return xs[1] * dxhat + dgamma * xhat + dbeta
+        return (definition.input_grad(dx, xhat, xs[1], self.inv_std, len(dx), dx.sum(axis=0), (dx * xhat).sum(axis=0))
+                + definition.affine(xhat, dgamma, dbeta))
 
 
 class BatchNorm1d(Module):
