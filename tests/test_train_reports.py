@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from tinygrad_lab.train import Trainer
-from tinygrad_lab.train_reports import write_reports
+from tinygrad_lab.train_reports import plot_curves, write_reports
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,3 +40,16 @@ print("matplotlib.figure" in sys.modules, "matplotlib.pyplot" in sys.modules)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.splitlines() == ["[]", "True False"]
     assert (tmp_path / "metrics.json").exists() and (tmp_path / "curves.png").exists()
+
+
+def test_the_curves_are_drawn_once(tmp_path, monkeypatch):
+    """One draw of the figure for curves.png (after Figure.tight_layout, savefig drew it twice)."""
+    from matplotlib.figure import Figure
+
+    draws, real_draw = [], Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, renderer: (draws.append(1), real_draw(self, renderer))[1])
+    history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.1 / e, "val_accuracy": 0.8, "test_loss": 1.2 / e,
+                "test_accuracy": 0.8} for e in (1, 2, 3)]
+    path = plot_curves(history, tmp_path / "curves.png", title="three epochs")
+    assert len(draws) == 1
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

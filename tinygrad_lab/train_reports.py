@@ -90,8 +90,13 @@ def write_reports(trainer) -> list[Path]:
 
 
 def plot_curves(history: list[dict], path: Path, title: str) -> Path:
-    """Loss and accuracy per epoch (train, validation if any, test), as a PNG written atomically."""
+    """Loss and accuracy per epoch (train, validation if any, test), as a PNG written atomically.
+
+    The figure is drawn once: the tight layout is computed by its engine without installing it on the
+    figure (``Figure.tight_layout`` leaves a placeholder engine behind, for which ``savefig`` draws the
+    whole figure once more before drawing it to the file; same pixels)."""
     from matplotlib.figure import Figure
+    from matplotlib.layout_engine import TightLayoutEngine
     from matplotlib.ticker import MaxNLocator
 
     epochs = [r["epoch"] for r in history]
@@ -106,10 +111,9 @@ def plot_curves(history: list[dict], path: Path, title: str) -> Path:
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.legend()
-    for ax in (ax_loss, ax_acc):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(title)
-    fig.tight_layout()
+    TightLayoutEngine().execute(fig)
     with atomic_output(path) as f:
         fig.savefig(f, format="png", dpi=110)
     return path
