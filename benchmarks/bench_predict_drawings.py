@@ -24,7 +24,8 @@ from PIL import Image
 
 from tinygrad_lab.commands.predict import image_to_input
 from tinygrad_lab.data import load_dataset, normalize
-from tinygrad_lab.train import TrainConfig, Trainer, evaluate, load_model
+from tinygrad_lab.train import Trainer, evaluate, load_model
+from tinygrad_lab.train_config import TrainConfig
 
 SCALE = 10
 CANVAS = (SCALE * 28 + 170, SCALE * 28 + 60)     # width, height: not square, room to move the digit

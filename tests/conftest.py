@@ -39,3 +39,26 @@ def same_as_torch():
         for ours, theirs in leaves:
             np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=grad_rtol, atol=grad_atol)
     return check
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """Data for quick training runs, as ``Trainer(data=...)`` takes it: the bundled sample's first 2,000
+    training images and its test images, scaled to [0, 1] (x_train, y_train, x_test, y_test, source)."""
+    from tinygrad_lab.data import load_sample, normalize
+
+    ds = load_sample()
+    x, xt = normalize(ds.train_images), normalize(ds.test_images)
+    return x[:2000], ds.train_labels[:2000], xt, ds.test_labels, "bundled sample"
+
+
+@pytest.fixture
+def make_config():
+    """``make_config(**changes)``: a quick TrainConfig (784-32-10 on the bundled sample, 2 epochs of
+    batches of 64, seed 3) with ``changes``."""
+    from tinygrad_lab.train_config import TrainConfig
+
+    def make(**kw):
+        base = dict(dataset="mnist-sample", sizes=[784, 32, 10], epochs=2, batch_size=64, seed=3)
+        return TrainConfig(**{**base, **kw})
+    return make

@@ -599,7 +599,9 @@ def test_fallback_batchnorm_in_eval_mode():
 
 
 def test_trainer_with_and_without_capture_is_bit_identical(tmp_path):
-    from tinygrad_lab.train import TrainConfig, Trainer, load_data
+    from tinygrad_lab.train import Trainer
+    from tinygrad_lab.train_config import TrainConfig
+    from tinygrad_lab.train_data import load_data
 
     cfg = TrainConfig(dataset="mnist-sample", sizes=[784, 32, 10], epochs=2, batch_size=96, batchnorm=True,
                       dropout=0.2, clip_norm=1.0, val_split=0)

@@ -30,7 +30,8 @@ from tinygrad_lab.data import datasets
 from tinygrad_lab.function import Function
 from tinygrad_lab.explain import explain
 from tinygrad_lab.gradcheck import GradcheckError, gradcheck, numerical_grad
-from tinygrad_lab.train import NonFiniteLoss, TrainConfig, Trainer
+from tinygrad_lab.train import NonFiniteLoss, Trainer
+from tinygrad_lab.train_config import TrainConfig
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 

@@ -230,7 +230,8 @@ def test_training_reaches_the_same_accuracy_on_both_backends(tmp_path):
     """--backend numba trains to the numpy backend's accuracy on the bundled sample (float64:
     the numbers agree to rounding)."""
     from tinygrad_lab.data import load_sample, normalize
-    from tinygrad_lab.train import TrainConfig, Trainer
+    from tinygrad_lab.train import Trainer
+    from tinygrad_lab.train_config import TrainConfig
 
     ds = load_sample()
     data = (normalize(ds.train_images[:1500], np.float64), ds.train_labels[:1500],

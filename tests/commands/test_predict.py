@@ -15,7 +15,9 @@ from PIL import Image
 from tinygrad_lab.cli import main
 from tinygrad_lab.commands.predict import image_to_input
 from tinygrad_lab.data import load_sample, normalize
-from tinygrad_lab.train import TrainConfig, Trainer, write_reports
+from tinygrad_lab.train import Trainer
+from tinygrad_lab.train_config import TrainConfig
+from tinygrad_lab.train_reports import write_reports
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))

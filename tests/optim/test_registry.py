@@ -5,7 +5,7 @@ import pytest
 
 from tinygrad_lab import optim
 from tinygrad_lab.cli import main
-from tinygrad_lab.train import OPTIMIZERS
+from tinygrad_lab.train_config import OPTIMIZERS
 
 
 def test_train_offers_every_registered_optimizer():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_lab.train import DATASETS
+from tinygrad_lab.train_config import DATASETS
 
 
 def add_parser(subparsers) -> None:

@@ -1,6 +1,6 @@
 """``tinygrad-lab train``: train an MLP on MNIST (the project's main job).
 
-The options of the model, optimizer and data are generated from :class:`~tinygrad_lab.train.TrainConfig`'s
+The options of the model, optimizer and data are generated from :class:`~tinygrad_lab.train_config.TrainConfig`'s
 fields (their defaults, choices and help live there, once); the rest (``--out``, ``--resume``,
 ``--force``, ``--backend``, ``--offline``, progress) are about running it.  The library's errors
 name config fields; this module maps them to option names and the values as typed.
@@ -45,7 +45,7 @@ def option_name(field: str) -> str:
 def add_config_options(p: argparse.ArgumentParser) -> None:
     """One option per TrainConfig field (``sizes`` as ``--hidden`` or ``--sizes``).  Defaults are
     suppressed, so ``args`` holds exactly the options given and TrainConfig supplies the rest."""
-    from tinygrad_lab.train import TrainConfig
+    from tinygrad_lab.train_config import TrainConfig
 
     hints = typing.get_type_hints(TrainConfig)
     for field in dataclasses.fields(TrainConfig):
@@ -68,13 +68,13 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
 
 
 def _resumable() -> list[str]:
-    from tinygrad_lab.train import RESUMABLE
+    from tinygrad_lab.train_config import RESUMABLE
     return [name for name, resumable in RESUMABLE.items() if resumable]
 
 
 def add_parser(subparsers) -> None:
     from tinygrad_lab import activations
-    from tinygrad_lab.train import OPTIMIZERS
+    from tinygrad_lab.train_config import OPTIMIZERS
 
     p = subparsers.add_parser("train", help="train an MLP classifier on MNIST (default: 784-512-256-10 "
                               "ReLU, He init, Adam 1e-3 with cosine decay, batch 128, 5 epochs, float32)",
@@ -109,7 +109,7 @@ class _Options:
     """The config options given on the command line, as TrainConfig fields, and how to name them."""
 
     def __init__(self, args):
-        from tinygrad_lab.train import TrainConfig
+        from tinygrad_lab.train_config import TrainConfig
 
         names = [f.name for f in dataclasses.fields(TrainConfig) if f.name != "sizes"]
         self.given = {name: getattr(args, name) for name in names if hasattr(args, name)}
@@ -179,8 +179,8 @@ def run(args) -> int:
     from tinygrad_lab.checkpoint import CheckpointError
     from tinygrad_lab.data import ChecksumError, DownloadError, IDXError, MissingFilesError
     from tinygrad_lab.run_folder import FolderInUse, RunFolder, RunFolderError
-    from tinygrad_lab.train import (RESUMABLE, ConfigError, TrainConfig, Trainer, check_memory, nothing_left,
-                                    resumed_config)
+    from tinygrad_lab.train import Trainer, nothing_left, resumed_config
+    from tinygrad_lab.train_config import RESUMABLE, ConfigError, TrainConfig, check_memory
 
     options = _Options(args)
     if args.resume:
@@ -263,7 +263,7 @@ def run(args) -> int:
 
 
 def _train(args, trainer, notes, detect_anomaly) -> int:
-    from tinygrad_lab.train import TEST_SET_ROLE, write_reports
+    from tinygrad_lab.train_reports import TEST_SET_ROLE, write_reports
 
     cfg = trainer.cfg
     print(f"data: {trainer.source} ({len(trainer.x_train)} train, {len(trainer.x_val)} validation, "

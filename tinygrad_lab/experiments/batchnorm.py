@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tinygrad_lab.experiments import main, mnist_common, pyplot
 from tinygrad_lab.experiments.mnist_common import DLFS_SIZES, Run
-from tinygrad_lab.train import DEFAULT_LR, TrainConfig
+from tinygrad_lab.train_config import DEFAULT_LR, TrainConfig
 
 NAME = "batchnorm"
 HELP = "with vs without BatchNorm across init scales (std 1 ... 0.01): accuracy per epoch, one panel per scale"

@@ -1,7 +1,7 @@
 """What the textbook MNIST experiments share: their options, their data, and one loop that trains
 several configurations on the same batches while recording their curves.
 
-Every configuration is a :class:`~tinygrad_lab.train.TrainConfig` trained by a
+Every configuration is a :class:`~tinygrad_lab.train_config.TrainConfig` trained by a
 :class:`~tinygrad_lab.train.Trainer` (its model, optimizer, loader and ``train_step``): with the
 same ``seed`` two configurations start from the same weights (when their init agrees) and see the
 same mini-batches in the same order, so their curves differ only by what the experiment varies.
@@ -26,14 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_lab.experiments import pyplot
-from tinygrad_lab.train import (
-    DATASETS,
-    NonFiniteLoss,
-    TrainConfig,
-    Trainer,
-    evaluate,
-    load_data,
-)
+from tinygrad_lab.train import NonFiniteLoss, Trainer, evaluate
+from tinygrad_lab.train_config import DATASETS, TrainConfig
+from tinygrad_lab.train_data import load_data
 
 #: the 5-layer, 100-unit MLP of Deep Learning from Scratch ch. 6 (DLFS)
 DLFS_SIZES = [784, 100, 100, 100, 100, 10]

@@ -28,7 +28,7 @@ import numpy as np
 
 from tinygrad_lab.experiments import main, mnist_common, pyplot
 from tinygrad_lab.experiments.mnist_common import DLFS_SIZES, Run
-from tinygrad_lab.train import TrainConfig
+from tinygrad_lab.train_config import TrainConfig
 
 NAME = "mnist-inits"
 HELP = ("ReLU with std 0.01 / LeCun 1/n_in (the book's Xavier) / He init (and sigmoid, tanh variants) on MNIST: "

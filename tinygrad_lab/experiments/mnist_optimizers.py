@@ -20,7 +20,7 @@ import numpy as np
 
 from tinygrad_lab.experiments import main, mnist_common, pyplot
 from tinygrad_lab.experiments.mnist_common import DLFS_SIZES, Run
-from tinygrad_lab.train import TrainConfig
+from tinygrad_lab.train_config import TrainConfig
 
 NAME = "mnist-optimizers"
 HELP = "SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam on the same MLP, init and batches (DLFS ch. 6)"
