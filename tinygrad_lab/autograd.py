@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from tinygrad_lab.anomaly import check_backward
-from tinygrad_lab.mode import current_modes
+from tinygrad_lab.mode import MODES, current_modes
 from tinygrad_lab.tensor import Tensor, as_float_array
 
 
@@ -108,9 +108,8 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
     heap = [(-t._seq, id(t), t) for t in pending if t.creator is not None]
     heapify(heap)
     captured: dict[int, np.ndarray | Tensor] = {}
-    modes = current_modes()
-    anomaly = modes.anomaly_enabled
-    previous, modes.grad_enabled = modes.grad_enabled, create_graph  # backward records a graph only
+    anomaly = MODES.anomaly_enabled
+    previous, MODES.grad_enabled = MODES.grad_enabled, create_graph  # backward records a graph only
     try:                                                                # when asked (create_graph)
         while heap:
             tensor = heappop(heap)[2]
@@ -155,7 +154,7 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
             elif id(leaf) in capture:
                 captured[id(leaf)] = g
     finally:
-        modes.grad_enabled = previous
+        MODES.grad_enabled = previous
     return captured
 
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_lab.anomaly import check_forward
-from tinygrad_lab.mode import current_modes, dual_tangents
+from tinygrad_lab.mode import MODES, dual_tangents
 from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
 
 #: every Function subclass by name; the gradient checks enumerate it
@@ -126,12 +126,11 @@ class Function(metaclass=_FunctionType):
         out = Tensor.wrap(self.forward(*arrays))
         if self.view:
             out._version = inputs[0]._version
-        modes = current_modes()
-        if modes.anomaly_enabled:
+        if MODES.anomaly_enabled:
             check_forward(self, arrays, out._data)
-        if modes.tangents is not None:
+        if MODES.tangents is not None:
             self._push_tangent(inputs, arrays, out)
-        if modes.grad_enabled:
+        if MODES.grad_enabled:
             needs_grad = tuple([t.requires_grad for t in inputs])
             if True in needs_grad:
                 self.inputs, self.arrays, self.needs_grad = inputs, arrays, needs_grad
