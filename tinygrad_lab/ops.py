@@ -991,7 +991,7 @@ class Affine(Fused):
     """
 
     def __init__(self, act: Definition | str = "identity"):
-        self.act = activations.get(act)
+        self.act = act if isinstance(act, Definition) else activations.get(act)
 
     @property
     def name(self) -> str:
