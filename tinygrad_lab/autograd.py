@@ -63,8 +63,7 @@ def _seed(output: Tensor, grad) -> np.ndarray | Tensor:
                 f"backward() on a tensor of shape {output.shape} needs grad=∂E/∂y of that shape; "
                 "the implicit gradient 1 exists only for a tensor with one element"
             )
-        one = np.array(1.0, output._data.dtype)  # one element, of the output's dtype and shape
-        return one if output._data.ndim == 0 else one.reshape(output._data.shape)
+        return np.array(1.0, output._data.dtype).reshape(output._data.shape)  # 1, of the output's dtype and shape
     if isinstance(grad, Tensor):
         if grad.shape != output.shape:
             raise ValueError(f"grad has shape {grad.shape} but the output has shape {output.shape}")
@@ -97,10 +96,8 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
     handed: set[int] = set()  # ids of the caller's seeds and of the arrays given to a .grad: copied if met again
     for output, g in zip(outputs, grads):
         g = _seed(output, g)
-        if create_graph and not isinstance(g, Tensor):
-            g = Tensor.wrap(g)
-        if not create_graph and isinstance(g, Tensor):
-            g = g.data
+        if isinstance(g, Tensor) != create_graph:  # a graph Tensor under create_graph, else an array
+            g = Tensor.wrap(g) if create_graph else g.data
         handed.add(id(g))
         pending[output] = pending[output] + g if output in pending else g
     # (-_seq, id, tensor) of the computed tensors pending: the id breaks the tie between a tensor and

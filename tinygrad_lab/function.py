@@ -41,6 +41,8 @@ from tinygrad_lab.anomaly import check_forward
 from tinygrad_lab.mode import MODES, dual_tangents
 from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
 
+_FLOATS = frozenset(FLOAT_DTYPES)
+
 #: every Function subclass by name; the gradient checks enumerate it
 REGISTRY: dict[str, type["Function"]] = {}
 
@@ -109,10 +111,11 @@ class Function(metaclass=_FunctionType):
         records this node.
 
         Every op of every step passes through here, so the common case is kept lean: when all
-        inputs are Tensors of one float dtype (``_same_float_dtype``), they are the node's inputs as
-        they come, with no constant to convert and no dtype to reconcile."""
-        if _same_float_dtype(inputs):
-            tensors = inputs
+        inputs are Tensors of one float dtype (one set of dtypes, ``None`` standing for anything
+        else), they are the node's inputs as they come, with no constant to convert and no dtype to
+        reconcile."""
+        dtypes = {x._data.dtype if isinstance(x, Tensor) else None for x in inputs}
+        if len(dtypes) == 1 and dtypes <= _FLOATS:
             arrays = [t._data for t in inputs]
         else:
             tensors = [x for x in inputs if isinstance(x, Tensor)]
@@ -188,19 +191,6 @@ class Function(metaclass=_FunctionType):
                     f"{self.name}: input {i} of shape {x.shape} was modified in place after the forward "
                     f"pass (version {seen} -> {x.version}), but the backward pass needs its old value. "
                     "Update parameters after backward(), or compute the graph again")
-
-
-def _same_float_dtype(inputs) -> bool:
-    """Whether ``inputs`` are all Tensors of one float dtype (the common case of :meth:`Function.apply`)."""
-    if not inputs or not isinstance(inputs[0], Tensor):
-        return False
-    dtype = inputs[0]._data.dtype
-    if dtype.kind != "f":
-        return False
-    for x in inputs[1:]:
-        if not isinstance(x, Tensor) or x._data.dtype != dtype:
-            return False
-    return True
 
 
 def linear_jvp(self: Function, *dxs, xs, y):

@@ -519,8 +519,8 @@ class Activate(Function):
     def forward(self, x):
         return self.act.sigma(x)
 
-    def backward(self, gy, x, y):
-        return gy * self.act.derivative(x, y)
+    def backward(self, gy, x, y):  # act.derivative(x, y) inlined: σ' of x or of y, as it is written
+        return gy * self.act.sigma_prime(y if self.act.uses == "y" else x)
 
     def forward_into(self, x, y):
         """y ← :meth:`forward` (σ(x)) into the buffer ``y``."""
