@@ -94,11 +94,12 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
     """
     pending: dict[Tensor, np.ndarray | Tensor] = {}  # each tensor's gradient so far
     handed: set[int] = set()  # ids of the caller's seeds and of the arrays given to a .grad: copied if met again
-    for output, g in zip(outputs, grads):
-        g = _seed(output, g)
+    for output, grad in zip(outputs, grads):
+        g = _seed(output, grad)
         if isinstance(g, Tensor) != create_graph:  # a graph Tensor under create_graph, else an array
             g = Tensor.wrap(g) if create_graph else g.data
-        handed.add(id(g))
+        if grad is not None:  # the caller's (the implicit 1 is ours: once freed, its id may come back
+            handed.add(id(g))  # as a fresh gradient's, which would then be copied for nothing)
         pending[output] = pending[output] + g if output in pending else g
     # (-_seq, id, tensor) of the computed tensors pending: the id breaks the tie between a tensor and
     # its copy.deepcopy (the same _seq) without comparing tensors
