@@ -2,6 +2,7 @@
 
     python benchmarks/reading_set.py            # table to stdout
     python benchmarks/reading_set.py --json out.json
+    python benchmarks/reading_set.py --lines    # also every traced line, file by file
 
 One warm step of ``nn.MLP([20, 32, 10])`` (float32, batch 16, cross-entropy, ``zero_grad``,
 ``backward``, Adam) is traced with ``sys.settrace``; every ``call`` and ``line`` event in a file of
@@ -24,8 +25,8 @@ import tinygrad_lab as tg
 from tinygrad_lab import Tensor, nn, optim
 
 
-def trace_step() -> dict[str, int]:
-    """{package file: distinct lines run} for one warm eager step."""
+def trace_step() -> dict[str, list[int]]:
+    """{package file: the distinct lines run, sorted} for one warm eager step, the file with the most lines first."""
     pkg = os.path.dirname(tg.__file__)
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(16, 20)).astype(np.float32), rng.integers(0, 10, 16)
@@ -52,8 +53,10 @@ def trace_step() -> dict[str, int]:
         step()
     finally:
         sys.settrace(None)
-    per_file = collections.Counter(os.path.relpath(f, pkg) for f, _ in seen)
-    return dict(per_file.most_common())
+    per_file = collections.defaultdict(list)
+    for f, line in sorted(seen):
+        per_file[os.path.relpath(f, pkg)].append(line)
+    return dict(sorted(per_file.items(), key=lambda item: -len(item[1])))
 
 
 def recorder_readers() -> list[str]:
@@ -74,13 +77,22 @@ def recorder_readers() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--lines", action="store_true", help="also print every traced line, file by file")
     args = parser.parse_args()
-    per_file = trace_step()
+    traced = trace_step()
+    per_file = {name: len(lines) for name, lines in traced.items()}
     readers = recorder_readers()
     print(f"one eager step of nn.MLP([20, 32, 10]) + Adam: {len(per_file)} files, "
           f"{sum(per_file.values())} distinct lines")
     for name, lines in per_file.items():
         print(f"  {lines:4d}  {name}")
+    if args.lines:
+        pkg = os.path.dirname(tg.__file__)
+        for name, lines in traced.items():
+            with open(os.path.join(pkg, name), encoding="utf-8") as f:
+                text = f.read().splitlines()
+            for line in lines:
+                print(f"{name}:{line}: {text[line - 1].rstrip()}")
     print(f"files reading the capture recorder (outside capture.py, mode.py): {len(readers)}: {', '.join(readers)}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

@@ -75,3 +75,14 @@ def test_a_busy_machine_gets_a_hint_and_an_idle_one_none(monkeypatch):
     monkeypatch.setattr(threads.os, "getloadavg", lambda: (cores + 0.1, 0.0, 0.0))
     threads.set_threads(1)
     assert threads.busy_note() is None   # already serial: nothing to suggest
+
+
+def test_the_first_product_after_a_policy_change_sets_the_count_then_matmul_is_numpys():
+    a = np.ones((3, 4), np.float32)
+    for policy, count in [(1, 1), ("auto", threads.max_threads()), (threads.max_threads(), threads.max_threads())]:
+        threads.set_threads(policy)
+        assert threads.matmul is not np.matmul  # the next product applies the new policy
+        np.testing.assert_array_equal(threads.matmul(a, a.T), a @ a.T)
+        assert threads.matmul is np.matmul
+        if threads._controller():
+            assert threads._controller().num_threads == count

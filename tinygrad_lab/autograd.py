@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from tinygrad_lab.anomaly import check_backward
-from tinygrad_lab.mode import current_modes
+from tinygrad_lab.mode import MODES, current_modes
 from tinygrad_lab.tensor import Tensor, as_float_array
 
 
@@ -63,8 +63,7 @@ def _seed(output: Tensor, grad) -> np.ndarray | Tensor:
                 f"backward() on a tensor of shape {output.shape} needs grad=∂E/∂y of that shape; "
                 "the implicit gradient 1 exists only for a tensor with one element"
             )
-        one = np.array(1.0, output._data.dtype)  # one element, of the output's dtype and shape
-        return one if output._data.ndim == 0 else one.reshape(output._data.shape)
+        return np.array(1.0, output._data.dtype).reshape(output._data.shape)  # 1, of the output's dtype and shape
     if isinstance(grad, Tensor):
         if grad.shape != output.shape:
             raise ValueError(f"grad has shape {grad.shape} but the output has shape {output.shape}")
@@ -95,22 +94,20 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
     """
     pending: dict[Tensor, np.ndarray | Tensor] = {}  # each tensor's gradient so far
     handed: set[int] = set()  # ids of the caller's seeds and of the arrays given to a .grad: copied if met again
-    for output, g in zip(outputs, grads):
-        g = _seed(output, g)
-        if create_graph and not isinstance(g, Tensor):
-            g = Tensor.wrap(g)
-        if not create_graph and isinstance(g, Tensor):
-            g = g.data
-        handed.add(id(g))
+    for output, grad in zip(outputs, grads):
+        g = _seed(output, grad)
+        if isinstance(g, Tensor) != create_graph:  # a graph Tensor under create_graph, else an array
+            g = Tensor.wrap(g) if create_graph else g.data
+        if grad is not None:  # the caller's (the implicit 1 is ours: once freed, its id may come back
+            handed.add(id(g))  # as a fresh gradient's, which would then be copied for nothing)
         pending[output] = pending[output] + g if output in pending else g
     # (-_seq, id, tensor) of the computed tensors pending: the id breaks the tie between a tensor and
     # its copy.deepcopy (the same _seq) without comparing tensors
     heap = [(-t._seq, id(t), t) for t in pending if t.creator is not None]
     heapify(heap)
     captured: dict[int, np.ndarray | Tensor] = {}
-    modes = current_modes()
-    anomaly = modes.anomaly_enabled
-    previous, modes.grad_enabled = modes.grad_enabled, create_graph  # backward records a graph only
+    anomaly = MODES.anomaly_enabled
+    previous, MODES.grad_enabled = MODES.grad_enabled, create_graph  # backward records a graph only
     try:                                                                # when asked (create_graph)
         while heap:
             tensor = heappop(heap)[2]
@@ -155,7 +152,7 @@ def _run(outputs, grads, retain_graph, create_graph, capture: dict[int, Tensor] 
             elif id(leaf) in capture:
                 captured[id(leaf)] = g
     finally:
-        modes.grad_enabled = previous
+        MODES.grad_enabled = previous
     return captured
 
 

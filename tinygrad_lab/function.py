@@ -38,8 +38,10 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_lab.anomaly import check_forward
-from tinygrad_lab.mode import current_modes, dual_tangents
+from tinygrad_lab.mode import MODES, dual_tangents
 from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
+
+_FLOATS = frozenset(FLOAT_DTYPES)
 
 #: every Function subclass by name; the gradient checks enumerate it
 REGISTRY: dict[str, type["Function"]] = {}
@@ -109,10 +111,11 @@ class Function(metaclass=_FunctionType):
         records this node.
 
         Every op of every step passes through here, so the common case is kept lean: when all
-        inputs are Tensors of one float dtype (``_same_float_dtype``), they are the node's inputs as
-        they come, with no constant to convert and no dtype to reconcile."""
-        if _same_float_dtype(inputs):
-            tensors = inputs
+        inputs are Tensors of one float dtype (one set of dtypes, ``None`` standing for anything
+        else), they are the node's inputs as they come, with no constant to convert and no dtype to
+        reconcile."""
+        dtypes = {x._data.dtype if isinstance(x, Tensor) else None for x in inputs}
+        if len(dtypes) == 1 and dtypes <= _FLOATS:
             arrays = [t._data for t in inputs]
         else:
             tensors = [x for x in inputs if isinstance(x, Tensor)]
@@ -126,12 +129,11 @@ class Function(metaclass=_FunctionType):
         out = Tensor.wrap(self.forward(*arrays))
         if self.view:
             out._version = inputs[0]._version
-        modes = current_modes()
-        if modes.anomaly_enabled:
+        if MODES.anomaly_enabled:
             check_forward(self, arrays, out._data)
-        if modes.tangents is not None:
+        if MODES.tangents is not None:
             self._push_tangent(inputs, arrays, out)
-        if modes.grad_enabled:
+        if MODES.grad_enabled:
             needs_grad = tuple([t.requires_grad for t in inputs])
             if True in needs_grad:
                 self.inputs, self.arrays, self.needs_grad = inputs, arrays, needs_grad
@@ -189,19 +191,6 @@ class Function(metaclass=_FunctionType):
                     f"{self.name}: input {i} of shape {x.shape} was modified in place after the forward "
                     f"pass (version {seen} -> {x.version}), but the backward pass needs its old value. "
                     "Update parameters after backward(), or compute the graph again")
-
-
-def _same_float_dtype(inputs) -> bool:
-    """Whether ``inputs`` are all Tensors of one float dtype (the common case of :meth:`Function.apply`)."""
-    if not inputs or not isinstance(inputs[0], Tensor):
-        return False
-    dtype = inputs[0]._data.dtype
-    if dtype.kind != "f":
-        return False
-    for x in inputs[1:]:
-        if not isinstance(x, Tensor) or x._data.dtype != dtype:
-            return False
-    return True
 
 
 def linear_jvp(self: Function, *dxs, xs, y):

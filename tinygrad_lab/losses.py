@@ -8,8 +8,7 @@ import functools
 
 import numpy as np
 
-from tinygrad_lab import cross_entropy_definition, ops
-from tinygrad_lab.backend import get_backend
+from tinygrad_lab import backend, cross_entropy_definition, ops
 from tinygrad_lab.function import Function, data
 from tinygrad_lab.ops import Fused
 from tinygrad_lab.tensor import Tensor
@@ -69,7 +68,7 @@ class CrossEntropy(Fused):
 
     def forward_into(self, x, targets, probs, loss):
         """The loss into the 0-d buffer ``loss`` and softmax(x) into ``probs`` (one fused pass)."""
-        loss[...] = self.scale(get_backend().softmax_xent(x, targets, probs), len(x))
+        loss[...] = self.scale(backend.active.softmax_xent(x, targets, probs), len(x))
         return loss
 
     def _onehot(self, shape, dtype) -> np.ndarray:
@@ -92,7 +91,7 @@ class CrossEntropy(Fused):
 
     def backward_into(self, gy, targets, probs, gx):
         """gx ← (softmax(x) − onehot(t)) · gy / N into the buffer ``gx``."""
-        return get_backend().xent_grad(probs, targets, self.scale(float(gy), len(probs)), gx)
+        return backend.active.xent_grad(probs, targets, self.scale(float(gy), len(probs)), gx)
 
     def lower(self, plan, inputs, out):
         """Replayed as :meth:`forward_into` and :meth:`backward_into` on the plan's buffers; the

@@ -4,7 +4,9 @@ and the process-wide count of edits that a captured step's guard reads (:class:`
 PyTorch keeps these per thread, and so do we: one :class:`Modes` object per thread
 (``threading.local``), so that one thread's ``with no_grad():`` or ``detect_anomaly()`` never
 changes what another thread records.  A new thread starts with the defaults (grad on, anomaly off,
-no dual level).  Other modules read and change the modes only through the functions below.
+no dual level).  Other modules change the modes only through the functions below; the hot path
+(:meth:`Function.apply <tinygrad_lab.function.Function.apply>`, the backward engine) reads the
+fields of :data:`MODES` directly, one attribute lookup instead of a call per op.
 """
 from __future__ import annotations
 
@@ -26,27 +28,28 @@ class Modes(threading.local):
     recorder = None
 
 
-_MODES = Modes()
+#: this thread's modes (a ``threading.local``: each thread reads and writes its own fields)
+MODES = Modes()
 
 
 def current_modes() -> Modes:
     """This thread's :class:`Modes` (read its fields; change them only with the functions below)."""
-    return _MODES
+    return MODES
 
 
 def is_grad_enabled() -> bool:
     """Whether ops record the graph in this thread (False inside ``no_grad()``)."""
-    return _MODES.grad_enabled
+    return MODES.grad_enabled
 
 
 def is_anomaly_enabled() -> bool:
     """Whether anomaly detection is on in this thread (inside ``detect_anomaly()``)."""
-    return _MODES.anomaly_enabled
+    return MODES.anomaly_enabled
 
 
 def dual_tangents() -> dict | None:
     """The open dual level's tangent table in this thread, or None outside ``dual_level()``."""
-    return _MODES.tangents
+    return MODES.tangents
 
 
 class set_grad_enabled:
@@ -57,14 +60,14 @@ class set_grad_enabled:
     """
 
     def __init__(self, enabled: bool):
-        self.previous = _MODES.grad_enabled
-        _MODES.grad_enabled = bool(enabled)
+        self.previous = MODES.grad_enabled
+        MODES.grad_enabled = bool(enabled)
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, *exc) -> None:
-        _MODES.grad_enabled = self.previous
+        MODES.grad_enabled = self.previous
 
 
 class _GradModeBlock(contextlib.ContextDecorator):
@@ -75,11 +78,11 @@ class _GradModeBlock(contextlib.ContextDecorator):
         self.previous: list[bool] = []
 
     def __enter__(self) -> None:
-        self.previous.append(_MODES.grad_enabled)
-        _MODES.grad_enabled = self.enabled
+        self.previous.append(MODES.grad_enabled)
+        MODES.grad_enabled = self.enabled
 
     def __exit__(self, *exc) -> None:
-        _MODES.grad_enabled = self.previous.pop()
+        MODES.grad_enabled = self.previous.pop()
 
     def _recreate_cm(self) -> "_GradModeBlock":
         # as a decorator, a fresh block per call: threads calling the function at once must not
@@ -100,21 +103,21 @@ def enable_grad() -> _GradModeBlock:
 @contextlib.contextmanager
 def anomaly_mode(enabled: bool) -> Iterator[None]:
     """Anomaly detection on or off in this thread inside the block."""
-    previous, _MODES.anomaly_enabled = _MODES.anomaly_enabled, bool(enabled)
+    previous, MODES.anomaly_enabled = MODES.anomaly_enabled, bool(enabled)
     try:
         yield
     finally:
-        _MODES.anomaly_enabled = previous
+        MODES.anomaly_enabled = previous
 
 
 @contextlib.contextmanager
 def recording(recorder) -> Iterator[None]:
     """Tell ``recorder`` what this thread's code does inside the block (see :mod:`tinygrad_lab.capture`)."""
-    previous, _MODES.recorder = _MODES.recorder, recorder
+    previous, MODES.recorder = MODES.recorder, recorder
     try:
         yield
     finally:
-        _MODES.recorder = previous
+        MODES.recorder = previous
 
 
 class Edits:
@@ -166,13 +169,13 @@ def effect_made() -> None:
 @contextlib.contextmanager
 def dual_level_mode() -> Iterator[None]:
     """A fresh tangent table for this thread inside the block (see :mod:`tinygrad_lab.forward_ad`)."""
-    previous, _MODES.tangents = _MODES.tangents, {}
+    previous, MODES.tangents = MODES.tangents, {}
     try:
         yield
     finally:
-        _MODES.tangents = previous
+        MODES.tangents = previous
 
 
-__all__ = ["Edits", "Modes", "anomaly_mode", "current_modes", "dual_level_mode", "dual_tangents", "edits",
+__all__ = ["Edits", "MODES", "Modes", "anomaly_mode", "current_modes", "dual_level_mode", "dual_tangents", "edits",
            "effect_made", "enable_grad", "groups_edited", "is_anomaly_enabled", "is_grad_enabled", "module_edited",
            "no_grad", "recording", "set_grad_enabled", "tensor_written"]

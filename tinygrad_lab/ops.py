@@ -17,9 +17,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tinygrad_lab import activations, autograd, threads
+from tinygrad_lab import activations, autograd, backend, threads
 from tinygrad_lab.activations import Definition
-from tinygrad_lab.backend import get_backend
 from tinygrad_lab.function import Function, data, linear_jvp
 from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
 
@@ -520,8 +519,8 @@ class Activate(Function):
     def forward(self, x):
         return self.act.sigma(x)
 
-    def backward(self, gy, x, y):
-        return gy * self.act.derivative(x, y)
+    def backward(self, gy, x, y):  # act.derivative(x, y) inlined: σ' of x or of y, as it is written
+        return gy * self.act.sigma_prime(y if self.act.uses == "y" else x)
 
     def forward_into(self, x, y):
         """y ← :meth:`forward` (σ(x)) into the buffer ``y``."""
@@ -992,7 +991,7 @@ class Affine(Fused):
     """
 
     def __init__(self, act: Definition | str = "identity"):
-        self.act = activations.get(act)
+        self.act = act if isinstance(act, Definition) else activations.get(act)
 
     @property
     def name(self) -> str:
@@ -1014,7 +1013,7 @@ class Affine(Fused):
     def forward_into(self, a, w, b, z, y):
         """z ← a Wᵀ (BLAS), then z ← z + b and y ← σ(z) in one backend pass (y may be z); returns y."""
         threads.matmul(a, w.T, z)
-        return get_backend().bias_act(z, b, self.act, y)
+        return backend.active.bias_act(z, b, self.act, y)
 
     def fast_backward(self, gy, a, w, b=None, *, y):
         needs = self.needs_grad
@@ -1027,7 +1026,7 @@ class Affine(Fused):
     def backward_into(self, gy, a, w, z, y, delta, ga, gw, gb):
         """δ ← gy ⊙ σ'(z) with gb ← Σₙ δₙ in one backend pass, then ga ← δ W and gW ← δᵀ a (BLAS),
         each into its buffer (None: not wanted)."""
-        get_backend().act_backward_bias(gy, z, y, self.act, delta, gb)
+        backend.active.act_backward_bias(gy, z, y, self.act, delta, gb)
         if ga is not None:
             threads.matmul(delta, w, ga)
         if gw is not None:

@@ -23,8 +23,9 @@ would make the bits of a run depend on the machine's load, so the policy stays a
 
 Choose the policy with :func:`set_threads` (``"auto"``, or a fixed count), or with the environment
 variable ``TINYGRAD_LAB_THREADS`` (read at first use).  ``OPENBLAS_NUM_THREADS`` still caps what
-OpenBLAS starts with.  Switching costs about half a microsecond (one call into OpenBLAS, skipped
-when the count is already right).
+OpenBLAS starts with.  The count is set by the first product after the policy changes (one call
+into OpenBLAS, about half a microsecond, skipped when the count is already right); from then on
+:data:`matmul` is numpy's own ``np.matmul``, so a product costs no Python line of its own.
 """
 from __future__ import annotations
 
@@ -83,8 +84,9 @@ def max_threads() -> int:
 
 def set_threads(value) -> None:
     """Use ``value`` BLAS threads for every product (a positive int), or choose by size (``"auto"``)."""
-    global _policy
+    global _policy, matmul
     _policy = _parse(value)
+    matmul = _matmul_setting_threads  # the next product sets the count the new policy gives
 
 
 def get_policy() -> int | str:
@@ -103,13 +105,14 @@ def threads_for(m: int, k: int, n: int) -> int:
     return 1 if 2 * m * k * n < SERIAL_BELOW_FLOPS else max_threads()
 
 
-def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a @ b`` with the thread count :func:`threads_for` chooses for its size.
+def _matmul_setting_threads(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` with the thread count :func:`threads_for` chooses for its size, set by the first
+    product after a policy change; :data:`matmul` is then ``np.matmul`` itself until the next one.
 
     Under ``"auto"`` a product below :data:`SERIAL_BELOW_FLOPS` needs no switch: OpenBLAS runs
     it on one thread by the same rule, and switching the count back and forth costs a few µs a
     product, so the count stays at every thread and only a fixed policy ever changes it."""
-    global _current
+    global _current, matmul
     if _blas is None:
         _controller()
     if _blas:
@@ -118,7 +121,13 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         if wanted != _current:
             _blas.set_num_threads(wanted)
             _current = wanted
+    matmul = np.matmul
     return np.matmul(a, b, out=out)
+
+
+#: ``matmul(a, b, out=None)``: ``a @ b`` under the thread policy (read it as ``threads.matmul``: it
+#: is rebound to ``np.matmul`` once the policy's count is set, and back when the policy changes)
+matmul = _matmul_setting_threads
 
 
 def busy_note() -> str | None:

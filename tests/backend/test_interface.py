@@ -319,3 +319,20 @@ def test_both_backends_compute_the_shared_formula(definition, name, monkeypatch,
     assert any(not np.allclose(r, b) for r, b in zip(ref, before)), "the formula changed no result"
     for r, j in zip(ref, jit):
         np.testing.assert_allclose(j, r, rtol=1e-12, atol=1e-12)
+
+
+def test_active_is_chosen_at_first_use_and_follows_the_choice():
+    """``backend.active`` (what the kernels' callers read) imports Numba only when first read, and
+    use_backend before any choice leaves the default to be chosen afterwards."""
+    code = ("import sys; import tinygrad_lab; from tinygrad_lab import backend\n"
+            "assert 'numba' not in sys.modules\n"
+            "with backend.use_backend('numpy') as b: assert backend.active is b\n"
+            "assert 'active' not in vars(backend)\n"
+            "print(backend.active.NAME, backend.get_backend() is backend.active, 'numba' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "TINYGRAD_LAB_BACKEND"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["numba", "True", "True"]
+    from tinygrad_lab import backend
+    with use_backend("numpy"):
+        assert backend.active is numpy_backend
+    assert backend.active is get_backend()

@@ -44,7 +44,8 @@ PROBE = textwrap.dedent("""
     outputs.append(y.sum())
     nb.all_finite(g)
     dispatchers = [nb._update_kernel(rule_module.rule, 1), nb._update_kernel(adam_rule, 2),
-                   *nb._act_kernels(activations.get("relu")), *nb._act_kernels(activations.get("gelu")),
+                   *(k for a in map(activations.get, ("relu", "gelu"))
+                     for k in nb._act_kernels(a.name, a.sigma, a.sigma_prime, a.uses)),
                    *nb._xent_kernels(), *nb._batchnorm_kernels(), nb._all_finite_kernel]
     print(p.tolist(), outputs)
     print(sum(sum(d.stats.cache_misses.values()) for d in dispatchers),

@@ -26,7 +26,6 @@ class Definition:
     kinks: tuple[float, ...] = ()
     #: "y" or "z": the argument sigma_prime takes (read from its signature)
     uses: str = field(init=False)
-    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         params = list(inspect.signature(self.sigma_prime).parameters)
@@ -34,12 +33,6 @@ class Definition:
             raise TypeError(f"{self.name}: sigma_prime must take one argument named y (the output "
                             f"σ(z)) or z (the input), got {params}")
         object.__setattr__(self, "uses", params[0])
-        object.__setattr__(self, "_hash", hash((self.name, self.title, self.sigma, self.sigma_prime, self.kinks)))
-
-    def __hash__(self) -> int:
-        """The hash of the fields, computed once: the backends look their compiled kernels up by
-        the definition at every call (the dataclass's own hash rebuilt a tuple each time)."""
-        return self._hash
 
     def derivative(self, z, y):
         """σ'(z), from z or from y = σ(z), whichever ``sigma_prime`` is written through."""

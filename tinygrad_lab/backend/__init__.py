@@ -9,7 +9,9 @@ kernels). Two backends exist:
   when Numba imports).
 
 Choose with :func:`set_backend`, or with the environment variable ``TINYGRAD_LAB_BACKEND``
-(read at the first :func:`get_backend` call).
+(read at first use).  The kernels' callers read the active module as ``backend.active``, one
+attribute lookup: :func:`set_backend` binds it, and until then the module's ``__getattr__``
+(PEP 562) chooses the default, so Numba is imported only when a kernel is first needed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import os
 from collections.abc import Iterator
 from types import ModuleType
 
-__all__ = ["BACKENDS", "get_backend", "set_backend", "use_backend"]
+__all__ = ["BACKENDS", "active", "get_backend", "set_backend", "use_backend"]
 
 #: Backend name -> module path.
 BACKENDS = {
@@ -28,8 +30,6 @@ BACKENDS = {
     "numba": "tinygrad_lab.backend.numba_backend",
 }
 ENV_VAR = "TINYGRAD_LAB_BACKEND"
-
-_current: ModuleType | None = None
 
 
 def _load(name: str) -> ModuleType:
@@ -48,12 +48,18 @@ def _default() -> ModuleType:
         return _load("numpy")
 
 
+def __getattr__(name: str) -> ModuleType:
+    """``backend.active`` while no backend is chosen: the default, chosen now and bound (PEP 562)."""
+    if name != "active":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    global active
+    active = _default()
+    return active
+
+
 def get_backend() -> ModuleType:
-    """Return the active backend module (choosing the default on first use)."""
-    global _current
-    if _current is None:
-        _current = _default()
-    return _current
+    """Return the active backend module, ``backend.active`` (choosing the default on first use)."""
+    return globals().get("active") or __getattr__("active")
 
 
 def set_backend(name: str) -> ModuleType:
@@ -61,17 +67,20 @@ def set_backend(name: str) -> ModuleType:
 
     Raises ValueError for an unknown name and ImportError when numba is asked for but missing.
     """
-    global _current
-    _current = _load(name)
-    return _current
+    global active
+    active = _load(name)
+    return active
 
 
 @contextlib.contextmanager
 def use_backend(name: str) -> Iterator[ModuleType]:
     """Context manager: run the block with backend ``name``, then restore the previous one."""
-    global _current
-    previous = _current
+    global active
+    previous = globals().get("active")  # None while no backend was chosen yet
     try:
         yield set_backend(name)
     finally:
-        _current = previous
+        if previous is None:
+            del active  # unchosen again: the next use chooses the default
+        else:
+            active = previous

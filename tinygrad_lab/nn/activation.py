@@ -25,12 +25,15 @@ class Activation(Module):
         return self.definition.name
 
     def forward(self, z):
-        if self.definition.name == "identity":
-            return z
-        return ops.activation(z, self.definition)
+        return ops.Activate(self.definition).apply(z)
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         return self.definition.derivative(z, a)
+
+
+def _hand_on(self, z):
+    """σ(z) = z: the Identity layer hands its input on, adding no node to the graph."""
+    return z
 
 
 #: layer class by activation name, one per registered definition
@@ -38,7 +41,8 @@ LAYERS: dict[str, type[Activation]] = {}
 for _definition in activations.REGISTRY.values():
     LAYERS[_definition.name] = type(_definition.title, (Activation,), {
         "definition": _definition, "__module__": __name__,
-        "__doc__": sys.modules[_definition.sigma.__module__].__doc__})
+        "__doc__": sys.modules[_definition.sigma.__module__].__doc__,
+        **({"forward": _hand_on} if _definition.name == "identity" else {})})
     globals()[_definition.title] = LAYERS[_definition.name]
 
 

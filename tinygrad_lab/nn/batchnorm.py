@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_lab import ops
-from tinygrad_lab.backend import get_backend
+from tinygrad_lab import backend, ops
 from tinygrad_lab.mode import effect_made
 from tinygrad_lab.nn import batchnorm_definition as definition
 from tinygrad_lab.nn.module import Module, Parameter
@@ -34,7 +33,7 @@ class BatchNormTrain(ops.Fused):
 
     def forward_into(self, x, gamma, beta, xhat, y):
         """The forward pass into the buffers ``xhat`` and ``y``; returns y."""
-        self.mean, self.var = get_backend().batchnorm_forward(x, gamma, beta, self.eps, xhat, y)
+        self.mean, self.var = backend.active.batchnorm_forward(x, gamma, beta, self.eps, xhat, y)
         self.inv_std = definition.inv_std(self.var, self.eps)
         if self.layer is not None:
             self.layer.track(self.mean, self.var, len(x))
@@ -51,7 +50,7 @@ class BatchNormTrain(ops.Fused):
 
     def backward_into(self, gy, xhat, gamma, gx, ggamma, gbeta):
         """The three gradients into the buffers ``gx``, ``ggamma``, ``gbeta``."""
-        get_backend().batchnorm_backward(gy, xhat, gamma, self.inv_std, gx, ggamma, gbeta)
+        backend.active.batchnorm_backward(gy, xhat, gamma, self.inv_std, gx, ggamma, gbeta)
         return gx, ggamma, gbeta
 
     def lower(self, plan, inputs, out):
