@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from tinygrad_lab.anomaly import check_backward
-from tinygrad_lab.mode import MODES, current_modes
+from tinygrad_lab.mode import MODES
 from tinygrad_lab.tensor import Tensor, as_float_array
 
 
@@ -209,7 +209,7 @@ def backward(outputs: Sequence[Tensor], grads=None, retain_graph: bool = False,
 
 
 def _backward(outputs: list[Tensor], grads: list, retain_graph: bool, create_graph: bool) -> None:
-    recorder = current_modes().recorder
+    recorder = MODES.recorder
     if recorder is not None:
         recorder.backward(outputs, grads, retain_graph, create_graph)
     _run(outputs, grads, retain_graph or create_graph, create_graph, None)
@@ -231,7 +231,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, retain_
         if not x.requires_grad:
             raise RuntimeError(f"input {i} (shape {x.shape}) does not require grad; create it with "
                                "requires_grad=True or call x.requires_grad_() before computing the outputs")
-    recorder = current_modes().recorder
+    recorder = MODES.recorder
     if recorder is not None:
         recorder.unsupported("the step calls autograd.grad()")
     captured = _run(outputs, list(grad_outputs), retain_graph, create_graph,
@@ -250,7 +250,7 @@ def zero_grad(params: Sequence[Tensor], set_to_none: bool = True) -> None:
     """Reset the gradients ``backward()`` accumulates into: ``p.grad = None`` (the default, as
     PyTorch) or, with ``set_to_none=False``, zeros written into it.  ``Optimizer.zero_grad`` and
     ``Module.zero_grad`` both come here."""
-    recorder = current_modes().recorder
+    recorder = MODES.recorder
     if recorder is not None:
         recorder.zero_grad(params, set_to_none)
     for p in params:

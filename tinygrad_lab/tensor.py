@@ -63,6 +63,8 @@ def numeric_array(data, what: str = "a Tensor") -> np.ndarray:
 def as_float_array(data, dtype=None) -> np.ndarray:
     """A new float32/float64 array holding ``data`` (always a copy, never the caller's array):
     float arrays keep their dtype, other numbers become float64, non-numeric data is refused."""
+    if type(data) is np.ndarray and data.dtype in FLOAT_DTYPES and (dtype is None or data.dtype == dtype):
+        return data.astype(data.dtype)  # the common case, a batch of floats: copied, layout kept
     array = numeric_array(data)
     if dtype is not None:
         dtype = np.dtype(dtype)
