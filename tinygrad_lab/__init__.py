@@ -7,8 +7,8 @@ import numpy as np
 
 from tinygrad_lab.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
-# First thing: ops binds Tensor's operators and methods, autograd provides Tensor.backward.
-from tinygrad_lab import autograd, ops  # noqa: F401
+# First thing: Tensor's operators and methods are bound, autograd provides Tensor.backward.
+from tinygrad_lab import autograd, ops, tensor_methods  # noqa: F401
 from tinygrad_lab import init, nn, optim
 from tinygrad_lab.anomaly import AnomalyError, detect_anomaly
 from tinygrad_lab.autograd import grad

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_lab import autograd
 from tinygrad_lab.anomaly import check_forward
 from tinygrad_lab.mode import MODES, dual_tangents
 from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
@@ -205,3 +206,28 @@ def _constant(x, dtype) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise TypeError(f"cannot use a value of dtype {array.dtype} in a tensor op")
     return np.array(array, dtype=dtype)
+
+
+class Fused(Function, register=False):
+    """A graph node that is a declared acceleration of a composition of unfused ops.
+
+    ``composition(*xs)`` is what the node means, written with the ops of :mod:`tinygrad_lab.ops`; ``forward`` and
+    ``fast_backward`` compute the same numbers on arrays with the backend's fused kernels.  The
+    backward contract is the composition's: on arrays (an ordinary backward pass) the fast kernels
+    run; on Tensors (``create_graph=True``) the vector–Jacobian product of the composition itself
+    is taken, so a fused node is differentiable again and can never disagree with its meaning
+    (``tests/test_function.py`` checks forward and backward against the composition).
+    """
+
+    def composition(self, *xs):
+        raise NotImplementedError
+
+    def fast_backward(self, gy, *xs, y):
+        raise NotImplementedError
+
+    def backward(self, gy, *xs, y):
+        if not isinstance(gy, Tensor):
+            return self.fast_backward(gy, *xs, y=y)
+        wanted = [x for x, needed in zip(xs, self.needs_grad) if needed]
+        found = iter(autograd.grad(self.composition(*xs), wanted, gy, create_graph=True, allow_unused=True))
+        return tuple(next(found) if needed else None for needed in self.needs_grad)

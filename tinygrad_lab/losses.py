@@ -9,8 +9,7 @@ import functools
 import numpy as np
 
 from tinygrad_lab import backend, cross_entropy_definition, ops
-from tinygrad_lab.function import Function, data
-from tinygrad_lab.ops import Fused
+from tinygrad_lab.function import Function, Fused, data
 from tinygrad_lab.tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")

@@ -186,7 +186,7 @@ def _activation_cases(act) -> list[OpCase]:
     away = (lambda *xs: [away_from(x, list(act.kinks)) for x in xs]) if act.kinks else _same
     fused = [OpCase("affine" if act.name == "identity" else f"affine_{act.name}",
                     _affine_row_build if act.kinks else _affine_build,
-                    lambda a, w, b: ops.affine(a, w, b, act),
+                    lambda a, w, b: nn.linear.affine(a, w, b, act),
                     _affine_away_from(act.kinks) if act.kinks else _same)]
     if act.name == "identity":
         return fused

@@ -13,11 +13,10 @@ import builtins
 import functools
 import math
 import operator
-from typing import NamedTuple
 
 import numpy as np
 
-from tinygrad_lab import activations, autograd, backend, threads
+from tinygrad_lab import activations, threads
 from tinygrad_lab.activations import Definition
 from tinygrad_lab.function import Function, data, linear_jvp
 from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
@@ -953,107 +952,6 @@ def cat(tensors, dim: int = 0):
 
 
 
-# ----- fused nodes -----------------------------------------------------------------------------
-class Fused(Function, register=False):
-    """A graph node that is a declared acceleration of a composition of unfused ops.
-
-    ``composition(*xs)`` is what the node means, written with the ops above; ``forward`` and
-    ``fast_backward`` compute the same numbers on arrays with the backend's fused kernels.  The
-    backward contract is the composition's: on arrays (an ordinary backward pass) the fast kernels
-    run; on Tensors (``create_graph=True``) the vector–Jacobian product of the composition itself
-    is taken, so a fused node is differentiable again and can never disagree with its meaning
-    (``tests/test_fused.py`` checks forward and backward against the composition).
-    """
-
-    def composition(self, *xs):
-        raise NotImplementedError
-
-    def fast_backward(self, gy, *xs, y):
-        raise NotImplementedError
-
-    def backward(self, gy, *xs, y):
-        if not isinstance(gy, Tensor):
-            return self.fast_backward(gy, *xs, y=y)
-        wanted = [x for x, needed in zip(xs, self.needs_grad) if needed]
-        found = iter(autograd.grad(self.composition(*xs), wanted, gy, create_graph=True, allow_unused=True))
-        return tuple(next(found) if needed else None for needed in self.needs_grad)
-
-
-class Affine(Fused):
-    """y = σ(z), z = a Wᵀ + b for a batch of rows a (N, in), W (out, in), b (out,): the homework's
-    z(l) = W(l) a(l−1) + b(l) and a(l) = σ(z(l)), one sample per row, as ONE graph node (the
-    composition ``activation(a @ W.T + b)``).
-
-    Backward, with δ = ∂E/∂z:  δ = gy ⊙ σ'(z),  ga = δ W,  gW = δᵀ a  (= Σₙ δₙ aₙᵀ, the homework's
-    δ(l) a(l−1)ᵀ),  gb = Σₙ δₙ.  The GEMMs run on BLAS; the epilogues (z + b then σ, and δ with gb)
-    are one pass each in the backend (:mod:`tinygrad_lab.backend`).  z is kept only when σ' is
-    written through z.
-    """
-
-    def __init__(self, act: Definition | str = "identity"):
-        self.act = act if isinstance(act, Definition) else activations.get(act)
-
-    @property
-    def name(self) -> str:
-        return "Affine" if self.act.name == "identity" else f"Affine+{self.act.name}"
-
-    def composition(self, a, w, b=None):
-        z = a @ w.T if b is None else a @ w.T + b
-        return z if self.act.name == "identity" else activation(z, self.act)
-
-    def forward(self, a, w, b=None):
-        if a.ndim != 2 or a.shape[1] != w.shape[1]:
-            raise ValueError(f"linear layer with weight of shape {w.shape} expects input of shape "
-                             f"(N, {w.shape[1]}), got {a.shape}")
-        z = np.empty((a.shape[0], w.shape[0]), a.dtype)
-        y = z if self.act.uses == "y" else np.empty_like(z)
-        self.z = None if y is z else z
-        return self.forward_into(a, w, b, z, y)
-
-    def forward_into(self, a, w, b, z, y):
-        """z ← a Wᵀ (BLAS), then z ← z + b and y ← σ(z) in one backend pass (y may be z); returns y."""
-        threads.matmul(a, w.T, z)
-        return backend.active.bias_act(z, b, self.act, y)
-
-    def fast_backward(self, gy, a, w, b=None, *, y):
-        needs = self.needs_grad
-        ga = np.empty(a.shape, a.dtype) if needs[0] else None
-        gw = np.empty(w.shape, w.dtype) if needs[1] else None
-        gb = np.empty(gy.shape[1], gy.dtype) if b is not None and needs[2] else None
-        self.backward_into(gy, a, w, self.z, y, np.empty_like(gy), ga, gw, gb)
-        return (ga, gw) if b is None else (ga, gw, gb)
-
-    def backward_into(self, gy, a, w, z, y, delta, ga, gw, gb):
-        """δ ← gy ⊙ σ'(z) with gb ← Σₙ δₙ in one backend pass, then ga ← δ W and gW ← δᵀ a (BLAS),
-        each into its buffer (None: not wanted)."""
-        backend.active.act_backward_bias(gy, z, y, self.act, delta, gb)
-        if ga is not None:
-            threads.matmul(delta, w, ga)
-        if gw is not None:
-            threads.matmul(delta.T, a, gw)
-
-    def lower(self, plan, inputs, out):
-        """Replayed as :meth:`forward_into` and :meth:`backward_into` on the plan's buffers."""
-        a, w = plan.value(inputs[0]), plan.value(inputs[1])
-        b = plan.value(inputs[2]) if len(inputs) == 3 else None
-        z = np.empty((a.shape[0], w.shape[0]), a.dtype)
-        y = plan.output(out, z if self.act.uses == "y" else np.empty_like(z))
-        plan.forward(self.name, self.forward_into, a, w, b, z, y)
-        grads = [plan.grad(t) if needed else None for t, needed in zip(inputs, self.needs_grad)]
-        plan.backward(f"{self.name} backward", self.backward_into, plan.grad(out), a, w, None if y is z else z, y,
-                      np.empty_like(y), grads[0], grads[1], grads[2] if b is not None else None)
-
-    def jvp(self, da, dw, db=None, *, xs, y):
-        a, w = xs[:2]
-        dz = da @ w.T + a @ dw.T
-        return self.act.derivative(self.z, y) * (dz if db is None else dz + db)
-
-
-def affine(a, w, b=None, act: Definition | str = "identity"):
-    """σ(a Wᵀ + b) as one node (see :class:`Affine`)."""
-    return Affine(act).apply(a, w) if b is None else Affine(act).apply(a, w, b)
-
-
 # ----- PyTorch's everyday tensor methods -------------------------------------------------------
 class Clone(Function):
     """y = a copy of x (new memory, same values), differentiable like PyTorch's ``clone``;  gx = gy."""
@@ -1162,67 +1060,3 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1):
     if lo > hi:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
     return reshape(x, shape[:lo] + (int(np.prod(shape[lo:hi + 1])),) + shape[hi + 1:])
-
-
-# ----- Tensor's operators and methods ---------------------------------------------------------------
-# tensor.py knows nothing of the graph: the ops bind themselves onto Tensor here, when this module is
-# imported (the package's __init__ imports it first thing), as ``a * b`` → mul(a, b).
-class ValuesIndices(NamedTuple):
-    """What ``max(dim=…)`` / ``min(dim=…)`` return, as PyTorch's: the values and their indices."""
-
-    values: Tensor
-    indices: np.ndarray
-
-
-TORCH_KEYWORDS = {"dim": "axis", "keepdim": "keepdims", "correction": "ddof"}
-
-
-def _torch_keywords(fn, with_indices=None):
-    """``fn`` accepting PyTorch's keyword names ``dim``/``keepdim``/``correction`` for numpy's
-    ``axis``/``keepdims``/``ddof``.  With ``with_indices`` (max and min), a call that names ``dim``
-    returns (values, indices) as PyTorch's ``max(dim=…)`` does; ``axis=`` returns the values only."""
-    @functools.wraps(fn)
-    def method(self, *args, **kwargs):
-        if not kwargs:  # x.sum(), x.max(1): no keyword to translate
-            return fn(self, *args)
-        torch_style = "dim" in kwargs
-        for torch_name, numpy_name in TORCH_KEYWORDS.items():
-            if torch_name in kwargs:
-                if numpy_name in kwargs:
-                    raise TypeError(f"{fn.__name__}: got both {torch_name}= and {numpy_name}=; pass one")
-                kwargs[numpy_name] = kwargs.pop(torch_name)
-        values = fn(self, *args, **kwargs)
-        if with_indices is None or not torch_style:
-            return values
-        return ValuesIndices(values, with_indices(self, kwargs["axis"], kwargs.get("keepdims", False)))
-    return method
-
-
-def _swap(fn):
-    """``other ∘ self`` for the reflected operators: ``2 - t`` is ``t.__rsub__(2)`` = sub(2, t)."""
-    return lambda self, other: fn(other, self)
-
-
-TENSOR_METHODS = {
-    "__add__": add, "__radd__": _swap(add),
-    "__sub__": sub, "__rsub__": _swap(sub),
-    "__mul__": mul, "__rmul__": _swap(mul),
-    "__truediv__": div, "__rtruediv__": _swap(div),
-    "__pow__": pow, "__rpow__": _swap(pow),
-    "__matmul__": matmul, "__rmatmul__": _swap(matmul),
-    "__neg__": neg, "__getitem__": getitem,
-    "__abs__": abs, "exp": exp, "log": log, "sqrt": sqrt, "abs": abs,
-    "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes, "t": t,
-    "broadcast_to": broadcast_to, "clip": clip, "maximum": maximum,
-    "relu": relu, "sigmoid": sigmoid, "tanh": tanh,
-    # PyTorch's everyday methods; reductions also take dim= / keepdim=
-    "clone": clone, "to": to, "minimum": minimum,
-    "float": lambda self: to(self, np.float32), "double": lambda self: to(self, np.float64),
-    "unsqueeze": unsqueeze, "squeeze": squeeze, "flatten": flatten, "view": reshape,
-    **{fn.__name__: _torch_keywords(fn) for fn in (sum, mean, var, std, logsumexp, argmax, argmin, softmax,
-                                                    log_softmax)},
-    "max": _torch_keywords(max, with_indices=argmax), "min": _torch_keywords(min, with_indices=argmin),
-}
-for _name, _method in TENSOR_METHODS.items():
-    setattr(Tensor, _name, _method)
-Tensor.T = property(lambda self: transpose(self))

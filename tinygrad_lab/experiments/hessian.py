@@ -104,7 +104,7 @@ def stability_runs(steps: int) -> dict:
 
 def mlp_loss_hessian(seed: int) -> dict:
     """The Hessian of E(θ) = ½ Σ (y − t)² of a sigmoid MLP at initialisation, θ = all W(l), b(l)."""
-    from tinygrad_lab import nn, ops
+    from tinygrad_lab import nn
     from tinygrad_lab.backprop import layers_of
     from tinygrad_lab.func import hessian
     from tinygrad_lab.losses import half_sum_squared_error
@@ -123,7 +123,7 @@ def mlp_loss_hessian(seed: int) -> dict:
             (n_out, n_in), n_w = layer.W.shape, layer.W.size
             w = theta[offset:offset + n_w].reshape(n_out, n_in)
             b = theta[offset + n_w:offset + n_w + n_out]
-            a, offset = layer.sigma.forward(ops.affine(a, w, b)), offset + n_w + n_out
+            a, offset = layer.sigma.forward(nn.functional.linear(a, w, b)), offset + n_w + n_out
         return half_sum_squared_error(a, Tensor(t))
 
     return {"sizes": LOSS_MLP_SIZES, "samples": len(x), "parameters": theta0.size,

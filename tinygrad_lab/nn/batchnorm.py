@@ -4,13 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_lab import backend, ops
+from tinygrad_lab.function import Fused
 from tinygrad_lab.mode import effect_made
 from tinygrad_lab.nn import batchnorm_definition as definition
 from tinygrad_lab.nn.module import Module, Parameter
 from tinygrad_lab.tensor import Tensor
 
 
-class BatchNormTrain(ops.Fused):
+class BatchNormTrain(Fused):
     """Training-mode batch norm of x (N, C) as one graph node (a declared acceleration of the
     composition below), the batch statistics computed inside:
 

@@ -17,6 +17,7 @@ from tinygrad_lab.losses import (
     nll_loss,
 )
 from tinygrad_lab.nn import dropout as _dropout
+from tinygrad_lab.nn.linear import affine
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
            "half_sum_squared_error", "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid",
@@ -36,8 +37,8 @@ def log_softmax(x, dim: int = -1):
 
 
 def linear(x, weight, bias=None):
-    """x Wᵀ + b for x (N, in), W (out, in), b (out,): one :class:`~tinygrad_lab.ops.Affine` node."""
-    return ops.affine(x, weight, bias)
+    """x Wᵀ + b for x (N, in), W (out, in), b (out,): one :class:`~tinygrad_lab.nn.linear.Affine` node."""
+    return affine(x, weight, bias)
 
 
 def dropout(x, p: float = 0.5, training: bool = True, generator: np.random.Generator | None = None):
