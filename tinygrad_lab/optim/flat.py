@@ -56,6 +56,8 @@ class FlatGroup:
             setattr(p, "_data" if hasattr(p, "_data") else "data", view)  # a Tensor's setter would copy
         #: (parameter, gradient view, 1-D view of its data) for each parameter, as the step uses them
         self.items = [(p, g, self.data[s]) for p, g, s in zip(self.params, self.grad_views, self.slices)]
+        #: each parameter's ``mark_modified`` (a Tensor's: a graph that holds it must not use new values)
+        self.marks = [p.mark_modified for p in self.params if hasattr(p, "mark_modified")]
         self.state: dict[str, Any] = {}
         self._synced: list | None = None  # the parameters' state dicts as share() left them
         self._arrays: dict[str, np.ndarray] = {}  # the flat arrays those dicts hold views of
@@ -79,8 +81,8 @@ class FlatGroup:
                 np.copyto(view, g, casting="same_kind")
 
     def shared_state(self, states: list[dict[str, Any]]) -> dict[str, Any] | None:
-        """The group's state (``state``), or None if the parameters' states do not share their keys
-        and scalars (a parameter stepped without the others).  ``states`` as :meth:`share` left
+        """The group's state (``state``), or None if the parameters' states (None where a parameter
+        has none yet) do not share their keys and scalars (a parameter stepped without the others).  ``states`` as :meth:`share` left
         them are taken as they are; otherwise ``state`` is rebuilt from them, and an array entry
         that is not a view of its flat array (replaced by ``load_state_dict``, created by a step of
         one parameter, the parameters re-homed) is copied into a new flat array first.  (The
@@ -88,7 +90,7 @@ class FlatGroup:
         if self._synced is not None and all(map(operator.is_, states, self._synced)):
             return self.state
         first = states[0]
-        if any(s.keys() != first.keys() for s in states):
+        if None in states or any(s.keys() != first.keys() for s in states):
             return None
         state: dict[str, Any] = {}
         for key, value in first.items():

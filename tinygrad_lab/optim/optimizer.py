@@ -262,9 +262,6 @@ class Optimizer:
             if home is None or not self._update_flat(backend, home, items, group):
                 for p, grad, flat in items:
                     self._update_param(backend, p, grad, flat, group)
-            for p, _, _ in items:
-                if hasattr(p, "mark_modified"):  # a graph that still holds p must not use the new value
-                    p.mark_modified()
         return loss
 
     def _checked(self, gi: int, group: dict[str, Any]) -> tuple[dict[str, Any], FlatGroup | None, list]:
@@ -325,12 +322,14 @@ class Optimizer:
             states = [self.state.setdefault(id(p), {}) for p, _, _ in items]
             home.state = self._init_state(home.data, group)
             home.share(states)
-        state = None if None in states else home.shared_state(states)
+        state = home.shared_state(states)
         if state is None:
             home.unsync()  # the parameters are updated one by one
             return False
         self._update(backend, home.data, home.grad, state, group)
         home.share(states)
+        for modified in home.marks:
+            modified()
         return True
 
     def _update_param(self, backend, p: Any, grad: np.ndarray, flat: np.ndarray | None,
@@ -345,6 +344,8 @@ class Optimizer:
         self._update(backend, work, np.ascontiguousarray(grad, dtype=data.dtype).reshape(-1), state, group)
         if flat is None:  # the update went to a copy: write it back
             data[...] = work.reshape(data.shape)
+        if hasattr(p, "mark_modified"):  # a graph that still holds p must not use the new value
+            p.mark_modified()
 
     def _adopt_data(self, gi: int, pi: int, p: Any) -> tuple[np.ndarray, np.ndarray | None]:
         """Once per array ``p.data`` (a new parameter, a rebound ``p.data``, ``Module.to``): the checks
