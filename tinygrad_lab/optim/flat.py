@@ -18,6 +18,8 @@ import numpy as np
 
 __all__ = ["ALIGN_BYTES", "FlatGroup"]
 
+_GRAD = operator.attrgetter("grad")
+
 #: each parameter starts on a 64-byte boundary of the flat buffers, as a freshly allocated array does
 ALIGN_BYTES = 64
 
@@ -51,9 +53,12 @@ class FlatGroup:
         self.data, self.grad = np.zeros(end, dtype), np.zeros(end, dtype)
         self.views = [self.data[s].reshape(p.data.shape) for p, s in zip(self.params, self.slices)]
         self.grad_views = [self.grad[s].reshape(p.data.shape) for p, s in zip(self.params, self.slices)]
+        #: ``p.data`` without a Tensor's property call (the checks of every step read it)
+        self._data_of = operator.attrgetter("_data" if all(hasattr(p, "_data") for p in self.params) else "data")
         for p, view in zip(self.params, self.views):
             view[...] = p.data
             setattr(p, "_data" if hasattr(p, "_data") else "data", view)  # a Tensor's setter would copy
+        self.ids = [id(p) for p in self.params]
         #: (parameter, gradient view, 1-D view of its data) for each parameter, as the step uses them
         self.items = [(p, g, self.data[s]) for p, g, s in zip(self.params, self.grad_views, self.slices)]
         #: each parameter's ``mark_modified`` (a Tensor's: a graph that holds it must not use new values)
@@ -65,13 +70,16 @@ class FlatGroup:
     def holds(self, params: list) -> bool:
         """Whether ``params`` are this group's parameters, each ``p.data`` still its view (a rebound
         ``p.data``, ``Module.to`` or an edited parameter list make it stale)."""
-        return (len(params) == len(self.params)
-                and all(p is q and p.data is v for p, q, v in zip(params, self.params, self.views)))
+        return (len(params) == len(self.params) and all(map(operator.is_, params, self.params))
+                and all(map(operator.is_, map(self._data_of, params), self.views)))
 
     def bound(self) -> bool:
         """Whether every parameter's ``.grad`` is its view of ``grad`` (a captured step's backward
         wrote there): then its shape and dtype are right and nothing needs gathering."""
-        return all(p.grad is not None and p.grad.data is g for p, g in zip(self.params, self.grad_views))
+        try:
+            return all(map(operator.is_, map(self._data_of, map(_GRAD, self.params)), self.grad_views))
+        except AttributeError:  # a .grad is None
+            return False
 
     def gather(self, grads: list[np.ndarray]) -> None:
         """Copy each parameter's gradient into its view of ``grad`` (cast to the buffer's dtype),

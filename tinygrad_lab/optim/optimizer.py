@@ -317,7 +317,7 @@ class Optimizer:
         """The update of a whole flat group: ``_update`` once on its flat buffers (the gradients
         gathered), if its parameters share their scalar state (a parameter without a state gets a
         fresh one only with all the others).  Returns whether it ran."""
-        states = [self.state.get(id(p)) for p, _, _ in items]
+        states = list(map(self.state.get, home.ids))
         if all(s is None for s in states):
             states = [self.state.setdefault(id(p), {}) for p, _, _ in items]
             home.state = self._init_state(home.data, group)
