@@ -8,9 +8,8 @@ The step: ``nn.MLP([20, 32, 10])``, float32, a batch of 32, cross_entropy, Adam 
 where the guard would show).  Timed, in µs per call (median and min over repetitions of 0.3 s each):
 
 * ``step``: one replayed call, guards included;
-* ``guard``: the guards alone, as a replay runs them (the edit stamps compared, the flat groups'
-  identity checks);
-* ``tree``: comparing the whole module tree, which the guard does only after an edit stamp moved.
+* ``guard``: the guards alone, as a replay runs them (the edit stamps compared, the
+  ``requires_grad`` flags and the optimizer's flat groups checked: ``Plan.valid``).
 """
 from __future__ import annotations
 
@@ -55,16 +54,19 @@ def per_call_us(fn, seconds: float) -> float:
 
 
 def main() -> None:
-    from tinygrad_lab.capture import _homed
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=9)
     parser.add_argument("--seconds", type=float, default=0.3)
     args = parser.parse_args()
+    from tinygrad_lab.mode import edits
+
     step, x, y = captured_step()
-    contenders = {"step": lambda: step(x, y),
-                  "guard": lambda: step._unchanged() and _homed(step.plan.groups),
-                  "tree": step.tree.changed}
+
+    def guard():
+        now = edits()
+        return (now.modules, now.groups) == step.stamps and step.plan.valid()
+
+    contenders = {"step": lambda: step(x, y), "guard": guard}
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(args.reps):
         for name, fn in contenders.items():

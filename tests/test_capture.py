@@ -185,7 +185,7 @@ def test_parameters_and_state_become_views_of_flat_buffers_and_state_dict_round_
     assert all(p.data.base is group.data for p in captured.model.parameters())
     assert all(p.grad.data.base is group.grad for p in captured.model.parameters())
     saved = captured.opt.state_dict()
-    captured.opt.load_state_dict(saved)  # new state arrays: the next call re-homes and re-records
+    captured.opt.load_state_dict(saved)  # new state arrays: the next step copies them into the flat state
     eager.opt.load_state_dict(eager.opt.state_dict())
     for x, y in batches(np.float32, 3):
         assert eager.step(x, y) == step(x, y)

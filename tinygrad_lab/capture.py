@@ -11,12 +11,11 @@ that runs one training step (zero_grad, forward, loss, ``backward()``, optionall
   (:mod:`~tinygrad_lab.autograd`: the graph), ``clip_grad_norm_`` and ``optimizer.step()``.
 * **Plan.**  From that record a :class:`Plan` is built: every node of the graph lowers itself
   (``Function.lower``: it hands the plan its own ``forward_into``/``backward_into`` over buffers the
-  plan allocates once, and names the state its forward pass changes), then the clipping and ONE
-  optimizer update per parameter group.  The optimizer's parameters are re-homed once
-  (:class:`FlatGroup`): each group's parameters become views of one flat buffer, their gradients
-  views of a second one (the backward kernels write into it directly), the optimizer's
-  per-parameter state views of one flat array per entry, so ``state_dict()``/``load_state_dict()``
-  keep working on the views.  This module knows no op, loss or layer: only the graph and the
+  plan allocates once, and names the state its forward pass changes), then the clipping and the
+  optimizer's own ``step()``.  The optimizer's parameters are re-homed once
+  (``optimizer.make_flat()``, see :mod:`tinygrad_lab.optim.flat`): each group's parameters become
+  views of one flat buffer, their gradients views of a second one (the backward kernels write into
+  it directly, and ``step()`` updates each group with one kernel over the buffers).  This module knows no op, loss or layer: only the graph and the
   ``lower`` each node declares.
 * **Replay.**  Later calls with the same signature hand the arguments to the kernels that read
   them (an array the tape could overwrite, or of another layout, is copied into an input buffer)
@@ -36,8 +35,7 @@ plan replays only while nothing that shaped it changed, else the step records ag
   or of the parameter groups (a new optimizer, ``add_param_group``) moves an edit stamp
   (:func:`tinygrad_lab.mode.edits`), and the plans recorded before it are dropped;
 * every tensor the graph read and every parameter of the optimizer keeps its ``requires_grad``;
-* the flat groups still hold the optimizer's parameters, data and state (a rebound ``.data``,
-  ``load_state_dict`` of the optimizer).
+* the optimizer's flat groups still hold its parameters (a rebound ``.data`` moves one out).
 
 The check is two stamp comparisons and a pass over the parameters.  Grad mode off, anomaly mode, an
 open dual level, keyword arguments or a step the plan cannot express (an op without ``lower``, no
@@ -62,14 +60,9 @@ import numpy as np
 from tinygrad_lab.autograd import topological_order
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.mode import current_modes, edits, recording
-from tinygrad_lab.optim.optimizer import check_finite
 from tinygrad_lab.tensor import Tensor
 
 __all__ = ["CaptureFallback", "CapturedStep", "Plan", "capture"]
-
-#: parameters start on 64-byte boundaries of the flat buffers, as freshly allocated arrays do
-ALIGN_BYTES = 64
-
 
 class CaptureFallback(UserWarning):
     """A captured step runs eagerly; the message says why."""
@@ -170,115 +163,13 @@ class Refusal:
         return _unchanged(self.flags)
 
 
-# ----- the flat parameter buffers --------------------------------------------------------------
-class FlatGroup:
-    """One parameter group re-homed: ``data`` holds every parameter (each ``p.data`` becomes a view
-    into it, starting on an aligned offset; the gaps hold zeros, which every update rule keeps at
-    zero), ``grad`` their gradients (``p.grad`` a view), ``state`` the optimizer's state for the
-    whole group (arrays flat like ``data``, scalars shared by all the group's parameters)."""
-
-    def __init__(self, optimizer, gi: int):
-        self.optimizer, self.gi = optimizer, gi
-        self.params = list(optimizer.param_groups[gi]["params"])
-        dtype = self.params[0].data.dtype
-        if any(p.data.dtype != dtype for p in self.params):
-            raise Unsupported(f"parameter group {gi} mixes dtypes")
-        align = ALIGN_BYTES // dtype.itemsize
-        self.slices, end = [], 0
-        for p in self.params:
-            self.slices.append(slice(end, end + p.data.size))
-            end += -(-p.data.size // align) * align
-        self.data, self.grad = np.zeros(end, dtype), np.zeros(end, dtype)
-        self.views, self.grad_views = [], []
-        for p, s in zip(self.params, self.slices):
-            view = self.data[s].reshape(p.data.shape)
-            view[...] = p.data
-            p._data = view
-            self.views.append(view)
-            self.grad_views.append(self.grad[s].reshape(p.data.shape))
-        self.grad_tensors = [Tensor.wrap(g) for g in self.grad_views]
-        self.states = [optimizer.state.get(id(p)) for p in self.params]
-        if any(s is None for s in self.states):
-            raise Unsupported(f"a parameter of group {gi} has no optimizer state after the first step")
-        self.state: dict[str, Any] = {}
-        for key in self.states[0]:
-            values = [s.get(key) for s in self.states]
-            if all(isinstance(v, np.ndarray) for v in values):
-                self._adopt(key, np.zeros(end, dtype), values)
-            elif all(not isinstance(v, np.ndarray) and v == values[0] for v in values):
-                self.state[key] = values[0]
-            else:
-                raise Unsupported(f"the optimizer state {key!r} differs between the parameters of group {gi}")
-
-    def _adopt(self, key: str, flat: np.ndarray, values=None) -> None:
-        """Make ``flat`` the group's state ``key`` and each parameter's state a view of it (copying
-        ``values`` in first, when given)."""
-        self.state[key] = flat
-        for i, (s, sl) in enumerate(zip(self.states, self.slices)):
-            if values is not None:
-                flat[sl] = values[i].reshape(-1)
-            s[key] = flat[sl]
-
-    def valid(self) -> bool:
-        """Whether the group, its parameters (still requiring grad), their data and the optimizer's
-        state are still the ones re-homed (``load_state_dict`` of the optimizer replaces the state,
-        ``p.data = …`` rebinds a parameter, ``requires_grad = False`` freezes it: then re-record)."""
-        groups = self.optimizer.param_groups
-        if self.gi >= len(groups):
-            return False
-        params = groups[self.gi]["params"]
-        if len(params) != len(self.params):
-            return False
-        state = self.optimizer.state
-        for p, q, view, s in zip(params, self.params, self.views, self.states):
-            if p is not q or p._data is not view or not p.requires_grad or state.get(id(p)) is not s:
-                return False
-        flats = [(key, v) for key, v in self.state.items() if isinstance(v, np.ndarray)]
-        return all(s[key].base is v for s in self.states for key, v in flats)
-
-    def check(self) -> None:
-        """The optimizer's checks before any update: hyperparameters, and gradients finite."""
-        self.optimizer.validate_group(self.gi)
-        if not get_backend().all_finite(self.grad):
-            for pi, (p, g) in enumerate(zip(self.params, self.grad_views)):
-                check_finite(g, self.gi, pi, p.data.shape)
-
-    def update(self, backend) -> None:
-        """The optimizer's update rule, once over the whole flat group; the state's scalars (Adam's
-        step count, …) are read from the first parameter's state and written back to every one."""
-        state = self.state
-        for key, value in self.states[0].items():  # scalars may have moved in an eager step since
-            if not isinstance(value, np.ndarray):
-                state[key] = value
-        arrays = {key: v for key, v in state.items() if isinstance(v, np.ndarray)}
-        self.optimizer._update(backend, self.data, self.grad, state, self.optimizer.param_groups[self.gi])
-        for key, value in state.items():
-            if isinstance(value, np.ndarray):
-                if arrays.get(key) is not value:  # created by this update (a first momentum step)
-                    self._adopt(key, value)
-            else:
-                for s in self.states:
-                    s[key] = value
-        for p in self.params:
-            p.mark_modified()
-
-
-def _homed(groups: list[FlatGroup]) -> bool:
-    """Whether ``groups`` are still every parameter group of their optimizer, as re-homed."""
-    return len(groups[0].optimizer.param_groups) == len(groups) and all(g.valid() for g in groups)
-
-
-def optimizer_step(groups: list[FlatGroup]) -> None:
-    """``optimizer.step()`` over the flat groups: every check first (all or nothing), then one
-    update per group.  The parameters' ``.grad`` are the views of the flat gradient buffers."""
-    for g in groups:
-        for p, t in zip(g.params, g.grad_tensors):
-            p.grad = t
-    for g in groups:
-        g.check()
-    backend = get_backend()
-    for g in groups:
-        g.update(backend)
+# ----- the optimizer's step over its flat buffers ----------------------------------------------
+def _optimizer_step(optimizer, grads: list[tuple[Any, Tensor]]) -> None:
+    """``optimizer.step()``, the eager step's own loop (every check, then one update per flat group),
+    with each parameter's ``.grad`` the view of its group's flat gradient buffer the backward wrote."""
+    for p, g in grads:
+        p.grad = g
+    optimizer.step()
 
 
 # ----- the plan --------------------------------------------------------------------------------
@@ -288,7 +179,7 @@ class Plan:
     through :meth:`value`, :meth:`grad`, :meth:`output`, :meth:`argument`, :meth:`forward`,
     :meth:`backward` and :meth:`changes`."""
 
-    def __init__(self, rec: Recorder, args: tuple, result, groups_of: Callable, effects: int):
+    def __init__(self, rec: Recorder, args: tuple, result, effects: int):
         if rec.problems:
             raise Unsupported(rec.problems[0])
         if rec.events not in (["backward", "optimizer.step"], ["backward", "clip_grad_norm_", "optimizer.step"]):
@@ -324,7 +215,9 @@ class Plan:
         for t, n in consumers.items():
             if t.requires_grad and n > 1:
                 raise Unsupported(f"a tensor of shape {t.shape} feeds {n} ops (the plan sums no gradients)")
-        self.groups = groups_of(optimizer)
+        self.optimizer, self.groups = optimizer, optimizer.make_flat()
+        if None in self.groups:
+            raise Unsupported(f"parameter group {self.groups.index(None)} mixes dtypes (no flat buffers)")
         for g in self.groups:
             for p, view in zip(g.params, g.views):
                 self.values[p] = view
@@ -346,7 +239,8 @@ class Plan:
         self.update: list[Kernel] = []
         if rec.clips:
             self.update.append(self._clip(rec.clips[0], params))
-        self.update.append(Kernel(f"{type(optimizer).__name__}.step, flat", optimizer_step, (self.groups,),
+        bound = [(p, Tensor.wrap(view)) for g in self.groups for p, view in zip(g.params, g.grad_views)]
+        self.update.append(Kernel(f"{type(optimizer).__name__}.step, flat", _optimizer_step, (optimizer, bound),
                                   tuple(a for g in self.groups for a in (g.data, g.grad))))
         del self._args, self._node_backward
         tape = self.forward_tape + self.backward_tape
@@ -425,8 +319,11 @@ class Plan:
         return Kernel("clip_grad_norm_", replay, (views, scaled))
 
     def valid(self) -> bool:
-        """Whether the flags the plan was recorded with hold and the flat groups are still homed."""
-        return _unchanged(self.flags) and _homed(self.groups)
+        """Whether the flags the plan was recorded with hold and the optimizer's flat groups are
+        still the plan's, holding its parameters (``p.data = …`` moves one out)."""
+        groups = self.optimizer.param_groups
+        return (_unchanged(self.flags) and len(groups) == len(self.groups)
+                and all(g.holds(group["params"]) for g, group in zip(self.groups, groups)))
 
     # ----- running -----------------------------------------------------------------------------
     def replay(self, args: tuple):
@@ -507,7 +404,6 @@ class CapturedStep:
         functools.update_wrapper(self, step)
         self.step = step
         self.plans: dict[tuple, Plan | Refusal] = {}
-        self.homes: dict[int, list[FlatGroup]] = {}
         self.stamps = (-1, -1)  # the edit stamps (modules, groups) the plans were recorded under
         self.plan: Plan | None = None
         self.reason: str | None = None
@@ -548,7 +444,7 @@ class CapturedStep:
         self.stamps = (now.modules, now.groups)
         key = self._key(args)
         try:
-            plan = Plan(rec, args, result, self._groups, now.effects - before[3])
+            plan = Plan(rec, args, result, now.effects - before[3])
         except Unsupported as e:
             self.plans[key] = Refusal(str(e), rec.flags())
             self._say(str(e))
@@ -556,14 +452,6 @@ class CapturedStep:
             self.plans[key] = plan
             self.plan, self.reason = plan, None
         return result
-
-    def _groups(self, optimizer) -> list[FlatGroup]:
-        """The optimizer's parameters re-homed into flat buffers (once per optimizer)."""
-        groups = self.homes.get(id(optimizer))
-        if groups is None or groups[0].optimizer is not optimizer or not _homed(groups):
-            groups = [FlatGroup(optimizer, gi) for gi in range(len(optimizer.param_groups))]
-            self.homes[id(optimizer)] = groups
-        return groups
 
     def _eager(self, reason: str, args: tuple, kwargs: dict):
         self._say(reason)

@@ -51,12 +51,14 @@ def test_module_load_state_dict_after_forward_is_caught():
         y.backward()
 
 
+@pytest.mark.parametrize("flat", [False, True], ids=["per-parameter", "flat"])
 @pytest.mark.parametrize("opt", ["SGD", "Adam", "RMSprop", "Adagrad"])
-def test_optimizer_step_after_forward_is_caught(opt):
+def test_optimizer_step_after_forward_is_caught(opt, flat):
     w = nn.Parameter(np.ones(2))
+    optimizer = getattr(tl.optim, opt)([w], lr=0.1, flat=flat)
     (w * w).sum().backward()
     y = (w * w).sum()
-    getattr(tl.optim, opt)([w], lr=0.1).step()
+    optimizer.step()
     with pytest.raises(RuntimeError, match=STALE):
         y.backward()
 

@@ -27,7 +27,7 @@ def test_backend_satisfies_the_interface(module):
 
 
 def test_the_interface_lists_the_kernels():
-    assert set(KERNELS) == {"update", "all_finite", "bias_act", "act_backward_bias", "softmax_xent", "xent_grad",
+    assert set(KERNELS) == {"update", "update_unchecked", "all_finite", "bias_act", "act_backward_bias", "softmax_xent", "xent_grad",
                             "batchnorm_forward", "batchnorm_backward"}
 
 
@@ -61,6 +61,18 @@ def case_update(cls, kw, dtype):
                 p.grad = Tensor(rng.standard_normal(1001).astype(dtype))
                 opt.step()
         return [p.data]
+    return run
+
+
+def case_update_unchecked(dtype):
+    """Adam's rule through the unchecked entry, directly (the optimizers' path is the case above)."""
+    def run(module):
+        from tinygrad_lab.optim.adam import adam_rule
+        rng = np.random.default_rng(0)
+        p, g = rng.standard_normal(1001).astype(dtype), rng.standard_normal(1001).astype(dtype)
+        m, v = np.zeros_like(p), np.zeros_like(p)
+        module.update_unchecked(adam_rule, p, g, (m, v), (1e-3, 0.03, 0.9, 0.999, 0.1, 0.001, 1e-8, 0.01, 1.0, False))
+        return [p, m, v]
     return run
 
 
@@ -181,6 +193,7 @@ def _generate():
                     cases["act_backward_bias"].append((cid, case_act_backward_bias(act, dtype, bias, in_place),
                                                        False))
         cases["softmax_xent"].append((d, case_softmax_xent(dtype), False))
+        cases["update_unchecked"].append((d, case_update_unchecked(dtype), True))
         cases["xent_grad"].append((d, case_xent_grad(dtype), True))
         cases["all_finite"].append((d, case_all_finite(dtype), True))
         cases["batchnorm_forward"].append((d, case_batchnorm_forward(dtype), False))

@@ -266,3 +266,47 @@ def test_centered_rmsprop_stays_finite_under_a_constant_gradient(backend, make_p
         p.set_grad(g)
         opt.step()
     assert np.isfinite(p.data).all()
+
+
+def test_hyperparameters_are_checked_again_whenever_they_change(make_param):
+    """A group is checked once per setting: a value changed in place in a list, an int become a
+    bool, and eps that is 0 in the parameters' new dtype are each refused at the next step."""
+    p = make_param([1.0, 2.0])
+    opt = Adam([p], betas=[0.9, 0.999])
+    p.set_grad([0.5, 0.5])
+    opt.step(), opt.step()
+    opt.param_groups[0]["betas"][0] = 1.5
+    with pytest.raises(ValueError, match=r"param_groups\[0\]: invalid beta1: 1.5"):
+        opt.step()
+    opt.param_groups[0]["betas"][0] = 0.9
+    opt.step()
+    sgd = SGD([p], lr=0.1, momentum=1)
+    sgd.step(), sgd.step()
+    sgd.param_groups[0]["momentum"] = True                     # == 1, but not a number
+    with pytest.raises(TypeError, match="momentum must be a real number, got True"):
+        sgd.step()
+
+
+def test_eps_that_is_zero_in_a_new_dtype_is_refused_after_module_to():
+    from tinygrad_lab import nn
+    from tinygrad_lab.tensor import Tensor
+
+    model = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    opt = Adam(model.parameters(), eps=1e-50)
+    for _ in range(2):
+        for q in model.parameters():
+            q.grad = Tensor(np.ones(q.shape))
+        opt.step()
+    model.to(np.float32)
+    with pytest.raises(ValueError, match=r"param_groups\[0\]: invalid eps: 1e-50 is 0 in float32"):
+        opt.step()
+
+
+def test_a_read_only_parameter_is_refused_before_any_write(make_param):
+    p, q = make_param([1.0, 2.0]), make_param([3.0])
+    q.data.flags.writeable = False
+    opt = SGD([p, q], lr=0.1)
+    p.set_grad([1.0, 1.0]), q.set_grad([1.0])
+    with pytest.raises(ValueError, match=r"param_groups\[0\] parameter 1 of shape \(1,\) is read-only"):
+        opt.step()
+    np.testing.assert_array_equal(p.data, [1.0, 2.0])

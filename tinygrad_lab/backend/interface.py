@@ -33,7 +33,14 @@ class Backend(Protocol):
         """In place, elementwise: (param, *state) ← rule(param, grad, *state, *hyper).
 
         ``rule`` is an optimizer's update rule for one coordinate; float hyperparameters are cast
-        to the parameter's dtype first (bools stay flags)."""
+        to the parameter's dtype first (bools stay flags).  Raises ValueError unless ``param`` is
+        a writeable 1-D C-contiguous float32/float64 array and ``grad`` and every state array 1-D,
+        C-contiguous, of its size and dtype."""
+
+    def update_unchecked(self, rule: Callable, param: np.ndarray, grad: np.ndarray,
+                         state: tuple[np.ndarray, ...], hyper: tuple) -> None:
+        """:meth:`update` for a caller that made the arrays and so knows them to be as
+        :meth:`update` checks (the optimizers): a wrong array is then undefined behaviour."""
 
     def all_finite(self, a: np.ndarray) -> bool:
         """Whether no element of the 1-D array ``a`` is NaN or ±inf (the optimizers' check of every

@@ -116,8 +116,13 @@ def _update_kernel(rule, n_state: int):
 
 
 def update(rule, param, grad, state, hyper):
-    """(param, *state) ← rule(param, grad, *state, *hyper), one pass over the flat arrays."""
+    """(param, *state) ← rule(param, grad, *state, *hyper), one pass over the flat arrays (checked)."""
     check_flat(param, grad, *state)
+    update_unchecked(rule, param, grad, state, hyper)
+
+
+def update_unchecked(rule, param, grad, state, hyper):
+    """:func:`update` without the checks of its arrays."""
     _update_kernel(rule, len(state))(param, grad, *state, cast_hyper(param.dtype, hyper))
 
 

@@ -19,8 +19,13 @@ NAME = "numpy"
 
 
 def update(rule, param, grad, state, hyper):
-    """(param, *state) ← rule(param, grad, *state, *hyper), elementwise over whole arrays."""
+    """(param, *state) ← rule(param, grad, *state, *hyper), elementwise over whole arrays (checked)."""
     check_flat(param, grad, *state)
+    update_unchecked(rule, param, grad, state, hyper)
+
+
+def update_unchecked(rule, param, grad, state, hyper):
+    """:func:`update` without the checks of its arrays."""
     new = rule(param, grad, *state, *cast_hyper(param.dtype, hyper))
     for array, value in zip((param, *state), new):
         np.copyto(array, value)

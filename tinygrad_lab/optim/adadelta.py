@@ -25,8 +25,8 @@ class Adadelta(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0):
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
+                 weight_decay: float = 0.0, flat: bool = False):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay), flat)
 
     def _validate(self, group):
         super()._validate(group)
@@ -39,7 +39,7 @@ class Adadelta(Optimizer):
 
     def _update(self, backend, param, grad, state, group):
         state["step"] += 1
-        backend.update(adadelta_rule, param, grad, (state["square_avg"], state["acc_delta"]),
+        backend.update_unchecked(adadelta_rule, param, grad, (state["square_avg"], state["acc_delta"]),
                        (group["lr"], group["rho"], 1.0 - group["rho"], group["eps"], group["weight_decay"]))
 
 

@@ -27,10 +27,10 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, flat: bool = False):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps))
+                                      eps=eps), flat)
 
     def _validate(self, group):
         super()._validate(group)
@@ -44,7 +44,7 @@ class Adagrad(Optimizer):
     def _update(self, backend, param, grad, state, group):
         state["step"] += 1
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        backend.update(adagrad_rule, param, grad, (state["sum"],), (clr, group["eps"], group["weight_decay"]))
+        backend.update_unchecked(adagrad_rule, param, grad, (state["sum"],), (clr, group["eps"], group["weight_decay"]))
 
 
 def adagrad_rule(p, g, s, clr, eps, weight_decay):

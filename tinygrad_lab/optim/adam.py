@@ -47,8 +47,8 @@ class Adam(Optimizer):
     decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+                 eps: float = 1e-8, weight_decay: float = 0.0, flat: bool = False):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay), flat)
 
     def _validate(self, group):
         super()._validate(group)
@@ -64,7 +64,7 @@ class Adam(Optimizer):
         state["step"] += 1
         t, lr, wd = state["step"], group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
-        backend.update(adam_rule, param, grad, (state["exp_avg"], state["exp_avg_sq"]),
+        backend.update_unchecked(adam_rule, param, grad, (state["exp_avg"], state["exp_avg_sq"]),
                        (lr / (1.0 - beta1**t), math.sqrt(1.0 - beta2**t), beta1, beta2, 1.0 - beta1,
                         1.0 - beta2, group["eps"], wd, 1.0 - lr * wd, self.decoupled))
 
@@ -94,5 +94,5 @@ class AdamW(Adam):
     decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+                 eps: float = 1e-8, weight_decay: float = 1e-2, flat: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, flat=flat)

@@ -24,10 +24,10 @@ class NAdam(Optimizer):
 
     def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False):
+                 decoupled_weight_decay: bool = False, flat: bool = False):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay))
+                                      decoupled_weight_decay=decoupled_weight_decay), flat)
 
     def _validate(self, group):
         super()._validate(group)
@@ -48,7 +48,7 @@ class NAdam(Optimizer):
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         state["mu_product"] *= mu
         product = state["mu_product"]
-        backend.update(nadam_rule, param, grad, (state["exp_avg"], state["exp_avg_sq"]),
+        backend.update_unchecked(nadam_rule, param, grad, (state["exp_avg"], state["exp_avg_sq"]),
                        (-lr * (1.0 - mu) / (1.0 - product), -lr * mu_next / (1.0 - product * mu_next),
                         1.0 - beta2**t, beta2, 1.0 - beta1, 1.0 - beta2, group["eps"], wd,
                         1.0 - lr * wd, bool(group["decoupled_weight_decay"])))

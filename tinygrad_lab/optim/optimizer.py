@@ -6,10 +6,15 @@ Conventions follow ``torch.optim``:
   (parameter groups, ``{"params": [...], "lr": ...}``); a group's missing hyperparameters are
   filled from ``defaults``. ``param_groups[i]["lr"]`` may be changed between steps (that is what
   the LR schedulers do).
-* ``step()`` walks every group and every parameter, skips parameters whose ``grad`` is None, and
-  hands each remaining one to the subclass's single backend kernel. Subclasses only say how to
-  create their state (:meth:`Optimizer._init_state`) and which kernel to call
-  (:meth:`Optimizer._update`); the loop lives here once.
+* ``step()`` checks every group and every gradient first, then walks every group and every
+  parameter, skips parameters whose ``grad`` is None, and hands each remaining one to the
+  subclass's single backend kernel. Subclasses only say how to create their state
+  (:meth:`Optimizer._init_state`) and which kernel to call (:meth:`Optimizer._update`); the loop
+  lives here once.
+* ``flat=True`` (or :meth:`Optimizer.make_flat`) re-homes each group into flat buffers
+  (:mod:`.flat`): the parameters become views of one array, and ``step()`` updates the whole
+  group with one kernel call, bit for bit as it updates each parameter on its own.  A captured
+  step (:func:`tinygrad_lab.capture`) runs this same ``step()`` over the same buffers.
 * Parameters are updated **in place** (``p.data`` is written through a flat view, never
   rebound), so parameters that are views into one flat buffer stay views.
 
@@ -35,6 +40,7 @@ import numpy as np
 from ..autograd import zero_grad
 from ..backend import get_backend
 from ..mode import current_modes, groups_edited
+from .flat import FlatGroup
 
 __all__ = ["Optimizer", "check_eps", "check_finite", "check_nonnegative", "check_unit_interval", "unused"]
 
@@ -141,14 +147,19 @@ class Optimizer:
     * ``_init_state(param, group) -> dict``: fresh state for one parameter, given its flat view;
       state arrays are flat too (1-D, C-contiguous, the parameter's size), ready for the kernels;
     * ``_update(backend, param, grad, state, group)``: run the optimizer's update rule (written
-      once, next to the class) through ``backend.update`` on the flat (1-D, C-contiguous)
-      ``param`` and ``grad`` arrays and the state.
+      once, next to the class) through ``backend.update_unchecked`` on the flat (1-D,
+      C-contiguous) ``param`` and ``grad`` arrays and the state: the arrays are the ones the step
+      checked or made, so the backend does not check them again.  ``param`` is one parameter or,
+      for a flat group, all of them (then the state holds the group's flat arrays).
+
+    ``flat``: re-home each parameter group into flat buffers (:class:`~.flat.FlatGroup`) and
+    update it with one kernel call per step, see :meth:`make_flat`.
 
     ``state`` maps ``id(param)`` to that parameter's state dict (ids, not the Tensors themselves,
     because a Tensor with elementwise ``==`` need not be hashable).
     """
 
-    def __init__(self, params: Iterable[Any] | Iterable[dict], defaults: dict[str, Any]):
+    def __init__(self, params: Iterable[Any] | Iterable[dict], defaults: dict[str, Any], flat: bool = False):
         if _is_param(params) or isinstance(params, np.ndarray):
             raise TypeError(
                 "params must be an iterable of parameters or of dicts, "
@@ -159,6 +170,10 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = {}
+        self.flat = bool(flat)
+        self._homes: list[FlatGroup | None] = []  # per group, with ``flat``: its flat buffers
+        self._flat_data: dict[int, tuple] = {}  # id(p) -> (p.data, its 1-D view or None), see _adopt_data
+        self._valid: dict[int, list] = {}  # group index -> its hyperparameters last found valid
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -193,7 +208,30 @@ class Optimizer:
         merged = {**copy.deepcopy(self.defaults), **group, "params": params}
         self._validate(merged)
         self.param_groups.append(merged)
+        if self.flat:
+            self._home(len(self.param_groups) - 1)
         groups_edited()  # a captured step re-records: it may step this group (or this new optimizer) now
+
+    def make_flat(self) -> list[FlatGroup | None]:
+        """Re-home every parameter group into flat buffers (:class:`~.flat.FlatGroup`), from now on
+        (``flat = True``) and return them, one per group (None for a group that mixes dtypes, which
+        is updated per parameter).  A group already re-homed, whose parameters still live in its
+        buffers, keeps them; the values of the parameters and the state do not change."""
+        self.flat = True
+        return [self._home(gi) for gi in range(len(self.param_groups))]
+
+    def _home(self, gi: int) -> FlatGroup | None:
+        """Group ``gi``'s flat buffers, made anew if it has none or they are stale (a rebound
+        ``p.data``, ``Module.to``, an edited parameter list): the state follows at the next step."""
+        if gi >= len(self._homes):  # a group appended to param_groups directly
+            self._homes += [None] * (gi + 1 - len(self._homes))
+        params = self.param_groups[gi]["params"]
+        home = self._homes[gi]
+        if home is None or not home.holds(params):
+            dtypes = {p.data.dtype for p in params}
+            home = self._homes[gi] = FlatGroup(params) if len(dtypes) == 1 else None
+            self._valid.pop(gi, None)  # eps may be 0 in a new dtype: check the group again
+        return home
 
     def _validate(self, group: dict[str, Any]) -> None:
         check_nonnegative("lr", group["lr"])
@@ -209,57 +247,135 @@ class Optimizer:
 
         All or nothing: every group's hyperparameters (which may have been changed in
         ``param_groups`` since construction) and every gradient's shape and dtype are checked before
-        any parameter is written; a gradient holding NaN or inf raises FloatingPointError.
+        any parameter is written; a gradient holding NaN or inf raises FloatingPointError.  Then
+        each group is updated: a flat group (``flat=True``) whose parameters all have gradients and
+        share their scalar state in one update over its flat buffers, any other group one parameter
+        at a time (bit for bit the same values).
         """
         loss = closure() if closure is not None else None
         recorder = current_modes().recorder
         if recorder is not None:
             recorder.optimizer_step(self, closure)
-        work = []
-        for gi, group in enumerate(self.param_groups):
-            self.validate_group(gi)
-            for pi, p in enumerate(group["params"]):
-                if p.grad is None:
-                    continue
-                grad = np.asarray(p.grad.data)
-                if grad.shape != p.data.shape:
-                    raise ValueError(
-                        f"param_groups[{gi}] parameter {pi}: grad shape {grad.shape} "
-                        f"!= parameter shape {p.data.shape}"
-                    )
-                if grad.dtype.kind != "f":
-                    raise TypeError(
-                        f"param_groups[{gi}] parameter {pi}: grad dtype {grad.dtype} is not a float "
-                        "dtype; no parameter was updated"
-                    )
-                check_finite(grad, gi, pi, p.data.shape)
-                work.append((group, p, grad))
+        work = [self._checked(gi, group) for gi, group in enumerate(self.param_groups)]
         backend = get_backend()
-        for group, p, grad in work:
-            data = p.data
-            contiguous = data.flags.c_contiguous
-            flat = (data if contiguous else np.ascontiguousarray(data)).reshape(-1)
-            flat_grad = np.ascontiguousarray(grad, dtype=data.dtype).reshape(-1)
-            state = self.state.get(id(p))
-            if state is None:
-                state = self.state[id(p)] = self._init_state(flat, group)
-            elif any(type(v) is np.ndarray and v.dtype != flat.dtype for v in state.values()):
-                for key, v in state.items():  # the parameter was cast (Module.to): its state follows
-                    if type(v) is np.ndarray:
-                        state[key] = v.astype(flat.dtype)
-            self._update(backend, flat, flat_grad, state, group)
-            if not contiguous:  # the update went to a copy: write it back
-                data[...] = flat.reshape(data.shape)
-            if hasattr(p, "mark_modified"):  # a graph that still holds p must not use the new value
-                p.mark_modified()
+        for group, home, items in work:
+            if home is None or not self._update_flat(backend, home, items, group):
+                for p, grad, flat in items:
+                    self._update_param(backend, p, grad, flat, group)
         return loss
 
+    def _checked(self, gi: int, group: dict[str, Any]) -> tuple[dict[str, Any], FlatGroup | None, list]:
+        """Every check of one group before any update: its hyperparameters, each gradient's shape,
+        dtype and finiteness.  Returns (group, its flat buffers with the gradients gathered, or None
+        where the group is updated per parameter, [(parameter, gradient array, 1-D view of its data
+        or None)])."""
+        params = group["params"]
+        home = self._home(gi) if self.flat else None
+        if home is None:
+            items = self._checked_grads(gi, params, finite=True)
+        elif home.bound():  # a captured step's backward wrote the flat gradient buffer
+            items = home.items
+        elif any(p.grad is None for p in params):  # updated per parameter, on the views
+            home.unsync()
+            home, items = None, self._checked_grads(gi, params, finite=True)
+        else:
+            items = self._checked_grads(gi, params, finite=False)
+            home.gather([grad for _, grad, _ in items])
+        if home is not None and not get_backend().all_finite(home.grad):  # say which one
+            for pi, (p, grad, _) in enumerate(items):
+                check_finite(grad, gi, pi, p.data.shape)
+        self.validate_group(gi)  # after _adopt_data, which may ask for it
+        return group, home, items
+
+    def _checked_grads(self, gi: int, params: list, finite: bool) -> list:
+        """[(parameter, gradient array, 1-D view of its data or None)] for the parameters with a
+        gradient, each gradient's shape and dtype checked (and its finiteness, with ``finite``)."""
+        items = []
+        for pi, p in enumerate(params):
+            if p.grad is None:
+                continue
+            grad = np.asarray(p.grad.data)
+            if grad.shape != p.data.shape:
+                raise ValueError(
+                    f"param_groups[{gi}] parameter {pi}: grad shape {grad.shape} "
+                    f"!= parameter shape {p.data.shape}"
+                )
+            if grad.dtype.kind != "f":
+                raise TypeError(
+                    f"param_groups[{gi}] parameter {pi}: grad dtype {grad.dtype} is not a float "
+                    "dtype; no parameter was updated"
+                )
+            known = self._flat_data.get(id(p))
+            if known is None or known[0] is not p.data:
+                known = self._adopt_data(gi, pi, p)
+            if finite:
+                check_finite(grad, gi, pi, p.data.shape)
+            items.append((p, grad, known[1]))
+        return items
+
+    def _update_flat(self, backend, home: FlatGroup, items: list, group: dict[str, Any]) -> bool:
+        """The update of a whole flat group: ``_update`` once on its flat buffers (the gradients
+        gathered), if its parameters share their scalar state (a parameter without a state gets a
+        fresh one only with all the others).  Returns whether it ran."""
+        states = list(map(self.state.get, home.ids))
+        if all(s is None for s in states):
+            states = [self.state.setdefault(id(p), {}) for p, _, _ in items]
+            home.state = self._init_state(home.data, group)
+            home.share(states)
+        state = home.shared_state(states)
+        if state is None:
+            home.unsync()  # the parameters are updated one by one
+            return False
+        self._update(backend, home.data, home.grad, state, group)
+        home.share(states)
+        for modified in home.marks:
+            modified()
+        return True
+
+    def _update_param(self, backend, p: Any, grad: np.ndarray, flat: np.ndarray | None,
+                      group: dict[str, Any]) -> None:
+        """The update of one parameter: ``_update`` on its data (``flat``, its 1-D view, or a copy
+        written back where it has none), gradient and state as flat arrays."""
+        data = p.data
+        work = flat if flat is not None else np.ascontiguousarray(data).reshape(-1)
+        state = self.state.get(id(p))
+        if state is None:
+            state = self.state[id(p)] = self._init_state(work, group)
+        self._update(backend, work, np.ascontiguousarray(grad, dtype=data.dtype).reshape(-1), state, group)
+        if flat is None:  # the update went to a copy: write it back
+            data[...] = work.reshape(data.shape)
+        if hasattr(p, "mark_modified"):  # a graph that still holds p must not use the new value
+            p.mark_modified()
+
+    def _adopt_data(self, gi: int, pi: int, p: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """Once per array ``p.data`` (a new parameter, a rebound ``p.data``, ``Module.to``): the checks
+        of the array and (it, its 1-D view for the kernels, or None if it has none), the parameter's
+        state cast to its dtype.  Raises ValueError if the array is read-only."""
+        data = p.data
+        if not data.flags.writeable:
+            raise ValueError(f"param_groups[{gi}] parameter {pi} of shape {data.shape} is read-only; "
+                             "no parameter was updated")
+        self._valid.pop(gi, None)  # eps may be 0 in a new dtype: check the group again
+        for key, value in self.state.get(id(p), {}).items():
+            if type(value) is np.ndarray and value.dtype != data.dtype:
+                self.state[id(p)][key] = value.astype(data.dtype)
+        known = self._flat_data[id(p)] = (data, data.reshape(-1) if data.flags.c_contiguous else None)
+        return known
+
     def validate_group(self, gi: int) -> None:
-        """Check ``param_groups[gi]``'s hyperparameters (they may have changed since the last step)."""
+        """Check ``param_groups[gi]``'s hyperparameters (they may have changed since the last step):
+        when its values (and their types) differ from the ones last found valid, or its parameters'
+        dtypes may have (see :meth:`_adopt_data`)."""
+        group = self.param_groups[gi]
+        values = [(k, v, type(v)) for k, v in group.items() if k != "params"]
+        if self._valid.get(gi) == values:
+            return
         try:
-            self._validate(self.param_groups[gi])
+            self._validate(group)
         except (TypeError, ValueError) as e:
             raise type(e)(f"param_groups[{gi}]: {e}; no parameter was updated") from None
+        if all(type(v) in (int, float, bool, tuple) for _, v, _ in values):  # not a list changed in place
+            self._valid[gi] = values
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError

@@ -30,9 +30,10 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 flat: bool = False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
+                                      momentum=momentum, centered=centered), flat)
 
     def _validate(self, group):
         super()._validate(group)
@@ -49,7 +50,7 @@ class RMSprop(Optimizer):
         centered, momentum = bool(group["centered"]), group["momentum"]
         grad_avg = self._buffer(state, "grad_avg", param) if centered else unused(param)
         buf = self._buffer(state, "momentum_buffer", param) if momentum > 0 else unused(param)
-        backend.update(rmsprop_rule, param, grad, (state["square_avg"], grad_avg, buf),
+        backend.update_unchecked(rmsprop_rule, param, grad, (state["square_avg"], grad_avg, buf),
                        (group["lr"], group["alpha"], 1.0 - group["alpha"], group["eps"],
                         group["weight_decay"], momentum, centered, momentum > 0))
 

@@ -36,9 +36,9 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0):
+                 nesterov: bool = False, weight_decay: float = 0.0, flat: bool = False):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      nesterov=nesterov, weight_decay=weight_decay))
+                                      nesterov=nesterov, weight_decay=weight_decay), flat)
 
     def _validate(self, group):
         super()._validate(group)
@@ -59,7 +59,7 @@ class SGD(Optimizer):
         if first:
             state["momentum_buffer"] = np.empty_like(param)
         buf = state["momentum_buffer"] if momentum != 0 else unused(param)
-        backend.update(sgd_rule, param, grad, (buf,),
+        backend.update_unchecked(sgd_rule, param, grad, (buf,),
                        (group["lr"], momentum, 1.0 - group["dampening"], group["weight_decay"],
                         bool(group["nesterov"]), first, momentum != 0))
 
