@@ -195,6 +195,24 @@ def test_load_state_dict_is_copied_into_the_flat_state():
     assert all(opt_b.state[id(p)]["momentum_buffer"].base is home.state["momentum_buffer"] for p in b)
 
 
+@pytest.mark.parametrize("edit", ["step count", "moment array"])
+def test_a_state_entry_set_anew_by_hand_is_read_by_the_next_flat_step(edit):
+    """``opt.state[id(p)][key] = …`` between two steps (a new object, not a write into the view):
+    the flat step reads it, as the per-parameter step does, never the flat copy it replaced."""
+    a, opt_a, b, opt_b = twins(Adam, {"lr": 0.01}, np.float64)
+    for k in range(3):
+        set_grads(a, k), set_grads(b, k)
+        opt_a.step(), opt_b.step()
+        if k == 1:
+            for params, opt in ((a, opt_a), (b, opt_b)):
+                state = opt.state[id(params[0])]
+                if edit == "step count":
+                    state["step"] = 0  # reset: the bias correction starts again (now differs between params)
+                else:
+                    state["exp_avg"] = np.full(params[0].data.size, 0.5)
+    assert_same(a, opt_a, b, opt_b)
+
+
 def test_a_non_finite_gradient_in_a_flat_group_names_the_parameter_and_changes_nothing():
     params = make_params(SHAPES, np.float64)
     opt = Adam(params, lr=0.01, flat=True)

@@ -65,6 +65,7 @@ class FlatGroup:
         self.marks = [p.mark_modified for p in self.params if hasattr(p, "mark_modified")]
         self.state: dict[str, Any] = {}
         self._synced: list | None = None  # the parameters' state dicts as share() left them
+        self._entries: list[tuple] = []  # the objects each of those dicts held then
         self._arrays: dict[str, np.ndarray] = {}  # the flat arrays those dicts hold views of
 
     def holds(self, params: list) -> bool:
@@ -90,12 +91,13 @@ class FlatGroup:
 
     def shared_state(self, states: list[dict[str, Any]]) -> dict[str, Any] | None:
         """The group's state (``state``), or None if the parameters' states (None where a parameter
-        has none yet) do not share their keys and scalars (a parameter stepped without the others).  ``states`` as :meth:`share` left
-        them are taken as they are; otherwise ``state`` is rebuilt from them, and an array entry
-        that is not a view of its flat array (replaced by ``load_state_dict``, created by a step of
-        one parameter, the parameters re-homed) is copied into a new flat array first.  (The
-        optimizer changes the state's entries only through its steps and ``load_state_dict``.)"""
-        if self._synced is not None and all(map(operator.is_, states, self._synced)):
+        has none yet) do not share their keys and scalars (a parameter stepped without the others).
+        ``states`` holding the very objects :meth:`share` left in them are taken as they are;
+        otherwise (an entry set anew by the user, ``load_state_dict``, a step of one parameter, the
+        parameters re-homed) ``state`` is rebuilt from them, an array entry that is not a view of
+        its flat array copied into a new flat array first."""
+        if (self._synced is not None and all(map(operator.is_, states, self._synced))
+                and all(map(_holds, states, self._entries))):
             return self.state
         first = states[0]
         if None in states or any(s.keys() != first.keys() for s in states):
@@ -118,6 +120,7 @@ class FlatGroup:
                 state[key] = flat
         self.state = state
         self._synced, self._arrays = states, {k: v for k, v in state.items() if type(v) is np.ndarray}
+        self._entries = [tuple(s.values()) for s in states]
         return state
 
     def share(self, states: list[dict[str, Any]]) -> None:
@@ -132,7 +135,14 @@ class FlatGroup:
                     s[key] = value[sl]
                 self._arrays[key] = value
         self._synced = states
+        self._entries = [tuple(s.values()) for s in states]
 
     def unsync(self) -> None:
         """The parameters' states were changed one by one (a step per parameter): check them again."""
         self._synced = None
+
+
+def _holds(state: dict[str, Any], entries: tuple) -> bool:
+    """Whether ``state`` still holds exactly the objects ``entries`` (an entry set anew, as
+    ``opt.state[id(p)]["step"] = 0`` or a new array, is seen)."""
+    return len(state) == len(entries) and all(map(operator.is_, state.values(), entries))
