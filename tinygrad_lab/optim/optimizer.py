@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import zero_grad
-from ..backend import get_backend
-from ..mode import current_modes, groups_edited
+from .. import backend as backends
+from ..mode import MODES, groups_edited
 from .flat import FlatGroup
 
 __all__ = ["Optimizer", "check_eps", "check_finite", "check_nonnegative", "check_unit_interval", "unused"]
@@ -131,7 +131,7 @@ def unused(like: np.ndarray) -> np.ndarray:
 
 def check_finite(grad: np.ndarray, gi: int, pi: int, shape: tuple[int, ...]) -> None:
     """Raise FloatingPointError if parameter ``pi`` of group ``gi`` has a NaN or inf in its gradient."""
-    if not get_backend().all_finite(grad.reshape(-1)):
+    if not backends.active.all_finite(grad.reshape(-1)):
         raise FloatingPointError(
             f"non-finite gradient (nan or inf) for param_groups[{gi}] parameter {pi} "
             f"of shape {shape}; no parameter was updated"
@@ -253,11 +253,11 @@ class Optimizer:
         at a time (bit for bit the same values).
         """
         loss = closure() if closure is not None else None
-        recorder = current_modes().recorder
+        recorder = MODES.recorder
         if recorder is not None:
             recorder.optimizer_step(self, closure)
         work = [self._checked(gi, group) for gi, group in enumerate(self.param_groups)]
-        backend = get_backend()
+        backend = backends.active
         for group, home, items in work:
             if home is None or not self._update_flat(backend, home, items, group):
                 for p, grad, flat in items:
@@ -281,7 +281,7 @@ class Optimizer:
         else:
             items = self._checked_grads(gi, params, finite=False)
             home.gather([grad for _, grad, _ in items])
-        if home is not None and not get_backend().all_finite(home.grad):  # say which one
+        if home is not None and not backends.active.all_finite(home.grad):  # say which one
             for pi, (p, grad, _) in enumerate(items):
                 check_finite(grad, gi, pi, p.data.shape)
         self.validate_group(gi)  # after _adopt_data, which may ask for it
