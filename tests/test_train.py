@@ -259,3 +259,52 @@ def test_the_trainer_and_evaluate_convert_numpy_batches_to_the_models_dtype(make
     from tinygrad_lab import Tensor
     with pytest.raises(TypeError, match=r"Linear\(784, 32\) holds float32 weights but got a float64 input"):
         trainer.model(Tensor(xt[:2].astype(np.float64)))
+
+
+def _as_uint8(sample):
+    """The ``sample`` fixture's images as loaded: uint8 rows (the fixture scaled them)."""
+    from tinygrad_lab.data import flatten, load_sample
+
+    ds = load_sample()
+    x, y, xt, yt, src = sample
+    return flatten(ds.train_images[:len(x)]), y, flatten(ds.test_images), yt, src
+
+
+def test_a_loaded_dataset_stays_uint8_and_is_scaled_batch_by_batch(make_config, tmp_path):
+    trainer = Trainer(make_config(dataset="mnist-sample"), tmp_path, progress=False, log=lambda *_: None,
+                      download=False)
+    for x in (trainer.x_train, trainer.x_val, trainer.x_test):
+        assert x.dtype == np.uint8 and x.ndim == 2 and x.shape[1] == 784
+
+
+def test_uint8_data_trains_bit_for_bit_as_the_same_data_scaled_up_front(make_config, sample, tmp_path):
+    """Scaling each batch when it is used (and each evaluation chunk) gives the run of the data set
+    scaled once; the captured step reads each fresh scaled batch in place."""
+    cfg = make_config(batchnorm=True, dropout=0.2, clip_norm=1.0)
+    runs = [Trainer(cfg, tmp_path / name, data=data, progress=False, log=lambda *_: None)
+            for name, data in (("float", sample), ("uint8", _as_uint8(sample)))]
+    histories = [t.fit() for t in runs]
+    assert runs[1].x_train.dtype == np.uint8
+    for key in ("train_loss", "val_loss", "test_loss", "val_accuracy", "test_accuracy"):
+        assert [r[key] for r in histories[0]] == [r[key] for r in histories[1]], key
+    for name, value in _final_state(runs[0]).items():
+        assert value.tobytes() == _final_state(runs[1])[name].tobytes(), name
+    step = runs[1].run_step
+    assert step.reason is None and step.plan is not None
+    xb, yb = runs[1].x_train[:64], runs[1].y_train[:64]
+    for _ in range(2):              # recorded again (evaluation's eval()/train() dropped the plans), replayed
+        runs[1].train_step(xb, yb)
+    (buffer,) = [b for i, _, b in step.plan.inputs if i == 0]
+    assert step.reason is None
+    assert all(k.args[at[0]] is not buffer for k, at in step.plan.readers[id(buffer)])  # read in place
+
+
+def test_evaluate_scales_uint8_images_chunk_by_chunk_as_normalize(make_config, sample):
+    from tinygrad_lab.data import normalize
+
+    model = build_model(make_config())
+    x, y = _as_uint8(sample)[2:4]
+    for batch_size in (64, 1000):
+        scaled = evaluate(model, normalize(x), y, batch_size=batch_size)
+        loss, accuracy, predicted = evaluate(model, x, y, batch_size=batch_size)
+        assert (loss, accuracy) == scaled[:2] and np.array_equal(predicted, scaled[2])

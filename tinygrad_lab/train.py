@@ -31,7 +31,7 @@ from tinygrad_lab import nn, optim
 from tinygrad_lab.backend import get_backend
 from tinygrad_lab.capture import capture
 from tinygrad_lab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from tinygrad_lab.data import DataLoader, load_dataset, normalize
+from tinygrad_lab.data import DataLoader, flatten, load_dataset, model_inputs
 from tinygrad_lab.losses import cross_entropy
 from tinygrad_lab.optim import lr_scheduler
 from tinygrad_lab.tensor import Tensor, no_grad
@@ -94,14 +94,15 @@ def extend_schedule(scheduler, epochs: int) -> None:
 
 def evaluate(model: nn.Module, x: np.ndarray, y: np.ndarray, batch_size: int = EVALUATION_BATCH) -> tuple[float, float, np.ndarray]:
     """(mean cross-entropy, accuracy, predicted classes) in eval mode, without a graph; the batches
-    of ``x`` are converted to the model's dtype (data loading, as for training)."""
+    of ``x`` are scaled or converted to the model's dtype (:func:`~tinygrad_lab.data.model_inputs`:
+    data loading, as for training), one ``batch_size`` chunk at a time."""
     dtype = next(model.parameters()).dtype
     was_training = model.training
     model.eval()
     total, predictions = 0.0, []
     with no_grad():
         for start in range(0, len(x), batch_size):
-            logits = model(Tensor(x[start:start + batch_size], dtype=dtype))
+            logits = model(Tensor(model_inputs(x[start:start + batch_size], dtype), dtype=dtype))
             total += cross_entropy(logits, y[start:start + batch_size], reduction="sum").item()
             predictions.append(logits.data.argmax(axis=1))
     model.train(was_training)
@@ -116,6 +117,9 @@ class NonFiniteLoss(FloatingPointError):
 class Trainer:
     """Owns the model, optimizer, scheduler, loader and metrics of one run; ``fit()`` trains it.
 
+    ``data``, when given, is (x_train, y_train, x_test, y_test, source) used instead of cfg's dataset:
+    rows of pixels, uint8 (scaled batch by batch, as the loaded dataset is) or float (used as given).
+
     ``stop_signal`` may be set (by a signal handler) to a signal number: ``fit()`` then stops at the
     next batch boundary, after writing the checkpoint."""
 
@@ -126,13 +130,12 @@ class Trainer:
         #: this process's seconds in each part of the run (written to metrics.json as "seconds")
         self.seconds = dict.fromkeys(TIMED_PARTS, 0.0)
         with self.timed("data"):
-            if data is None:  # the uint8 images split first, then each part scaled: one pass, no float copy
+            if data is None:  # uint8 images kept as loaded, flattened: each batch is scaled when used
                 ds = load_dataset(cfg.dataset, root=cfg.data_dir, download=download)
                 self.data_used = data_record(ds)
                 images, y_train, test_images, self.y_test, self.source = image_arrays(ds)
-                train_images, self.y_train, val_images, self.y_val = hold_out(cfg, images, y_train)
-                self.x_train, self.x_val, self.x_test = (normalize(x, np.dtype(cfg.dtype))
-                                                         for x in (train_images, val_images, test_images))
+                self.x_train, self.y_train, self.x_val, self.y_val = hold_out(cfg, flatten(images), y_train)
+                self.x_test = flatten(test_images)
             else:
                 self.data_used = None
                 x_train, y_train, self.x_test, self.y_test, self.source = data
@@ -218,9 +221,11 @@ class Trainer:
 
     # ----- the loop ---------------------------------------------------------------------------
     def train_step(self, xb: np.ndarray, yb: np.ndarray) -> float:
-        """One mini-batch: :meth:`eager_step`, replayed from its captured kernels unless the trainer
-        was made with ``capture_steps=False`` (see :mod:`tinygrad_lab.capture`: same numbers)."""
-        return self.run_step(xb, yb)
+        """One mini-batch: :meth:`eager_step` on its inputs (uint8 images scaled now, a float batch as
+        given: :func:`~tinygrad_lab.data.model_inputs`), replayed from its captured kernels unless the
+        trainer was made with ``capture_steps=False`` (see :mod:`tinygrad_lab.capture`: same numbers;
+        a fresh scaled batch is read in place by the replay)."""
+        return self.run_step(model_inputs(xb, np.dtype(self.cfg.dtype)), yb)
 
     def eager_step(self, xb: np.ndarray, yb: np.ndarray) -> float:
         """Forward, loss, backward, clip, update: one mini-batch (converted to the run's dtype: data

@@ -16,9 +16,11 @@ from tinygrad_lab.data import (
     ChecksumError,
     DownloadError,
     MissingFilesError,
+    flatten,
     load_dataset,
     load_fashion_mnist,
     load_mnist,
+    model_inputs,
     normalize,
 )
 from tinygrad_lab import user_cache
@@ -311,6 +313,19 @@ def test_normalize():
     assert normalize(images, dtype=np.float64).dtype == np.float64
     with pytest.raises(TypeError, match="uint8"):
         normalize(flat)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_model_inputs_scale_a_uint8_batch_as_normalize_scales_the_whole_set(dtype):
+    images = np.random.default_rng(0).integers(0, 256, size=(300, 28, 28), dtype=np.uint8)
+    rows = flatten(images)
+    assert rows.shape == (300, 784) and rows.dtype == np.uint8 and np.shares_memory(rows, images)
+    order = np.random.default_rng(1).permutation(300)[:128]
+    batch = model_inputs(rows[order], dtype)
+    assert batch.dtype == dtype and batch.flags.c_contiguous
+    assert batch.tobytes() == normalize(images, dtype)[order].tobytes()      # bit for bit
+    floats = normalize(images[:5], dtype)
+    assert model_inputs(floats, np.float32) is floats                         # already scaled: as given
 
 
 @pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason=f"{DEBIAN_FASHION} absent (apt install dataset-fashion-mnist)")

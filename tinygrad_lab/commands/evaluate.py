@@ -77,7 +77,7 @@ def test_data(command: str, cfg, recorded: dict | None, data_dir: str | None = N
 def run(args) -> int:
     from tinygrad_lab.checkpoint import CheckpointError
     from tinygrad_lab.cli import CommandError
-    from tinygrad_lab.data import normalize
+    from tinygrad_lab.data import flatten
     from tinygrad_lab.train import evaluate, load_run
 
     try:
@@ -88,7 +88,7 @@ def run(args) -> int:
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file, not a folder")
     ds = test_data("evaluate", cfg, recorded, args.data_dir, args.dataset, download=not args.offline)
-    x, y = normalize(ds.test_images, np.dtype(cfg.dtype)), ds.test_labels
+    x, y = flatten(ds.test_images), ds.test_labels  # uint8: evaluate scales chunk by chunk
     if x.shape[1] != cfg.sizes[0] or y.max(initial=0) >= cfg.sizes[-1]:
         raise CommandError(f"{ds.name} ({x.shape[1]} pixels, {y.max(initial=0) + 1} classes) does not fit the "
                            f"model {'-'.join(map(str, cfg.sizes))}")

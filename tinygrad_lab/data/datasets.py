@@ -47,6 +47,8 @@ __all__ = [
     "load_dataset",
     "load_sample",
     "normalize",
+    "flatten",
+    "model_inputs",
     "cache_dir",
     "search_dirs",
 ]
@@ -168,13 +170,29 @@ class Dataset:
         )
 
 
+def flatten(images: np.ndarray) -> np.ndarray:
+    """Images (N, ...) as rows (N, pixels per image), their dtype kept (a view when it can be)."""
+    images = np.asarray(images)
+    return images.reshape(len(images), math.prod(images.shape[1:]))      # also for no images
+
+
 def normalize(images: np.ndarray, dtype=np.float32) -> np.ndarray:
-    """Scale uint8 images to ``dtype`` values in [0, 1], flattened to (N, pixels per image)."""
+    """Scale uint8 images to ``dtype`` values x/255 in [0, 1], flattened to (N, pixels per image).
+
+    Element by element, so scaling a mini-batch gives the same values as scaling the whole set and
+    taking the batch (see :func:`model_inputs`)."""
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise TypeError(f"normalize expects uint8 images, got dtype {images.dtype} (already normalized?)")
-    rows = images.reshape(len(images), math.prod(images.shape[1:]))      # also for no images
-    return (rows / np.asarray(255, dtype=dtype)).astype(dtype, copy=False)
+    return (flatten(images) / np.asarray(255, dtype=dtype)).astype(dtype, copy=False)
+
+
+def model_inputs(batch: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """What a model reads of a batch of a data set kept as loaded: uint8 images scaled by
+    :func:`normalize` (a fresh C-contiguous ``dtype`` array), any other array as given (a float set
+    already scaled; ``Tensor(batch, dtype=...)`` converts it).  Scaling each batch when it is used
+    keeps the data set at one byte per pixel instead of four (or eight)."""
+    return normalize(batch, dtype) if batch.dtype == np.uint8 else batch
 
 
 def cache_dir(dataset: str) -> Path:
