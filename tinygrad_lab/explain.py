@@ -85,7 +85,7 @@ def load_weights(weights) -> list[tuple[np.ndarray, np.ndarray]]:
         n_in = layers[-1][0].shape[0] if layers else None
         if W.ndim != 2 or n_in is not None and W.shape[1] != n_in:
             follows = f"{n_in}): W{i - 1} of shape {layers[-1][0].shape} has {n_in} outputs" if layers \
-                else f"n0), a matrix"
+                else "n0), a matrix"
             raise ValueError(f"{source}W{i} has shape {W.shape}, expected (n{i + 1}, {follows}")
         if b.shape not in ((W.shape[0],), (W.shape[0], 1)):
             raise ValueError(f"{source}b{i} has shape {b.shape}, expected ({W.shape[0]},) (or ({W.shape[0]}, 1)) "

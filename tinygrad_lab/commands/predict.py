@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -71,8 +69,6 @@ def to_grey(image) -> np.ndarray:
     A 16-bit greyscale image is scaled exactly, level / 65535 (through 8 bits, Pillow would clip
     every level above 255 to white).  Where the image has an alpha channel the ink is what is opaque, so the background is chosen to
     contrast with the ink: white under dark ink, black under light ink."""
-    from PIL import Image
-
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255

@@ -73,9 +73,6 @@ def _resumable() -> list[str]:
 
 
 def add_parser(subparsers) -> None:
-    from tinygrad_lab import activations
-    from tinygrad_lab.train_config import OPTIMIZERS
-
     p = subparsers.add_parser("train", help="train an MLP classifier on MNIST (default: 784-512-256-10 "
                               "ReLU, He init, Adam 1e-3 with cosine decay, batch 128, 5 epochs, float32)",
                               description="Train an MLP classifier; every output is written atomically into "

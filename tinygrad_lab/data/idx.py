@@ -18,7 +18,6 @@ import math
 import os
 import struct
 import zlib
-from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
