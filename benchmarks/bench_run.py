@@ -4,8 +4,10 @@ recipe as a plain PyTorch script (benchmarks/mnist_torch.py), whole-process wall
     env -u OPENBLAS_CORETYPE python benchmarks/bench_run.py --data-dir DIR          # 2 rounds
     env -u OPENBLAS_CORETYPE python benchmarks/bench_run.py --data-dir DIR --rounds 3 --json out.json
 
-DIR holds MNIST's four IDX files (default: ``$TINYGRAD_LAB_DATA``).  First one warm-up ``train`` (the
-state after one earlier run on the machine: kernels compiled, data decoded), then ``--rounds``
+DIR holds MNIST's four IDX files (default: ``$TINYGRAD_LAB_DATA``).  The processes run without
+PYTHONDONTWRITEBYTECODE and PYTHONUNBUFFERED, which some machines set and a user's does not.  First
+one warm-up ``train`` (the state after one earlier run on the machine: kernels compiled, data
+decoded, the bytecode cache written, as ``pip install`` writes it), then ``--rounds``
 rounds, each running both contenders as fresh processes, in alternating order, so that the
 machine's slow and fast stretches hit both alike.  Then ``tinygrad-lab predict model.npz digit.png``
 (a test digit saved as PNG), best of 3.
@@ -34,10 +36,17 @@ sys.path.insert(0, str(ROOT))
 PARTS = ("data", "first_step", "steps", "evaluation", "checkpoints", "reports")
 
 
+#: set on some machines here, never on a user's: no bytecode cache written (every process would compile
+#: the package's sources again: +0.13 s of imports) and unbuffered output
+NOT_A_USERS = ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
+
+
 def run(command: list[str]) -> tuple[float, str]:
-    """(wall seconds, stdout) of one fresh process; exits with its stderr if it fails."""
+    """(wall seconds, stdout) of one fresh process, in a user's environment (without ``NOT_A_USERS``);
+    exits with its stderr if it fails."""
+    env = {k: v for k, v in os.environ.items() if k not in NOT_A_USERS}
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")

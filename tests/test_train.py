@@ -308,3 +308,14 @@ def test_evaluate_scales_uint8_images_chunk_by_chunk_as_normalize(make_config, s
         scaled = evaluate(model, normalize(x), y, batch_size=batch_size)
         loss, accuracy, predicted = evaluate(model, x, y, batch_size=batch_size)
         assert (loss, accuracy) == scaled[:2] and np.array_equal(predicted, scaled[2])
+
+
+@pytest.mark.parametrize("stop_after", [None, 5])
+def test_the_progress_bar_shows_each_epoch_and_closes(make_config, sample, tmp_path, capsys, stop_after):
+    """With ``progress=True`` a bar per epoch on stderr, closed at the end of the epoch or when the run
+    stops early; without it the loop runs on the batches themselves (tqdm is not needed)."""
+    trainer = Trainer(make_config(epochs=1), tmp_path, data=sample, progress=True, log=lambda *_: None)
+    trainer.fit(stop_after_steps=stop_after)
+    err = capsys.readouterr().err
+    assert "epoch 1/1" in err and "batch" in err
+    assert trainer.step == (stop_after or len(trainer.loader))
