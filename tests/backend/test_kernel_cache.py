@@ -31,7 +31,7 @@ PROBE = textwrap.dedent("""
     nb.update(adam_rule, p, g, (m, v), (1e-3, 0.03, 0.9, 0.999, 0.1, 0.001, 1e-8, 0.0, 1.0, False))
     z = np.linspace(-1, 1, 6).reshape(2, 3)
     outputs = []
-    for name in ("relu", "gelu"):
+    for name in ("relu", "leaky_relu"):
         act = activations.get(name)
         outputs.append(nb.bias_act(z.copy(), np.ones(3), act, np.empty_like(z)).sum())
         nb.act_backward_bias(np.ones_like(z), z, z, act, np.empty_like(z), np.empty(3))
@@ -44,7 +44,7 @@ PROBE = textwrap.dedent("""
     outputs.append(y.sum())
     nb.all_finite(g)
     dispatchers = [nb._update_kernel(rule_module.rule, 1), nb._update_kernel(adam_rule, 2),
-                   *(k for a in map(activations.get, ("relu", "gelu"))
+                   *(k for a in map(activations.get, ("relu", "leaky_relu"))
                      for k in nb._act_kernels(a.name, a.sigma, a.sigma_prime, a.uses)),
                    *nb._xent_kernels(), *nb._batchnorm_kernels(), nb._all_finite_kernel]
     print(p.tolist(), outputs)
