@@ -9,7 +9,8 @@ span, at most ``MAX_TICKS`` of them; a label has the significant digits that ste
 style (``0.075``, ``97.5``, ``2e+29``).  A point whose x or y is not finite (a diverged run's inf or
 NaN loss) is not drawn and breaks its line, as in matplotlib.  The legend goes in the corner of the
 plot where it covers the fewest points of the lines (upper right first, then lower right).  The
-chart is drawn at ``SCALE`` times its size and reduced with a Lanczos filter, which smooths lines.
+chart is drawn at ``SCALE`` times its size and reduced by averaging each ``SCALE`` x ``SCALE`` block of
+pixels, which smooths the lines; the frame and ticks sit on whole pixels, so they stay sharp.
 """
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def draw(panels: Sequence[Panel], title: str, size: tuple[int, int] = (1100, 440
     part = width * SCALE // len(panels)
     for i, panel in enumerate(panels):
         _draw_panel(image, pen, panel, (i * part, (i + 1) * part, height * SCALE), fonts)
-    return image.resize(size, Image.LANCZOS)
+    return image.reduce(SCALE)
 
 
 def _draw_panel(image: Image.Image, pen: ImageDraw.ImageDraw, panel: Panel, box: tuple, fonts: dict) -> None:
@@ -82,7 +83,7 @@ def _draw_panel(image: Image.Image, pen: ImageDraw.ImageDraw, panel: Panel, box:
     y_lo, y_hi = axis_span([y for series in panel.series for y in series.y])
     (x_ticks, x_labels), (y_ticks, y_labels) = ticks(x_lo, x_hi, integer=True), ticks(y_lo, y_hi)
     label_width = max((pen.textlength(label, font=fonts[12]) for label in y_labels), default=0)
-    x0, x1, y0, y1 = left + 34 * s + label_width, right - 18 * s, 62 * s, bottom - 48 * s
+    x0, x1, y0, y1 = _snap(left + 34 * s + label_width), _snap(right - 18 * s), 62 * s, _snap(bottom - 48 * s)
 
     def at(x: float, y: float) -> tuple[float, float]:     # halves: no overflow near BIGGEST
         return (x0 + (x / 2 - x_lo / 2) / (x_hi / 2 - x_lo / 2) * (x1 - x0),
@@ -92,10 +93,10 @@ def _draw_panel(image: Image.Image, pen: ImageDraw.ImageDraw, panel: Panel, box:
     pen.text(((x0 + x1) / 2, y1 + 26 * s), panel.xlabel, fill="black", font=fonts[13], anchor="ma")
     _vertical_text(image, (left + 8 * s, (y0 + y1) / 2), panel.ylabel, fonts[13])
     for x, label in zip(x_ticks, x_labels):
-        pen.line([(at(x, y_lo)[0], y1), (at(x, y_lo)[0], y1 + 4 * s)], fill="black", width=s)
+        pen.line([(_snap(at(x, y_lo)[0]), y1), (_snap(at(x, y_lo)[0]), y1 + 4 * s)], fill="black", width=s)
         pen.text((at(x, y_lo)[0], y1 + 7 * s), label, fill="black", font=fonts[12], anchor="ma")
     for y, label in zip(y_ticks, y_labels):
-        pen.line([(x0 - 4 * s, at(x_lo, y)[1]), (x0, at(x_lo, y)[1])], fill="black", width=s)
+        pen.line([(x0 - 4 * s, _snap(at(x_lo, y)[1])), (x0, _snap(at(x_lo, y)[1]))], fill="black", width=s)
         pen.text((x0 - 7 * s, at(x_lo, y)[1]), label, fill="black", font=fonts[12], anchor="rm")
     covered = []                                                 # points on the lines, for the legend
     for series in panel.series:
@@ -109,9 +110,14 @@ def _draw_panel(image: Image.Image, pen: ImageDraw.ImageDraw, panel: Panel, box:
                             for a, b in zip(run, run[1:] + run[-1:]) for t in range(8)]
         for point in filter(None, points):
             _marker(pen, point, series)
-    pen.rectangle((x0, y0, x1, y1), outline="black", width=s)
+    pen.rectangle((x0, y0, x1 + s - 1, y1 + s - 1), outline="black", width=s)
     if panel.series:
         _legend(pen, (x0, y0, x1, y1), panel.series, covered, fonts[12])
+
+
+def _snap(v: float) -> int:
+    """``v`` on the nearest output pixel's edge: a line ``SCALE`` wide from there stays one sharp pixel."""
+    return SCALE * round(v / SCALE)
 
 
 def _marker(pen: ImageDraw.ImageDraw, xy: tuple[float, float], series: Series) -> None:
