@@ -6,7 +6,7 @@ An axis spans its finite values widened by 5% of their range on each side (a sin
 v ± 0.5 on the integer x axis, v ± 5% of |v| on y, ± 0.05 around 0; no value at all gets 0 to 1).
 Its ticks are the multiples of a step of 1, 2 or 5 times a power of ten (at least 1 on x) in that
 span, at most ``MAX_TICKS`` of them; a label has the significant digits that step needs, in %g
-style (``0.075``, ``97.5``, ``2e+29``).  A point whose x or y is not finite (a diverged run's inf or
+style (``0.075``, ``97.5``, ``2e+29``; whole numbers below a million written out: ``100``).  A point whose x or y is not finite (a diverged run's inf or
 NaN loss) is not drawn and breaks its line, as in matplotlib.  The legend goes in the corner of the
 plot where it covers the fewest points of the lines (upper right first, then lower right).  The
 chart is drawn at ``SCALE`` times its size and reduced by averaging each ``SCALE`` x ``SCALE`` block of
@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from PIL import Image, ImageDraw, ImageFont
 
-SCALE = 2
+SCALE = 2          # drawn at twice the size; a line 2 wide from an even pixel is one sharp pixel after
 MAX_TICKS = 7
 BIGGEST = sys.float_info.max
 
