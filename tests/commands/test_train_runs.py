@@ -71,10 +71,20 @@ def test_a_signal_stops_at_a_batch_boundary_with_everything_written(tmp_path, si
 
 
 def test_two_concurrent_runs_into_one_folder_the_second_is_refused(tmp_path):
+    """The first run is paused (SIGSTOP) once it holds the lock (its pid written in the lock file), so
+    that the second surely meets it: a run on the sample can end within the second's start-up."""
     out = tmp_path / "run"
     first = train(*FAST, "--epochs", "2", "--out", str(out))
     wait_for(out / ".tinygrad-lab.lock", first)
-    code, _, stderr = finish(train(*FAST, "--epochs", "1", "--out", str(out)))
+    deadline = time.monotonic() + TIMEOUT_S
+    while (out / ".tinygrad-lab.lock").read_text().strip() != str(first.pid):
+        assert first.poll() is None and time.monotonic() < deadline, finish(first)
+        time.sleep(0.01)
+    first.send_signal(signal.SIGSTOP)
+    try:
+        code, _, stderr = finish(train(*FAST, "--epochs", "1", "--out", str(out)))
+    finally:
+        first.send_signal(signal.SIGCONT)
     assert code == 1
     assert stderr.strip() == (f"tinygrad-lab train: --out {out} is in use by another run (pid {first.pid}, lock "
                               f"file {out / '.tinygrad-lab.lock'}); wait for it, or choose another --out")
