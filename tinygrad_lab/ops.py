@@ -16,7 +16,7 @@ import operator
 
 import numpy as np
 
-from tinygrad_lab import activations, threads
+from tinygrad_lab import activations, backend, threads
 from tinygrad_lab.activations import Definition
 from tinygrad_lab.function import Function, data, linear_jvp
 from tinygrad_lab.tensor import FLOAT_DTYPES, Tensor
@@ -506,7 +506,9 @@ def maximum(a, b):
 class Activate(Function):
     """y = σ(x) elementwise for an activation of :mod:`tinygrad_lab.activations`;  gx = gy ⊙ σ'(x),
     σ' read from the activation's one definition (through x or y = σ(x), as it is written there).
-    The node is named after the activation (``ReLU``, ``Sigmoid``, ...)."""
+    On arrays both are the backend's activation kernels, which it builds from that definition, as
+    for the fused ``Affine(σ)``; on Tensors (``create_graph``) σ' is evaluated with graph ops.  The
+    node is named after the activation (``ReLU``, ``Sigmoid``, ...)."""
 
     def __init__(self, act: Definition):
         self.act = act
@@ -516,18 +518,26 @@ class Activate(Function):
         return self.act.title
 
     def forward(self, x):
-        return self.act.sigma(x)
+        y = np.empty(x.shape, x.dtype)
+        self.forward_into(x, y)
+        return y
 
-    def backward(self, gy, x, y):  # act.derivative(x, y) inlined: σ' of x or of y, as it is written
-        return gy * self.act.sigma_prime(y if self.act.uses == "y" else x)
+    def backward(self, gy, x, y):
+        if isinstance(gy, Tensor):  # act.derivative(x, y) inlined: σ' of x or of y, as it is written
+            return gy * self.act.sigma_prime(y if self.act.uses == "y" else x)
+        gx = np.empty(gy.shape, gy.dtype)
+        self.backward_into(gy, x, y, gx)
+        return gx
 
     def forward_into(self, x, y):
-        """y ← :meth:`forward` (σ(x)) into the buffer ``y``."""
-        np.copyto(y, self.forward(x))
+        """y ← σ(x) in the buffer ``y``."""
+        backend.active.bias_act(_row(x), None, self.act, _row(y))
 
     def backward_into(self, gy, x, y, gx):
-        """gx ← :meth:`backward` (gy ⊙ σ'(x)) into the buffer ``gx``."""
-        np.copyto(gx, self.backward(gy, x, y))
+        """gx ← gy ⊙ σ'(x) in the buffer ``gx``."""
+        y = _row(y)
+        z = _row(x) if self.act.uses == "z" else y  # y stands in for the z that σ' does not read
+        backend.active.act_backward_bias(_row(gy), z, y, self.act, _row(gx), None)
 
     def lower(self, plan, inputs, out):
         """Replayed as :meth:`forward_into` and :meth:`backward_into` on the plan's buffers."""
@@ -539,6 +549,13 @@ class Activate(Function):
 
     def jvp(self, dx, *, xs, y):
         return self.act.derivative(xs[0], y) * dx
+
+
+def _row(a: np.ndarray) -> np.ndarray:
+    """The array as the one row of a matrix, as the backend's row kernels take it: a view of an array
+    in C order (the buffers written to are), else a copy; a writable copy of a read-only array (the
+    kernels' z may be written, if a bias is given)."""
+    return a.reshape(1, -1) if a.flags.writeable else a.reshape(1, -1).copy()
 
 
 def activation(x, name):

@@ -146,11 +146,16 @@ def all_finite(a):
 _ACT_SOURCE = """
 def forward(z, b, has_bias, y):
     n, m = z.shape
-    for i in range(n):
-        for j in range(m):
-            v = z[i, j] + b[j] if has_bias else z[i, j]
-            z[i, j] = v
-            y[i, j] = sigma(v)
+    if has_bias:
+        for i in range(n):
+            for j in range(m):
+                v = z[i, j] + b[j]
+                z[i, j] = v
+                y[i, j] = sigma(v)
+    else:
+        for i in range(n):
+            for j in range(m):
+                y[i, j] = sigma(z[i, j])
 
 
 def forward_in_place(z, b, has_bias):
