@@ -270,9 +270,10 @@ class Plan:
         return self.values[t]
 
     def grad(self, t: Tensor) -> np.ndarray:
-        """The gradient buffer of ``t`` (a view of the flat gradient buffer for a parameter)."""
+        """The gradient buffer of ``t`` (a view of the flat gradient buffer for a parameter), in C
+        order whatever ``t``'s layout: kernels that take their outputs as row views write into it."""
         if t not in self.grads:
-            self.grads[t] = np.empty_like(t.data)
+            self.grads[t] = np.empty(t.shape, t.dtype)
         return self.grads[t]
 
     def output(self, out: Tensor, buffer: np.ndarray) -> np.ndarray:

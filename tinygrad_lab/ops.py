@@ -553,8 +553,8 @@ class Activate(Function):
 
 def _row(a: np.ndarray) -> np.ndarray:
     """The array as the one row of a matrix, as the backend's row kernels take it: a view of an array
-    in C order (the buffers written to are), else a copy; a writable copy of a read-only array (the
-    kernels' z may be written, if a bias is given)."""
+    in C order (the buffers written to are), else a copy; a read-only array is copied too, since
+    Numba compiles no kernel that stores into one (``bias_act`` stores into z when given a bias)."""
     return a.reshape(1, -1) if a.flags.writeable else a.reshape(1, -1).copy()
 
 
